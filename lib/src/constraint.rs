@@ -1,0 +1,723 @@
+//! Constraint operators, and how the requirements of several managed layers
+//! combine into one [`Requirement`] per setting.
+//!
+//! | operator   | applies to              | a value complies when …                          | combined across layers      |
+//! |------------|-------------------------|--------------------------------------------------|-----------------------------|
+//! | `value`    | any                     | it equals the pinned value                       | must agree, else conflict   |
+//! | `allowed`  | any                     | it is one of the listed values                   | intersection                |
+//! | `denied`   | any                     | it is none of the listed values                  | union                       |
+//! | `min`      | ordered enums, numbers  | it is at least as loose / large as the bound     | the larger bound            |
+//! | `max`      | ordered enums, numbers  | it is at most as loose / large as the bound      | the smaller bound           |
+//! | `pattern`  | strings, string lists   | it (each element) matches the regular expression | all patterns apply          |
+//! | `includes` | lists                   | it contains every listed element (added if not)  | union                       |
+//! | `within`   | lists                   | each element matches a listed glob (else removed)| every layer's list applies  |
+//! | `excludes` | lists                   | it contains none of the listed elements (removed)| union                       |
+//! | `default`  | any                     | (names the fallback value)                       | the highest layer's         |
+//!
+//! When adding a lower layer's constraint would leave no admissible value,
+//! that constraint is dropped for the key and a conflict is reported: the
+//! higher-ranked source wins.
+
+use std::fmt;
+
+use regex::Regex;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::glob;
+use crate::schema::{Kind, Setting, join_values};
+use crate::source::{Location, SourceKind};
+
+/// Every operator name, in the order they are checked and shown.
+pub const OPERATORS: [&str; 10] = [
+    "value", "allowed", "denied", "min", "max", "pattern", "includes", "within", "excludes", "default",
+];
+
+/// A regular expression from a `pattern` operator, matched against whole strings.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    /// The expression as written.
+    pub source: String,
+    regex: Regex,
+}
+
+impl Pattern {
+    /// Compiles `source`, anchored at both ends.
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+            .size_limit(1 << 20)
+            .build()?;
+        Ok(Pattern {
+            source: source.to_owned(),
+            regex,
+        })
+    }
+
+    /// Whether `text` matches as a whole.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex.is_match(text)
+    }
+}
+
+/// The constraint one managed layer sets on one setting.
+#[derive(Clone, Debug, Default)]
+pub struct Constraint {
+    /// `value`: the pinned value.
+    pub value: Option<Value>,
+    /// `allowed`: the admissible values.
+    pub allowed: Option<Vec<Value>>,
+    /// `denied`: values that are refused.
+    pub denied: Vec<Value>,
+    /// `min`: the lower bound.
+    pub min: Option<Value>,
+    /// `max`: the upper bound.
+    pub max: Option<Value>,
+    /// `pattern`: a regular expression.
+    pub pattern: Option<Pattern>,
+    /// `includes`: elements a list must contain.
+    pub includes: Vec<Value>,
+    /// `within`: what list elements may be (string elements match as globs).
+    pub within: Option<Vec<Value>>,
+    /// `excludes`: elements a list must not contain.
+    pub excludes: Vec<Value>,
+    /// `default`: the fallback value.
+    pub default: Option<Value>,
+}
+
+/// A constraint that does not fit its setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintError {
+    /// The operator at fault, when one is.
+    pub op: Option<String>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConstraintError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Constraint {
+    /// Parses a constraint table (`{ allowed = [...], default = ... }`) for `setting`.
+    pub fn from_table(setting: &Setting, table: &Map<String, Value>) -> Result<Constraint, ConstraintError> {
+        let mut c = Constraint::default();
+        if table.is_empty() {
+            return Err(ConstraintError {
+                op: None,
+                message: format!(
+                    "empty constraint for \"{}\": use one of {}",
+                    setting.key,
+                    OPERATORS.join(", ")
+                ),
+            });
+        }
+        for (op, operand) in table {
+            let err = |message: String| ConstraintError {
+                op: Some(op.clone()),
+                message,
+            };
+            let list = |what: &str| -> Result<Vec<Value>, ConstraintError> {
+                operand
+                    .as_array()
+                    .cloned()
+                    .ok_or_else(|| err(format!("`{op}` takes a list of {what}")))
+            };
+            let is_list = setting.kind == Kind::Array;
+            let needs_list = |c: &Constraint| -> Result<(), ConstraintError> {
+                let _ = c;
+                if is_list {
+                    Ok(())
+                } else {
+                    Err(err(format!(
+                        "`{op}` applies to lists only, and \"{}\" is {}",
+                        setting.key,
+                        setting.kind.noun()
+                    )))
+                }
+            };
+            let check_value = |v: &Value| {
+                setting
+                    .check(v)
+                    .map_err(|e| err(format!("`{op}` value {v} is not valid for \"{}\": {e}", setting.key)))
+            };
+            let check_item = |v: &Value| {
+                setting
+                    .check_item(v)
+                    .map_err(|e| err(format!("`{op}` element {v} is not valid for \"{}\": {e}", setting.key)))
+            };
+            match op.as_str() {
+                "value" => {
+                    check_value(operand)?;
+                    c.value = Some(operand.clone());
+                }
+                "default" => {
+                    check_value(operand)?;
+                    c.default = Some(operand.clone());
+                }
+                "allowed" | "denied" => {
+                    let values = list("values")?;
+                    values.iter().try_for_each(check_value)?;
+                    if op == "allowed" {
+                        c.allowed = Some(values);
+                    } else {
+                        c.denied = values;
+                    }
+                }
+                "min" | "max" => {
+                    if !setting.is_ordered() {
+                        return Err(err(format!(
+                            "`{op}` needs an ordered setting (an enum with x-mandate-order, or a number), and \"{}\" is not one; use `allowed` instead",
+                            setting.key
+                        )));
+                    }
+                    check_value(operand)?;
+                    if op == "min" {
+                        c.min = Some(operand.clone());
+                    } else {
+                        c.max = Some(operand.clone());
+                    }
+                }
+                "pattern" => {
+                    let item_is_string = setting.kind == Kind::String || setting.items_are_strings();
+                    if !item_is_string {
+                        return Err(err(format!(
+                            "`pattern` applies to strings and lists of strings, and \"{}\" is {}",
+                            setting.key,
+                            setting.kind.noun()
+                        )));
+                    }
+                    let source = operand
+                        .as_str()
+                        .ok_or_else(|| err("`pattern` takes a regular expression as a string".into()))?;
+                    c.pattern = Some(
+                        Pattern::new(source).map_err(|e| err(format!("`pattern` is not a valid regular expression: {e}")))?,
+                    );
+                }
+                "includes" | "excludes" => {
+                    needs_list(&c)?;
+                    let values = list("elements")?;
+                    values.iter().try_for_each(check_item)?;
+                    if op == "includes" {
+                        c.includes = values;
+                    } else {
+                        c.excludes = values;
+                    }
+                }
+                "within" => {
+                    needs_list(&c)?;
+                    c.within = Some(list("elements or glob patterns")?);
+                }
+                other => {
+                    let hint = OPERATORS
+                        .iter()
+                        .map(|o| (strsim::levenshtein(o, other), o))
+                        .min()
+                        .filter(|(d, _)| *d <= 3)
+                        .map(|(_, o)| format!(" (did you mean `{o}`?)"))
+                        .unwrap_or_default();
+                    return Err(err(format!(
+                        "unknown operator `{other}` for \"{}\"{hint}; operators are {}",
+                        setting.key,
+                        OPERATORS.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Who set a constraint: the source and the exact location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Setter {
+    /// The source.
+    pub source: SourceKind,
+    /// The file and line, or plist key path, or URL.
+    pub location: Location,
+}
+
+impl fmt::Display for Setter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.source, self.location)
+    }
+}
+
+/// A value refused by a requirement: which operator, and who set it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Refusal {
+    /// The operator that refused it.
+    pub op: &'static str,
+    /// A sentence for people: `not in allowed set ["read-only"] required by mdm`.
+    pub reason: String,
+    /// Who set the operator.
+    pub setter: Setter,
+}
+
+/// A constraint that was dropped because it contradicts a higher-ranked one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Conflict {
+    /// The setting.
+    pub key: String,
+    /// The dropped constraint's setter.
+    pub dropped: Setter,
+    /// The setters of the constraints that won.
+    pub kept: Vec<Setter>,
+    /// What contradicts what.
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+struct Bound<T> {
+    value: T,
+    setter: Setter,
+}
+
+/// The combined requirement on one setting across every accepted managed layer.
+#[derive(Clone, Debug)]
+pub struct Requirement<'s> {
+    setting: &'s Setting,
+    pinned: Option<Bound<Value>>,
+    allowed: Option<(Vec<Value>, Vec<Setter>)>,
+    denied: Vec<Bound<Value>>,
+    min: Option<Bound<Value>>,
+    max: Option<Bound<Value>>,
+    patterns: Vec<Bound<Pattern>>,
+    includes: Vec<Bound<Value>>,
+    within: Vec<Bound<Vec<Value>>>,
+    excludes: Vec<Bound<Value>>,
+    default: Option<Bound<Value>>,
+}
+
+impl<'s> Requirement<'s> {
+    /// No requirement yet: every valid value complies.
+    pub fn new(setting: &'s Setting) -> Requirement<'s> {
+        Requirement {
+            setting,
+            pinned: None,
+            allowed: None,
+            denied: Vec::new(),
+            min: None,
+            max: None,
+            patterns: Vec::new(),
+            includes: Vec::new(),
+            within: Vec::new(),
+            excludes: Vec::new(),
+            default: None,
+        }
+    }
+
+    /// The setting this requirement is on.
+    pub fn setting(&self) -> &'s Setting {
+        self.setting
+    }
+
+    /// Whether no managed layer constrains the setting.
+    pub fn is_empty(&self) -> bool {
+        self.setters().is_empty()
+    }
+
+    /// Tightens the requirement with a lower-ranked layer's constraint.
+    ///
+    /// When the result would admit no value at all, nothing changes and the
+    /// conflict is returned: the higher-ranked constraints win.
+    pub fn tighten(&mut self, c: &Constraint, setter: &Setter) -> Result<(), Conflict> {
+        let mut next = self.clone();
+        next.add(c, setter);
+        match next.contradiction() {
+            None => {
+                *self = next;
+                Ok(())
+            }
+            Some(message) => Err(Conflict {
+                key: self.setting.key.clone(),
+                dropped: setter.clone(),
+                kept: self.setters(),
+                message,
+            }),
+        }
+    }
+
+    fn add(&mut self, c: &Constraint, setter: &Setter) {
+        let bound = |value: Value| Bound {
+            value,
+            setter: setter.clone(),
+        };
+        if let Some(v) = &c.value {
+            if let Some(p) = &self.pinned {
+                if &p.value != v {
+                    // Two different pins: keep both visible to `contradiction`
+                    // through `allowed`, which becomes empty.
+                    self.allowed = Some((Vec::new(), vec![p.setter.clone(), setter.clone()]));
+                }
+            } else {
+                self.pinned = Some(bound(v.clone()));
+            }
+        }
+        if let Some(allowed) = &c.allowed {
+            self.allowed = Some(match self.allowed.take() {
+                None => (allowed.clone(), vec![setter.clone()]),
+                Some((current, mut setters)) => {
+                    setters.push(setter.clone());
+                    (current.into_iter().filter(|v| allowed.contains(v)).collect(), setters)
+                }
+            });
+        }
+        self.denied.extend(c.denied.iter().cloned().map(bound));
+        if let Some(min) = &c.min
+            && self.min.as_ref().is_none_or(|m| self.cmp(min, &m.value).is_gt())
+        {
+            self.min = Some(bound(min.clone()));
+        }
+        if let Some(max) = &c.max
+            && self.max.as_ref().is_none_or(|m| self.cmp(max, &m.value).is_lt())
+        {
+            self.max = Some(bound(max.clone()));
+        }
+        if let Some(p) = &c.pattern {
+            self.patterns.push(Bound {
+                value: p.clone(),
+                setter: setter.clone(),
+            });
+        }
+        for v in &c.includes {
+            if !self.includes.iter().any(|b| &b.value == v) {
+                self.includes.push(bound(v.clone()));
+            }
+        }
+        if let Some(w) = &c.within {
+            self.within.push(Bound {
+                value: w.clone(),
+                setter: setter.clone(),
+            });
+        }
+        self.excludes.extend(c.excludes.iter().cloned().map(bound));
+        if self.default.is_none()
+            && let Some(d) = &c.default
+        {
+            self.default = Some(bound(d.clone()));
+        }
+    }
+
+    fn cmp(&self, a: &Value, b: &Value) -> std::cmp::Ordering {
+        if let (Some(a), Some(b)) = (self.setting.rank(a), self.setting.rank(b)) {
+            return a.cmp(&b);
+        }
+        let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+        a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal)
+    }
+
+    /// Why no value can comply, if none can.
+    fn contradiction(&self) -> Option<String> {
+        if let Some((allowed, _)) = &self.allowed
+            && allowed.is_empty()
+        {
+            return Some("the allowed sets (or pinned values) have no value in common".into());
+        }
+        if let (Some(min), Some(max)) = (&self.min, &self.max)
+            && self.cmp(&min.value, &max.value).is_gt()
+        {
+            return Some(format!("min {} is above max {}", min.value, max.value));
+        }
+        if let Some(p) = &self.pinned {
+            return self
+                .refusal(&p.value)
+                .map(|r| format!("the pinned value {} is refused: {}", p.value, r.reason));
+        }
+        if self.setting.kind == Kind::Array {
+            for inc in &self.includes {
+                if let Some(r) = self.item_refusal(&inc.value) {
+                    return Some(format!("required element {} is refused: {}", inc.value, r.reason));
+                }
+            }
+            return None;
+        }
+        let candidates = match &self.allowed {
+            Some((allowed, _)) => allowed.clone(),
+            None => self.setting.finite_domain()?,
+        };
+        if candidates.iter().all(|v| self.refusal(v).is_some()) {
+            return Some(format!("no value of {} complies with every constraint", join_values(&candidates)));
+        }
+        None
+    }
+
+    /// Why `value` is refused as a whole, or `None` when it complies
+    /// (for lists: after repair would not be needed).
+    pub fn refusal(&self, value: &Value) -> Option<Refusal> {
+        let refuse = |op: &'static str, reason: String, setter: &Setter| {
+            Some(Refusal {
+                op,
+                reason: format!("{reason} required by {}", setter.source),
+                setter: setter.clone(),
+            })
+        };
+        if let Some(p) = &self.pinned
+            && &p.value != value
+        {
+            return refuse("value", format!("not the pinned value {}", p.value), &p.setter);
+        }
+        if let Some((allowed, setters)) = &self.allowed
+            && !allowed.contains(value)
+        {
+            let setter = setters.last().cloned().unwrap_or_else(|| unreachable_setter());
+            return refuse("allowed", format!("not in allowed set [{}]", join_values(allowed)), &setter);
+        }
+        if let Some(d) = self.denied.iter().find(|d| &d.value == value) {
+            return refuse("denied", "denied".into(), &d.setter);
+        }
+        if let Some(min) = &self.min
+            && self.cmp(value, &min.value).is_lt()
+        {
+            return refuse("min", format!("below the minimum {}", min.value), &min.setter);
+        }
+        if let Some(max) = &self.max
+            && self.cmp(value, &max.value).is_gt()
+        {
+            return refuse("max", format!("above the maximum {}", max.value), &max.setter);
+        }
+        if let Some(s) = value.as_str()
+            && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
+        {
+            return refuse("pattern", format!("does not match pattern {:?}", p.value.source), &p.setter);
+        }
+        if let Some(items) = value.as_array() {
+            if let Some(inc) = self.includes.iter().find(|i| !items.contains(&i.value)) {
+                return refuse("includes", format!("does not include {}", inc.value), &inc.setter);
+            }
+            for item in items {
+                if let Some(r) = self.item_refusal(item) {
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+
+    /// Why one list element must be removed, or `None` when it may stay.
+    fn item_refusal(&self, item: &Value) -> Option<Refusal> {
+        let refuse = |op: &'static str, reason: String, setter: &Setter| {
+            Some(Refusal {
+                op,
+                reason: format!("{reason} required by {}", setter.source),
+                setter: setter.clone(),
+            })
+        };
+        if let Some(e) = self.excludes.iter().find(|e| &e.value == item) {
+            return refuse("excludes", format!("{item} is excluded"), &e.setter);
+        }
+        for w in &self.within {
+            let inside = w.value.iter().any(|allowed| match (allowed, item) {
+                (Value::String(pattern), Value::String(text)) => glob::matches(pattern, text),
+                (allowed, item) => allowed == item,
+            });
+            if !inside {
+                return refuse("within", format!("{item} is not within [{}]", join_values(&w.value)), &w.setter);
+            }
+        }
+        if let Some(s) = item.as_str()
+            && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
+        {
+            return refuse("pattern", format!("{item} does not match pattern {:?}", p.value.source), &p.setter);
+        }
+        None
+    }
+
+    /// Repairs a candidate list: adds missing `includes`, removes elements
+    /// that `excludes`, `within` or `pattern` refuse (each removal is
+    /// returned), and keeps the order otherwise. Fails only where the list as
+    /// a whole is refused (`value`, `allowed`, `denied`).
+    pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Vec<(Value, Refusal)>), Refusal> {
+        let mut removed = Vec::new();
+        let mut kept = Vec::new();
+        for item in list {
+            match self.item_refusal(item) {
+                Some(r) => removed.push((item.clone(), r)),
+                None if !kept.contains(item) => kept.push(item.clone()),
+                None => {}
+            }
+        }
+        for inc in &self.includes {
+            if !kept.contains(&inc.value) {
+                kept.push(inc.value.clone());
+            }
+        }
+        let repaired = Value::Array(kept);
+        match self.refusal(&repaired) {
+            Some(r) => Err(r),
+            None => match repaired {
+                Value::Array(kept) => Ok((kept, removed)),
+                _ => Err(unreachable_refusal()),
+            },
+        }
+    }
+
+    /// The fallback named by a `default` operator, with its setter.
+    pub fn default_value(&self) -> Option<(&Value, &Setter)> {
+        self.default.as_ref().map(|b| (&b.value, &b.setter))
+    }
+
+    /// The strictest value the requirement admits: the pinned value, the
+    /// strictest admissible enum value, the lockdown value if admissible, or
+    /// for lists the required elements.
+    pub fn strictest(&self) -> Option<Value> {
+        if let Some(p) = &self.pinned {
+            return Some(p.value.clone());
+        }
+        if let Some(domain) = self.setting.finite_domain() {
+            let ordered = self.setting.order.clone().unwrap_or(domain);
+            let mut candidates = Vec::new();
+            candidates.extend(self.setting.lockdown.clone());
+            candidates.extend(ordered);
+            return candidates.into_iter().find(|v| self.refusal(v).is_none());
+        }
+        if self.setting.kind == Kind::Array {
+            return self.repair(&[]).ok().map(|(v, _)| Value::Array(v));
+        }
+        if let Some((allowed, _)) = &self.allowed {
+            return allowed.first().cloned();
+        }
+        self.setting.lockdown.clone().filter(|v| self.refusal(v).is_none())
+    }
+
+    /// Whether exactly one value complies, so nothing below can change it.
+    pub fn is_locked(&self) -> bool {
+        if self.pinned.is_some() {
+            return true;
+        }
+        if let Some((allowed, _)) = &self.allowed
+            && allowed.len() == 1
+        {
+            return true;
+        }
+        match self.setting.finite_domain() {
+            Some(domain) if self.setting.kind != Kind::Array => {
+                domain.iter().filter(|v| self.refusal(v).is_none()).count() == 1
+            }
+            _ => false,
+        }
+    }
+
+    /// Every setter that contributes, highest-ranked first, without repeats.
+    pub fn setters(&self) -> Vec<Setter> {
+        let mut all: Vec<Setter> = Vec::new();
+        let mut push = |s: &Setter| {
+            if !all.contains(s) {
+                all.push(s.clone());
+            }
+        };
+        self.pinned.iter().for_each(|b| push(&b.setter));
+        self.allowed.iter().flat_map(|(_, s)| s).for_each(&mut push);
+        self.denied.iter().for_each(|b| push(&b.setter));
+        self.min.iter().for_each(|b| push(&b.setter));
+        self.max.iter().for_each(|b| push(&b.setter));
+        self.patterns.iter().for_each(|b| push(&b.setter));
+        self.includes.iter().for_each(|b| push(&b.setter));
+        self.within.iter().for_each(|b| push(&b.setter));
+        self.excludes.iter().for_each(|b| push(&b.setter));
+        self.default.iter().for_each(|b| push(&b.setter));
+        all
+    }
+
+    /// The combined requirement as data: one entry per operator in use, plus
+    /// `sources`, the names of the sources that set it.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let values = |bs: &[Bound<Value>]| Value::Array(bs.iter().map(|b| b.value.clone()).collect());
+        if let Some(p) = &self.pinned {
+            m.insert("value".into(), p.value.clone());
+        }
+        if let Some((allowed, _)) = &self.allowed {
+            m.insert("allowed".into(), Value::Array(allowed.clone()));
+        }
+        if !self.denied.is_empty() {
+            m.insert("denied".into(), values(&self.denied));
+        }
+        if let Some(b) = &self.min {
+            m.insert("min".into(), b.value.clone());
+        }
+        if let Some(b) = &self.max {
+            m.insert("max".into(), b.value.clone());
+        }
+        if !self.patterns.is_empty() {
+            let ps = self.patterns.iter().map(|p| Value::String(p.value.source.clone())).collect();
+            m.insert("pattern".into(), Value::Array(ps));
+        }
+        if !self.includes.is_empty() {
+            m.insert("includes".into(), values(&self.includes));
+        }
+        if !self.within.is_empty() {
+            let ws = self.within.iter().map(|w| Value::Array(w.value.clone())).collect();
+            m.insert("within".into(), Value::Array(ws));
+        }
+        if !self.excludes.is_empty() {
+            m.insert("excludes".into(), values(&self.excludes));
+        }
+        if let Some(b) = &self.default {
+            m.insert("default".into(), b.value.clone());
+        }
+        let mut sources: Vec<Value> = Vec::new();
+        for s in self.setters() {
+            let name = Value::String(s.source.name().into());
+            if !sources.contains(&name) {
+                sources.push(name);
+            }
+        }
+        m.insert("sources".into(), Value::Array(sources));
+        m
+    }
+
+    /// One line per operator for people: `allowed ["read-only"] — system (/etc/…:4)`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let line = |op: &str, v: String, s: &Setter| format!("{op} {v} — set by {s}");
+        if let Some(p) = &self.pinned {
+            lines.push(line("value", p.value.to_string(), &p.setter));
+        }
+        if let Some((allowed, setters)) = &self.allowed {
+            let who = setters.iter().map(Setter::to_string).collect::<Vec<_>>().join(", ");
+            lines.push(format!("allowed [{}] — set by {who}", join_values(allowed)));
+        }
+        for b in &self.denied {
+            lines.push(line("denied", b.value.to_string(), &b.setter));
+        }
+        if let Some(b) = &self.min {
+            lines.push(line("min", b.value.to_string(), &b.setter));
+        }
+        if let Some(b) = &self.max {
+            lines.push(line("max", b.value.to_string(), &b.setter));
+        }
+        for b in &self.patterns {
+            lines.push(line("pattern", format!("{:?}", b.value.source), &b.setter));
+        }
+        for b in &self.includes {
+            lines.push(line("includes", b.value.to_string(), &b.setter));
+        }
+        for b in &self.within {
+            lines.push(line("within", format!("[{}]", join_values(&b.value)), &b.setter));
+        }
+        for b in &self.excludes {
+            lines.push(line("excludes", b.value.to_string(), &b.setter));
+        }
+        if let Some(b) = &self.default {
+            lines.push(line("default", b.value.to_string(), &b.setter));
+        }
+        lines
+    }
+}
+
+fn unreachable_setter() -> Setter {
+    Setter {
+        source: SourceKind::Default,
+        location: Location::new("(combined requirement)"),
+    }
+}
+
+fn unreachable_refusal() -> Refusal {
+    Refusal {
+        op: "value",
+        reason: "internal: a repaired list is not a list".into(),
+        setter: unreachable_setter(),
+    }
+}

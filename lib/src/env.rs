@@ -1,0 +1,56 @@
+//! The one place the library reads the process environment.
+//!
+//! Everything else takes an [`Environment`] snapshot, so resolution is a
+//! function of explicit inputs (and tests can give any they like).
+
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+/// What the library needs to know about the process and the user.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// The user's config file (unmanaged), from the platform's conventions.
+    pub user_config: Option<PathBuf>,
+    /// The working directory (where `.mandate.toml` is looked for).
+    pub cwd: Option<PathBuf>,
+    /// The real user id.
+    pub uid: u32,
+    /// The real user's login name, from the user database (not `$USER`).
+    pub user_name: Option<String>,
+    /// The current time.
+    pub now: OffsetDateTime,
+    /// `HTTPS_PROXY`/`https_proxy`, for `sync` only (a proxy is never trusted: the signature is).
+    pub https_proxy: Option<String>,
+}
+
+impl Environment {
+    /// Captures the environment of this process.
+    #[allow(clippy::disallowed_methods)]
+    pub fn capture() -> Environment {
+        let uid = rustix::process::getuid().as_raw();
+        Environment {
+            user_config: directories::ProjectDirs::from("dev", "mandate", "mandate")
+                .map(|d| d.config_dir().join("config.toml")),
+            cwd: std::env::current_dir().ok(),
+            uid,
+            user_name: uzers::get_user_by_uid(uid).map(|u| u.name().to_string_lossy().into_owned()),
+            now: OffsetDateTime::now_utc(),
+            https_proxy: std::env::var("HTTPS_PROXY")
+                .or_else(|_| std::env::var("https_proxy"))
+                .ok(),
+        }
+    }
+
+    /// A fixed environment with no user config and no working directory.
+    pub fn fixed(now: OffsetDateTime) -> Environment {
+        Environment {
+            user_config: None,
+            cwd: None,
+            uid: 0,
+            user_name: None,
+            now,
+            https_proxy: None,
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! A layer: what one file (or plist, or flag set) says, before any merging.
+
+use serde_json::{Map, Value};
+
+use crate::constraint::Constraint;
+use crate::document::{Locate, TomlTree};
+use crate::error::{DocumentErrors, Problem};
+use crate::schema::{Kind, Schema};
+use crate::source::{Location, SourceKind};
+
+/// One value proposed for one setting, and where it was written.
+#[derive(Clone, Debug)]
+pub struct Entry<T> {
+    /// The dotted setting key.
+    pub key: String,
+    /// The value or constraint.
+    pub value: T,
+    /// Where it was written.
+    pub location: Location,
+}
+
+/// The `[policy]` header of a managed document, as far as resolution needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyInfo {
+    /// The policy id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// When it expires (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// What one source location says: settings and, for managed sources,
+/// requirements. Layers are kept unmerged; [`crate::resolve()`] reads them all.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// The source.
+    pub source: SourceKind,
+    /// Where the layer came from (the file, plist, URL or flag).
+    pub location: Location,
+    /// Position within its source: a higher rank wins (a later file in `policy.d/`).
+    pub rank: u32,
+    /// The `[policy]` header, when there is one.
+    pub policy: Option<PolicyInfo>,
+    /// Proposed values (`[settings]` in a policy document; everything in a plain settings file).
+    pub settings: Vec<Entry<Value>>,
+    /// Constraints (`[requirements]`; managed sources only).
+    pub requirements: Vec<Entry<Constraint>>,
+}
+
+impl Layer {
+    /// An empty layer.
+    pub fn new(source: SourceKind, location: Location) -> Layer {
+        Layer {
+            source,
+            location,
+            rank: 0,
+            policy: None,
+            settings: Vec::new(),
+            requirements: Vec::new(),
+        }
+    }
+
+    /// Parses a policy document (`[policy]`, `[settings]`, `[requirements]`).
+    pub fn parse_policy(schema: &Schema, source: SourceKind, origin: &str, text: &str) -> Result<Layer, DocumentErrors> {
+        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+    }
+
+    /// Parses a plain settings file (user config, project file). A user
+    /// config's `[projects]` table (which projects are trusted) is skipped.
+    pub fn parse_settings(schema: &Schema, source: SourceKind, origin: &str, text: &str) -> Result<Layer, DocumentErrors> {
+        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        let mut map = tree.tree.clone();
+        if source == SourceKind::User {
+            map.remove("projects");
+        }
+        let mut layer = Layer::new(source, Location::new(origin));
+        let mut problems = Vec::new();
+        walk_settings(schema, &map, &mut Vec::new(), &tree, &mut layer.settings, &mut problems);
+        finish(layer, problems)
+    }
+
+    /// Builds a layer from a policy tree of any format: top-level keys
+    /// `policy`, `settings`, `requirements`.
+    pub fn from_policy_tree(
+        schema: &Schema,
+        source: SourceKind,
+        location: Location,
+        tree: &Map<String, Value>,
+        locate: &dyn Locate,
+    ) -> Result<Layer, DocumentErrors> {
+        let mut layer = Layer::new(source, location);
+        let mut problems = Vec::new();
+        for (table, value) in tree {
+            let path = vec![table.clone()];
+            let Some(map) = value.as_object() else {
+                problems.push(problem(locate, &path, None, format!("`{table}` must be a table")));
+                continue;
+            };
+            match table.as_str() {
+                "policy" => match policy_info(map) {
+                    Ok(info) => layer.policy = Some(info),
+                    Err((field, message)) => {
+                        problems.push(problem(locate, &[table.clone(), field], None, message));
+                    }
+                },
+                "settings" => {
+                    let mut path = path;
+                    walk_settings(schema, map, &mut path, locate, &mut layer.settings, &mut problems);
+                }
+                "requirements" => {
+                    let mut path = path;
+                    walk_requirements(schema, map, &mut path, locate, &mut layer.requirements, &mut problems);
+                }
+                other => problems.push(problem(
+                    locate,
+                    &path,
+                    None,
+                    format!(
+                        "unknown top-level table `{other}`: a policy document has [policy], [settings] and [requirements]"
+                    ),
+                )),
+            }
+        }
+        finish(layer, problems)
+    }
+}
+
+fn finish(layer: Layer, problems: Vec<Problem>) -> Result<Layer, DocumentErrors> {
+    if problems.is_empty() { Ok(layer) } else { Err(DocumentErrors(problems)) }
+}
+
+fn problem(locate: &dyn Locate, path: &[String], key: Option<&str>, message: String) -> Problem {
+    Problem {
+        location: locate.locate(path),
+        key: key.map(str::to_owned),
+        message,
+    }
+}
+
+fn policy_info(map: &Map<String, Value>) -> Result<PolicyInfo, (String, String)> {
+    let mut info = PolicyInfo::default();
+    for (field, value) in map {
+        let bad = |what: &str| (field.clone(), format!("[policy] {field} must be {what}"));
+        match field.as_str() {
+            "id" => info.id = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned()),
+            "version" => info.version = Some(value.as_u64().ok_or_else(|| bad("a non-negative integer"))?),
+            "expires" | "issued_at" => {
+                let text = value.as_str().ok_or_else(|| bad("a date-time such as 2027-06-01T00:00:00Z"))?;
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| bad("a date-time with a zone, such as 2027-06-01T00:00:00Z"))?;
+                if field == "expires" {
+                    info.expires = Some(text.to_owned());
+                }
+            }
+            "org" | "channel" | "description" => {
+                value.as_str().ok_or_else(|| bad("a string"))?;
+            }
+            other => {
+                return Err((
+                    field.clone(),
+                    format!("unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description"),
+                ));
+            }
+        }
+    }
+    Ok(info)
+}
+
+fn join(path: &[String], from: usize) -> String {
+    path[from..].join(".")
+}
+
+fn unknown_setting(schema: &Schema, key: &str) -> String {
+    match schema.suggest(key) {
+        Some(s) => format!("unknown setting \"{key}\" (did you mean \"{s}\"?)"),
+        None => format!("unknown setting \"{key}\"; `mandate schema` lists every setting"),
+    }
+}
+
+/// Walks a settings tree: dotted keys, nested tables, or a mix.
+fn walk_settings(
+    schema: &Schema,
+    map: &Map<String, Value>,
+    path: &mut Vec<String>,
+    locate: &dyn Locate,
+    out: &mut Vec<Entry<Value>>,
+    problems: &mut Vec<Problem>,
+) {
+    let base = path.iter().position(|p| p == "settings").map_or(0, |i| i + 1);
+    for (name, value) in map {
+        path.push(name.clone());
+        let key = join(path, base);
+        if let Some(setting) = schema.get(&key) {
+            match setting.check(value) {
+                Ok(()) => out.push(Entry {
+                    key,
+                    value: value.clone(),
+                    location: locate.locate(path),
+                }),
+                Err(e) => problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}"))),
+            }
+        } else if schema.is_group(&key) {
+            match value.as_object() {
+                Some(inner) => walk_settings(schema, inner, path, locate, out, problems),
+                None => problems.push(problem(
+                    locate,
+                    path,
+                    Some(&key),
+                    format!("\"{key}\" is a group of settings, not a setting: write {key}.<name> = …"),
+                )),
+            }
+        } else {
+            problems.push(problem(locate, path, Some(&key), unknown_setting(schema, &key)));
+        }
+        path.pop();
+    }
+}
+
+/// Walks a requirements tree: `"dotted.key" = { op = … }` or nested tables.
+fn walk_requirements(
+    schema: &Schema,
+    map: &Map<String, Value>,
+    path: &mut Vec<String>,
+    locate: &dyn Locate,
+    out: &mut Vec<Entry<Constraint>>,
+    problems: &mut Vec<Problem>,
+) {
+    let base = path.iter().position(|p| p == "requirements").map_or(0, |i| i + 1);
+    for (name, value) in map {
+        path.push(name.clone());
+        let key = join(path, base);
+        if let Some(setting) = schema.get(&key) {
+            match value.as_object() {
+                Some(table) => match Constraint::from_table(setting, table) {
+                    Ok(c) => out.push(Entry {
+                        key,
+                        value: c,
+                        location: locate.locate(path),
+                    }),
+                    Err(e) => {
+                        let mut at = path.clone();
+                        at.extend(e.op);
+                        problems.push(problem(locate, &at, Some(&key), e.message));
+                    }
+                },
+                None => problems.push(problem(
+                    locate,
+                    path,
+                    Some(&key),
+                    format!(
+                        "the requirement on \"{key}\" must be a table of operators, such as {{ allowed = [...] }} or {{ value = ... }}"
+                    ),
+                )),
+            }
+        } else if schema.is_group(&key) {
+            match value.as_object() {
+                Some(inner) => walk_requirements(schema, inner, path, locate, out, problems),
+                None => problems.push(problem(
+                    locate,
+                    path,
+                    Some(&key),
+                    format!("\"{key}\" is a group of settings; constrain its settings one by one"),
+                )),
+            }
+        } else {
+            problems.push(problem(locate, path, Some(&key), unknown_setting(schema, &key)));
+        }
+        path.pop();
+    }
+}
+
+/// Parses the value of `-c KEY=VALUE`: TOML when it parses as a TOML value,
+/// otherwise the text as a string.
+pub fn parse_session_value(text: &str) -> Value {
+    let wrapped = format!("v = {text}");
+    match TomlTree::parse("-c", &wrapped) {
+        Ok(tree) => tree.tree.get("v").cloned().unwrap_or(Value::Null),
+        Err(_) => Value::String(text.to_owned()),
+    }
+}
+
+/// Builds the session layer from `-c KEY=VALUE` arguments.
+pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, DocumentErrors> {
+    let mut layer = Layer::new(SourceKind::Session, Location::new("command line"));
+    let mut problems = Vec::new();
+    for arg in args {
+        let at = Location::new(format!("-c {arg}"));
+        let Some((key, text)) = arg.split_once('=') else {
+            problems.push(Problem {
+                location: at,
+                key: None,
+                message: "expected KEY=VALUE, such as -c sandbox.mode=read-only".into(),
+            });
+            continue;
+        };
+        let key = key.trim();
+        let Some(setting) = schema.get(key) else {
+            problems.push(Problem {
+                location: at,
+                key: Some(key.into()),
+                message: unknown_setting(schema, key),
+            });
+            continue;
+        };
+        let mut value = parse_session_value(text.trim());
+        // A bare word that TOML reads as something else stays a string for string settings.
+        if setting.kind == Kind::String && !value.is_string() {
+            value = Value::String(text.trim().to_owned());
+        }
+        match setting.check(&value) {
+            Ok(()) => layer.settings.push(Entry {
+                key: key.to_owned(),
+                value,
+                location: at,
+            }),
+            Err(e) => problems.push(Problem {
+                location: at,
+                key: Some(key.into()),
+                message: format!("\"{key}\": {e}"),
+            }),
+        }
+    }
+    finish(layer, problems)
+}

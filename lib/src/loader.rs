@@ -1,0 +1,456 @@
+//! Finding and reading every source of this machine into a [`Stack`].
+//!
+//! The loader does all the I/O; [`crate::resolve::resolve_stack`] is pure.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use crate::env::Environment;
+use crate::error::{DocumentErrors, Error};
+use crate::fsafe::{FileError, TrustedTree};
+use crate::layer::{Layer, session_layer};
+use crate::paths::{DEFAULT_DOMAIN, Platform};
+use crate::resolve::{Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack};
+use crate::schema::Schema;
+use crate::source::SourceKind;
+
+/// The largest unmanaged file read, in bytes.
+pub const MAX_UNMANAGED_SIZE: u64 = 1 << 20;
+
+/// The project file name, looked for in the working directory and its ancestors.
+pub const PROJECT_FILE: &str = ".mandate.toml";
+
+/// What to resolve: the machine, the platform, the session.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Read every path under this directory instead of `/`.
+    pub root: Option<PathBuf>,
+    /// Which path table.
+    pub platform: Platform,
+    /// The preferences domain.
+    pub domain: String,
+    /// A schema file to use instead of the bundled agent policy schema.
+    pub schema: Option<PathBuf>,
+    /// The working directory for the project source (`-C DIR`); the process's own otherwise.
+    pub cwd: Option<PathBuf>,
+    /// `-c KEY=VALUE` arguments.
+    pub session: Vec<String>,
+    /// The user whose config and per-user managed preferences apply (under `--root` only).
+    pub user: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            root: None,
+            platform: Platform::current(),
+            domain: DEFAULT_DOMAIN.to_owned(),
+            schema: None,
+            cwd: None,
+            session: Vec::new(),
+            user: None,
+        }
+    }
+}
+
+/// A schema that is either the bundled one or loaded from a file.
+#[derive(Debug)]
+pub enum SchemaRef {
+    /// The bundled agent policy schema.
+    Bundled(&'static Schema),
+    /// A schema loaded with `--schema`.
+    Loaded(Box<Schema>),
+}
+
+impl Deref for SchemaRef {
+    type Target = Schema;
+
+    fn deref(&self) -> &Schema {
+        match self {
+            SchemaRef::Bundled(s) => s,
+            SchemaRef::Loaded(s) => s,
+        }
+    }
+}
+
+/// Resolves the effective configuration of a machine.
+#[derive(Debug)]
+pub struct Resolver {
+    options: Options,
+    schema: SchemaRef,
+}
+
+impl Resolver {
+    /// A resolver using the bundled schema (or `options.schema` once [`Resolver::load_schema`] ran).
+    pub fn new(options: Options) -> Resolver {
+        Resolver {
+            options,
+            schema: SchemaRef::Bundled(Schema::bundled()),
+        }
+    }
+
+    /// A resolver with the schema named in `options.schema` loaded from disk.
+    pub fn with_schema_file(options: Options) -> Result<Resolver, Error> {
+        let schema = match &options.schema {
+            None => SchemaRef::Bundled(Schema::bundled()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| FileError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                SchemaRef::Loaded(Box::new(Schema::from_json(&path.display().to_string(), &text)?))
+            }
+        };
+        Ok(Resolver { options, schema })
+    }
+
+    /// The schema in use.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The trusted tree: `/`, or `--root DIR`.
+    pub fn tree(&self) -> Result<TrustedTree, Error> {
+        Ok(match &self.options.root {
+            Some(dir) => TrustedTree::under(dir)?,
+            None => TrustedTree::system(),
+        })
+    }
+
+    /// Reads every source and resolves.
+    pub fn resolve(&self, env: &Environment) -> Result<Effective, Error> {
+        let stack = self.load(env)?;
+        Ok(resolve_stack(&self.schema, stack))
+    }
+
+    /// Reads every source into a stack, without resolving.
+    pub fn load(&self, env: &Environment) -> Result<Stack, Error> {
+        let tree = self.tree()?;
+        let mut stack = Stack {
+            domain: self.options.domain.clone(),
+            root: self.options.root.as_ref().map(|r| r.display().to_string()),
+            ..Stack::default()
+        };
+        self.load_system(&tree, &mut stack);
+        let user_config = self.user_config_path(env, &mut stack);
+        let trusted = self.load_user(user_config.as_deref(), &mut stack);
+        self.load_project(env, &trusted, &mut stack);
+        match session_layer(&self.schema, &self.options.session) {
+            Ok(layer) => {
+                if !layer.settings.is_empty() {
+                    stack.sources.push(SourceReport::new(
+                        SourceKind::Session,
+                        SourceStatus::Loaded,
+                        "command line (-c)",
+                    ));
+                    stack.layers.push(layer);
+                }
+            }
+            Err(errors) => return Err(Error::Document(errors)),
+        }
+        stack.sources.push(SourceReport::new(
+            SourceKind::Default,
+            SourceStatus::Loaded,
+            self.schema.origin(),
+        ));
+        Ok(stack)
+    }
+
+    /// Records a managed file that could not be used: it never counts, and
+    /// the resolution degrades.
+    pub fn reject_managed(stack: &mut Stack, source: SourceKind, location: &str, reason: String) {
+        stack.degraded = true;
+        stack.lockdown = true;
+        stack.diagnostics.push(Diagnostic {
+            severity: Severity::Error,
+            code: "rejected-file".into(),
+            message: format!(
+                "{location}: {reason}; this {source} policy does not count and every setting is held at its lockdown value until it is fixed"
+            ),
+            source: Some(source),
+            location: Some(location.to_owned()),
+            key: None,
+        });
+        stack
+            .sources
+            .push(SourceReport::new(source, SourceStatus::Rejected, location).because(reason));
+    }
+
+    fn load_system(&self, tree: &TrustedTree, stack: &mut Stack) {
+        let logical = self.options.platform.policy_dir();
+        let real = tree.real(&logical).display().to_string();
+        let dir = match tree.list(&logical) {
+            Ok(dir) => dir,
+            Err(e) if e.is_absent() => {
+                stack
+                    .sources
+                    .push(SourceReport::new(SourceKind::System, SourceStatus::Absent, real));
+                return;
+            }
+            Err(e) => {
+                Resolver::reject_managed(stack, SourceKind::System, &real, e.to_string());
+                return;
+            }
+        };
+        let mut rank = 0;
+        for name in &dir.names {
+            let location = format!("{real}/{name}");
+            if name.starts_with('.') {
+                continue;
+            }
+            let is_toml = name.ends_with(".toml");
+            let is_bundle = name.ends_with(".bundle");
+            if !is_toml && !is_bundle {
+                stack.sources.push(
+                    SourceReport::new(SourceKind::System, SourceStatus::Ignored, location)
+                        .because("not a *.toml or *.bundle file"),
+                );
+                continue;
+            }
+            rank += 1;
+            let bytes = match tree.read_in(&dir, name) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    Resolver::reject_managed(stack, SourceKind::System, &location, file_reason(&e));
+                    continue;
+                }
+            };
+            if is_bundle {
+                Resolver::reject_managed(
+                    stack,
+                    SourceKind::System,
+                    &location,
+                    "signed bundles are not supported by this build".into(),
+                );
+                continue;
+            }
+            match self.parse_managed(SourceKind::System, &location, &bytes) {
+                Ok(mut layer) => {
+                    layer.rank = rank;
+                    let mut report = SourceReport::new(SourceKind::System, SourceStatus::Unsigned, &location);
+                    if let Some(p) = &layer.policy {
+                        report.id = p.id.clone();
+                        report.version = p.version;
+                        report.expires = p.expires.clone();
+                    }
+                    stack.sources.push(report);
+                    stack.layers.push(layer);
+                }
+                Err(errors) => {
+                    Resolver::reject_managed(stack, SourceKind::System, &location, errors.to_string());
+                }
+            }
+        }
+    }
+
+    /// Parses the bytes of a managed policy document.
+    pub fn parse_managed(&self, source: SourceKind, location: &str, bytes: &[u8]) -> Result<Layer, DocumentErrors> {
+        let text = utf8(location, bytes)?;
+        Layer::parse_policy(&self.schema, source, location, text)
+    }
+
+    fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
+        let Some(root) = &self.options.root else {
+            return env.user_config.clone();
+        };
+        let platform = self.options.platform;
+        let user = match &self.options.user {
+            Some(u) => u.clone(),
+            None => {
+                let homes = root.join(platform.home_under_root("").strip_prefix("/").unwrap_or(Path::new("")));
+                let mut users: Vec<String> = std::fs::read_dir(&homes)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                if users.len() != 1 {
+                    if users.len() > 1 {
+                        users.sort();
+                        stack.diagnostics.push(Diagnostic {
+                            severity: Severity::Info,
+                            code: "ambiguous-user".into(),
+                            message: format!(
+                                "{} has several home directories ({}): pass --user NAME to read one user's config",
+                                homes.display(),
+                                users.join(", ")
+                            ),
+                            source: Some(SourceKind::User),
+                            location: None,
+                            key: None,
+                        });
+                    }
+                    return None;
+                }
+                users.remove(0)
+            }
+        };
+        let home = platform.home_under_root(&user).join(platform.user_config_in_home());
+        Some(root.join(home.strip_prefix("/").unwrap_or(&home)))
+    }
+
+    fn load_user(&self, path: Option<&Path>, stack: &mut Stack) -> Vec<PathBuf> {
+        let Some(path) = path else { return Vec::new() };
+        let location = path.display().to_string();
+        let Some(text) = self.read_unmanaged(SourceKind::User, path, stack) else {
+            return Vec::new();
+        };
+        let trusted = trusted_projects(&text, self.options.root.as_deref());
+        match Layer::parse_settings(&self.schema, SourceKind::User, &location, &text) {
+            Ok(layer) => {
+                stack
+                    .sources
+                    .push(SourceReport::new(SourceKind::User, SourceStatus::Loaded, location));
+                stack.layers.push(layer);
+            }
+            Err(errors) => skip_unmanaged(stack, SourceKind::User, &location, &errors),
+        }
+        trusted
+    }
+
+    fn load_project(&self, env: &Environment, trusted: &[PathBuf], stack: &mut Stack) {
+        let Some(cwd) = self.options.cwd.clone().or_else(|| env.cwd.clone()) else {
+            return;
+        };
+        let Some(file) = find_project_file(&cwd) else { return };
+        let location = file.display().to_string();
+        let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let canonical = dir.canonicalize().unwrap_or(dir.clone());
+        let is_trusted = trusted
+            .iter()
+            .any(|t| t.canonicalize().is_ok_and(|t| t == canonical));
+        if !is_trusted {
+            stack.sources.push(
+                SourceReport::new(SourceKind::Project, SourceStatus::Ignored, location).because(format!(
+                    "the project is not trusted; to trust it add [projects.\"{}\"] trusted = true to your user config",
+                    dir.display()
+                )),
+            );
+            return;
+        }
+        let Some(text) = self.read_unmanaged(SourceKind::Project, &file, stack) else {
+            return;
+        };
+        match Layer::parse_settings(&self.schema, SourceKind::Project, &location, &text) {
+            Ok(layer) => {
+                stack
+                    .sources
+                    .push(SourceReport::new(SourceKind::Project, SourceStatus::Loaded, location));
+                stack.layers.push(layer);
+            }
+            Err(errors) => skip_unmanaged(stack, SourceKind::Project, &location, &errors),
+        }
+    }
+
+    fn read_unmanaged(&self, source: SourceKind, path: &Path, stack: &mut Stack) -> Option<String> {
+        let location = path.display().to_string();
+        let result = (|| -> Result<String, String> {
+            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+            if !meta.is_file() {
+                return Err("not a regular file".into());
+            }
+            if meta.len() > MAX_UNMANAGED_SIZE {
+                return Err(format!("{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit", meta.len()));
+            }
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            utf8(&location, &bytes).map(str::to_owned).map_err(|e| e.to_string())
+        })();
+        match result {
+            Ok(text) => Some(text),
+            Err(_) if !path.exists() => {
+                stack
+                    .sources
+                    .push(SourceReport::new(source, SourceStatus::Absent, location));
+                None
+            }
+            Err(reason) => {
+                let errors = DocumentErrors(vec![crate::error::Problem {
+                    location: crate::source::Location::new(&location),
+                    key: None,
+                    message: reason,
+                }]);
+                skip_unmanaged(stack, source, &location, &errors);
+                None
+            }
+        }
+    }
+}
+
+fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors: &DocumentErrors) {
+    stack.diagnostics.push(Diagnostic {
+        severity: Severity::Warning,
+        code: "skipped-file".into(),
+        message: format!("{errors}\n  this {source} file is skipped until it is fixed; managed policy is unaffected"),
+        source: Some(source),
+        location: Some(location.to_owned()),
+        key: None,
+    });
+    stack.sources.push(
+        SourceReport::new(source, SourceStatus::Rejected, location).because(
+            errors
+                .0
+                .first()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "malformed".into()),
+        ),
+    );
+}
+
+/// A file error as a reason, without repeating the path.
+pub fn file_reason(e: &FileError) -> String {
+    e.to_string()
+}
+
+/// Checks that bytes are UTF-8, naming the line of the first bad byte.
+pub fn utf8<'b>(location: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentErrors> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        let column = (good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)) as u32 + 1;
+        DocumentErrors(vec![crate::error::Problem {
+            location: crate::source::Location::new(location).at(line, column),
+            key: None,
+            message: "invalid UTF-8: policy files must be UTF-8 text".into(),
+        }])
+    })
+}
+
+/// `[projects."<dir>"] trusted = true` entries of a user config. Under
+/// `--root`, the directories are read under the root.
+fn trusted_projects(text: &str, root: Option<&Path>) -> Vec<PathBuf> {
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let Some(projects) = doc.get("projects").and_then(|p| p.as_table_like()) else {
+        return Vec::new();
+    };
+    projects
+        .iter()
+        .filter(|(_, v)| v.get("trusted").and_then(toml_edit::Item::as_bool) == Some(true))
+        .map(|(dir, _)| match root {
+            Some(root) => root.join(dir.trim_start_matches('/')),
+            None => PathBuf::from(dir),
+        })
+        .collect()
+}
+
+/// The nearest `.mandate.toml` in `cwd` or an ancestor, stopping at the
+/// repository root (the first directory holding `.git`).
+pub fn find_project_file(cwd: &Path) -> Option<PathBuf> {
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(PROJECT_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
+}

@@ -1,0 +1,677 @@
+//! Resolution: from unmerged layers to one effective configuration.
+//!
+//! 1. Requirements combine by intersection across the accepted managed
+//!    layers, highest-ranked first ([`Requirement::tighten`]); a constraint
+//!    that would leave nothing admissible is dropped and reported.
+//! 2. For each setting the first compliant candidate wins, in this order:
+//!    session > project > user > managed `[settings]` (by source order) >
+//!    the requirement's `default` > the schema default > the strictest value
+//!    the requirements allow. Lists are repaired rather than refused.
+//! 3. When a managed layer could not be read or verified (and no last known
+//!    good copy stands in), every setting is held at its lockdown value.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::constraint::{Conflict, Requirement, Setter};
+use crate::layer::Layer;
+use crate::schema::{Kind, ListMerge, Schema, Setting};
+use crate::source::{Location, ManagedSource, SourceKind};
+
+/// Whether managed policy is in force as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every managed layer was read (and verified where required).
+    Ok,
+    /// A managed layer was rejected: its last known good copy, or lockdown values, are in force.
+    Degraded,
+    /// Nothing could be resolved (the schema or the set-up is broken).
+    Error,
+}
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Something to fix; resolution went on.
+    Warning,
+    /// Managed policy could not be applied as written.
+    Error,
+}
+
+/// A message about the set-up, with a stable code.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnostic {
+    /// How serious.
+    pub severity: Severity,
+    /// A stable code, such as `conflict` or `rejected-file`.
+    pub code: String,
+    /// What happened, why, and what to do.
+    pub message: String,
+    /// The source concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceKind>,
+    /// The exact location, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The setting concerned, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// What one source location contributed, for `mandate sources`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceReport {
+    /// The source name.
+    pub name: SourceKind,
+    /// `loaded`, `absent`, `rejected`, `verified`, `unsigned`, `expired` or `ignored`.
+    pub status: SourceStatus,
+    /// Where it was looked for or read from.
+    pub location: String,
+    /// Why (for `rejected`, `ignored`, `absent` when not obvious, `expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The policy id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The policy version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// When the policy expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// Key ids whose signatures verified.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<String>,
+    /// Anything else worth showing (fetched-at, grace left, the trust root version).
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub details: Map<String, Value>,
+}
+
+/// The status of one source location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceStatus {
+    /// Read and in force (unmanaged, or managed in unsigned mode).
+    Loaded,
+    /// Nothing there.
+    Absent,
+    /// There, but refused: it does not count.
+    Rejected,
+    /// Signed and verified.
+    Verified,
+    /// Accepted without a signature (no trust root installed, or the root does not require one).
+    Unsigned,
+    /// Signed, but past its expiry.
+    Expired,
+    /// There, but deliberately not read (an untrusted project).
+    Ignored,
+}
+
+impl SourceStatus {
+    /// The lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceStatus::Loaded => "loaded",
+            SourceStatus::Absent => "absent",
+            SourceStatus::Rejected => "rejected",
+            SourceStatus::Verified => "verified",
+            SourceStatus::Unsigned => "unsigned",
+            SourceStatus::Expired => "expired",
+            SourceStatus::Ignored => "ignored",
+        }
+    }
+}
+
+impl SourceReport {
+    /// A report with only a name, status and location.
+    pub fn new(name: SourceKind, status: SourceStatus, location: impl Into<String>) -> SourceReport {
+        SourceReport {
+            name,
+            status,
+            location: location.into(),
+            reason: None,
+            id: None,
+            version: None,
+            expires: None,
+            signers: Vec::new(),
+            details: Map::new(),
+        }
+    }
+
+    /// The same report with a reason.
+    pub fn because(mut self, reason: impl Into<String>) -> SourceReport {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// The precedence of managed sources and the per-key merge rules; from a
+/// verified trust root, or the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Precedence {
+    /// Managed sources, highest first.
+    pub order: Vec<ManagedSource>,
+    /// Key globs whose highest constraint replaces lower ones instead of intersecting.
+    pub replace: Vec<String>,
+}
+
+impl Default for Precedence {
+    fn default() -> Precedence {
+        Precedence {
+            order: ManagedSource::DEFAULT_ORDER.to_vec(),
+            replace: Vec::new(),
+        }
+    }
+}
+
+impl Precedence {
+    fn position(&self, source: SourceKind) -> usize {
+        match source.managed() {
+            Some(m) => self.order.iter().position(|&o| o == m).unwrap_or(self.order.len()),
+            None => usize::MAX,
+        }
+    }
+
+    fn replaces(&self, key: &str) -> bool {
+        self.replace.iter().any(|g| crate::glob::matches(g, key))
+    }
+}
+
+/// Everything resolution reads: the layers and what the loader found out.
+#[derive(Clone, Debug, Default)]
+pub struct Stack {
+    /// The accepted layers, in any order.
+    pub layers: Vec<Layer>,
+    /// What each source location contributed.
+    pub sources: Vec<SourceReport>,
+    /// Problems found while loading.
+    pub diagnostics: Vec<Diagnostic>,
+    /// A managed layer could not be applied and no last known good copy stands in: lock down.
+    pub lockdown: bool,
+    /// A managed layer was rejected (with or without a stand-in).
+    pub degraded: bool,
+    /// The precedence in force.
+    pub precedence: Precedence,
+    /// The preferences domain.
+    pub domain: String,
+    /// `--root`, when paths are read under one.
+    pub root: Option<String>,
+}
+
+/// A refused candidate.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rejected {
+    /// The value proposed.
+    pub value: Value,
+    /// Who proposed it.
+    pub source: String,
+    /// Where it was proposed.
+    pub location: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// The constraint that refused it and who set that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<RefusedBy>,
+}
+
+/// The operator that refused a value, and its setter.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefusedBy {
+    /// The operator (`allowed`, `value`, `within` …).
+    pub op: String,
+    /// The source that set it.
+    pub source: SourceKind,
+    /// Where it was set.
+    pub location: String,
+}
+
+/// A compliant candidate that lost to a higher-ranked one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Overridden {
+    /// The value proposed.
+    pub value: Value,
+    /// Who proposed it.
+    pub source: String,
+    /// Where.
+    pub location: String,
+}
+
+/// How one setting got its effective value.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeyReport {
+    /// The effective value.
+    pub value: Value,
+    /// Who supplied it: a source name, or `lockdown`.
+    pub source: String,
+    /// Where it was written.
+    pub location: String,
+    /// Whether nothing below managed policy can change it.
+    pub locked: bool,
+    /// The combined requirement, with `sources`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Map<String, Value>>,
+    /// Candidates (or list elements) that were refused.
+    pub rejected: Vec<Rejected>,
+    /// Compliant candidates that lost.
+    pub overridden: Vec<Overridden>,
+    /// For lists merged by union: every contributing layer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<Overridden>,
+    /// The combined requirement for people, one line per operator.
+    #[serde(skip)]
+    pub constraint_lines: Vec<String>,
+}
+
+/// The effective configuration, with provenance; what `mandate show --json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct Effective {
+    /// The preferences domain.
+    pub domain: String,
+    /// Whether managed policy is in force as written.
+    pub status: Status,
+    /// `--root`, when one was given.
+    pub root: Option<String>,
+    /// `sha256:` over the canonical form of `settings`.
+    pub digest: String,
+    /// The effective settings as a nested table.
+    pub settings: Value,
+    /// Per-setting provenance, by dotted key.
+    pub keys: BTreeMap<String, KeyReport>,
+    /// What each source contributed.
+    pub sources: Vec<SourceReport>,
+    /// Problems, conflicts and notes.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Effective {
+    /// The effective value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.keys.get(key).map(|k| &k.value)
+    }
+
+    /// The effective value of a string setting.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// The effective value of a boolean setting.
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        self.get(key).and_then(Value::as_bool)
+    }
+
+    /// The effective value of a list of strings.
+    pub fn get_strings(&self, key: &str) -> Option<Vec<&str>> {
+        self.get(key)?.as_array()?.iter().map(Value::as_str).collect()
+    }
+
+    /// Whether managed policy could not be applied as written.
+    pub fn is_degraded(&self) -> bool {
+        self.status != Status::Ok
+    }
+
+    /// The decision for a command line under `commands.rules`: the strictest
+    /// decision among the rules whose pattern is a prefix of `argv`
+    /// (`forbidden` > `prompt` > `allow`), or `None` when no rule matches.
+    pub fn command_decision(&self, argv: &[&str]) -> Option<&str> {
+        let rank = |d: &str| match d {
+            "forbidden" => 3,
+            "prompt" => 2,
+            "allow" => 1,
+            _ => 0,
+        };
+        self.get("commands.rules")?
+            .as_array()?
+            .iter()
+            .filter(|rule| {
+                rule.get("pattern").and_then(Value::as_array).is_some_and(|p| {
+                    p.len() <= argv.len() && p.iter().zip(argv).all(|(t, a)| t.as_str() == Some(a))
+                })
+            })
+            .filter_map(|rule| rule.get("decision").and_then(Value::as_str))
+            .max_by_key(|d| rank(d))
+    }
+}
+
+/// Resolves layers with the default precedence and no loader findings.
+pub fn resolve(schema: &Schema, layers: Vec<Layer>) -> Effective {
+    resolve_stack(
+        schema,
+        Stack {
+            layers,
+            domain: crate::paths::DEFAULT_DOMAIN.into(),
+            ..Stack::default()
+        },
+    )
+}
+
+struct Candidate<'a> {
+    value: &'a Value,
+    source: SourceKind,
+    location: &'a Location,
+}
+
+/// Resolves a full stack.
+pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
+    let precedence = stack.precedence.clone();
+    // Highest first: managed by trust-root order then rank (later file first),
+    // unmanaged in fixed order.
+    stack.layers.sort_by_key(|l| {
+        (
+            !l.source.is_managed(),
+            precedence.position(l.source),
+            l.source,
+            std::cmp::Reverse(l.rank),
+        )
+    });
+    let managed: Vec<&Layer> = stack.layers.iter().filter(|l| l.source.is_managed()).collect();
+    let unmanaged: Vec<&Layer> = stack.layers.iter().filter(|l| !l.source.is_managed()).collect();
+
+    // Index entries by key once: settings are looked up per key below.
+    let mut proposals: BTreeMap<&str, Vec<Candidate>> = BTreeMap::new();
+    for layer in unmanaged.iter().chain(&managed) {
+        for e in &layer.settings {
+            proposals.entry(e.key.as_str()).or_default().push(Candidate {
+                value: &e.value,
+                source: layer.source,
+                location: &e.location,
+            });
+        }
+    }
+    let mut constraints: BTreeMap<&str, Vec<(&crate::constraint::Constraint, Setter)>> = BTreeMap::new();
+    for layer in &managed {
+        for e in &layer.requirements {
+            constraints.entry(e.key.as_str()).or_default().push((
+                &e.value,
+                Setter {
+                    source: layer.source,
+                    location: e.location.clone(),
+                },
+            ));
+        }
+    }
+
+    let mut keys = BTreeMap::new();
+    let mut diagnostics = std::mem::take(&mut stack.diagnostics);
+    for setting in schema.settings() {
+        let key = setting.key.as_str();
+        let mut req = Requirement::new(setting);
+        for (i, (c, setter)) in constraints.get(key).into_iter().flatten().enumerate() {
+            if i > 0 && precedence.replaces(key) {
+                diagnostics.push(Diagnostic {
+                    severity: Severity::Info,
+                    code: "replaced".into(),
+                    message: format!(
+                        "the requirement on \"{key}\" from {setter} is replaced by a higher-ranked one (signed precedence rule: replace)"
+                    ),
+                    source: Some(setter.source),
+                    location: Some(setter.location.to_string()),
+                    key: Some(key.into()),
+                });
+                continue;
+            }
+            if let Err(conflict) = req.tighten(c, setter) {
+                diagnostics.push(conflict_diagnostic(&conflict));
+            }
+        }
+        let candidates = proposals.remove(key).unwrap_or_default();
+        let report = if stack.lockdown {
+            lockdown_report(setting, &candidates)
+        } else {
+            resolve_key(schema, setting, &req, &candidates)
+        };
+        if let Some(report) = report {
+            keys.insert(setting.key.clone(), report);
+        }
+    }
+
+    let mut settings = Map::new();
+    for (key, report) in &keys {
+        insert_nested(&mut settings, key, report.value.clone());
+    }
+    let settings = Value::Object(settings);
+    let status = if stack.degraded || stack.lockdown {
+        Status::Degraded
+    } else {
+        Status::Ok
+    };
+    Effective {
+        domain: stack.domain,
+        status,
+        root: stack.root,
+        digest: digest(&settings),
+        settings,
+        keys,
+        sources: stack.sources,
+        diagnostics,
+    }
+}
+
+fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
+    let kept = c.kept.iter().map(Setter::to_string).collect::<Vec<_>>().join(", ");
+    Diagnostic {
+        severity: Severity::Warning,
+        code: "conflict".into(),
+        message: format!(
+            "the requirement on \"{}\" from {} contradicts {kept}: {}; the higher-ranked source wins and this requirement is ignored",
+            c.key, c.dropped, c.message
+        ),
+        source: Some(c.dropped.source),
+        location: Some(c.dropped.location.to_string()),
+        key: Some(c.key.clone()),
+    }
+}
+
+fn lockdown_report(setting: &Setting, candidates: &[Candidate]) -> Option<KeyReport> {
+    let value = setting.lockdown.clone()?;
+    Some(KeyReport {
+        value,
+        source: "lockdown".into(),
+        location: "lockdown value of the schema".into(),
+        locked: true,
+        constraint: None,
+        rejected: candidates
+            .iter()
+            .map(|c| Rejected {
+                value: c.value.clone(),
+                source: c.source.name().into(),
+                location: c.location.to_string(),
+                reason: "managed policy could not be applied: every setting is held at its lockdown value".into(),
+                constraint: None,
+            })
+            .collect(),
+        overridden: Vec::new(),
+        merged: Vec::new(),
+        constraint_lines: vec!["lockdown: managed policy could not be read or verified".into()],
+    })
+}
+
+fn refused(c: &Candidate, r: crate::constraint::Refusal, value: Value) -> Rejected {
+    Rejected {
+        value,
+        source: c.source.name().into(),
+        location: c.location.to_string(),
+        reason: r.reason,
+        constraint: Some(RefusedBy {
+            op: r.op.into(),
+            source: r.setter.source,
+            location: r.setter.location.to_string(),
+        }),
+    }
+}
+
+fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates: &[Candidate]) -> Option<KeyReport> {
+    let schema_location = Location::new(schema.origin());
+    let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
+    let strictest = req.strictest();
+    let strictest_location = Location::new("the strictest value the requirements allow");
+    let req_setter = req.setters().into_iter().next();
+    // The fallbacks, in order, after the layers' own proposals.
+    let fallbacks: Vec<Candidate> = requirement_default
+        .iter()
+        .map(|(v, s)| Candidate {
+            value: v,
+            source: s.source,
+            location: &s.location,
+        })
+        .chain(setting.default.iter().map(|v| Candidate {
+            value: v,
+            source: SourceKind::Default,
+            location: &schema_location,
+        }))
+        .chain(strictest.iter().map(|v| Candidate {
+            value: v,
+            source: req_setter.as_ref().map_or(SourceKind::Default, |s| s.source),
+            location: &strictest_location,
+        }))
+        .collect();
+
+    let mut rejected = Vec::new();
+    let mut overridden = Vec::new();
+    let mut merged = Vec::new();
+    let mut winner: Option<(Value, &Candidate)> = None;
+
+    let union = setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
+    if union {
+        // Every layer's elements apply; the highest contributor is named as the source.
+        let mut all = Vec::new();
+        for c in candidates {
+            for item in c.value.as_array().into_iter().flatten() {
+                if !all.contains(item) {
+                    all.push(item.clone());
+                }
+            }
+            merged.push(Overridden {
+                value: c.value.clone(),
+                source: c.source.name().into(),
+                location: c.location.to_string(),
+            });
+        }
+        let head = &candidates[0];
+        match req.repair(&all) {
+            Ok((repaired, removed)) => {
+                rejected.extend(removed.into_iter().map(|(item, r)| {
+                    let who = candidates
+                        .iter()
+                        .find(|c| c.value.as_array().is_some_and(|a| a.contains(&item)))
+                        .unwrap_or(head);
+                    refused(who, r, item)
+                }));
+                winner = Some((Value::Array(repaired), head));
+            }
+            Err(r) => rejected.push(refused(head, r, Value::Array(all))),
+        }
+    }
+    if winner.is_none() {
+        let tail = if union { &[][..] } else { candidates };
+        for c in tail.iter().chain(&fallbacks) {
+            if let Some((_, w)) = &winner {
+                if w.source != c.source || w.location != c.location {
+                    overridden.push(Overridden {
+                        value: c.value.clone(),
+                        source: c.source.name().into(),
+                        location: c.location.to_string(),
+                    });
+                }
+                continue;
+            }
+            if setting.kind == Kind::Array
+                && let Some(items) = c.value.as_array()
+            {
+                match req.repair(items) {
+                    Ok((repaired, removed)) => {
+                        rejected.extend(removed.into_iter().map(|(item, r)| refused(c, r, item)));
+                        winner = Some((Value::Array(repaired), c));
+                    }
+                    Err(r) => rejected.push(refused(c, r, c.value.clone())),
+                }
+                continue;
+            }
+            match req.refusal(c.value) {
+                None => winner = Some((c.value.clone(), c)),
+                Some(r) => rejected.push(refused(c, r, c.value.clone())),
+            }
+        }
+    }
+    // Only fallbacks past the winner are noise: keep layer proposals only.
+    overridden.retain(|o| o.location != schema_location.to_string() && o.location != strictest_location.to_string());
+    let (value, from) = winner?;
+    let constraint = (!req.is_empty()).then(|| req.to_json());
+    Some(KeyReport {
+        value,
+        source: from.source.name().into(),
+        location: from.location.to_string(),
+        locked: req.is_locked(),
+        constraint,
+        rejected,
+        overridden,
+        merged,
+        constraint_lines: req.describe(),
+    })
+}
+
+fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        None => {
+            map.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let inner = map
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = inner {
+                insert_nested(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// Writes `value` as canonical JSON: object keys sorted, no spaces.
+pub fn canonical_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical_json(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical_json(v, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// `sha256:<hex>` over the canonical JSON of `settings`.
+pub fn digest(settings: &Value) -> String {
+    let mut text = String::new();
+    canonical_json(settings, &mut text);
+    let hash = Sha256::digest(text.as_bytes());
+    format!("sha256:{}", hex(&hash))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,398 @@
+//! The setting schema: which settings exist, their types, and how each one
+//! merges, orders and locks down.
+//!
+//! The schema is a JSON Schema (draft 2020-12). A node that carries
+//! `x-mandate-lockdown` is a **setting**; its dotted path is the setting key.
+//! An object node with `properties` and no `x-mandate-lockdown` is a
+//! **group**. Anything else is refused when the schema is loaded, so a new
+//! setting cannot exist until someone decides its lockdown value (and, for
+//! enums and lists, its order and merge strategy).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+
+/// The bundled agent policy schema, `schema/agent-policy.schema.json`.
+pub const AGENT_POLICY_SCHEMA: &str = include_str!("../../schema/agent-policy.schema.json");
+
+/// Errors in a schema document itself (not in a value checked against it).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The schema file is not JSON.
+    #[error("{origin}: the schema is not valid JSON: {source}")]
+    Json {
+        /// The schema file.
+        origin: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A node of the schema breaks the setting rules.
+    #[error("{origin}: {key}: {message}")]
+    Node {
+        /// The schema file.
+        origin: String,
+        /// The dotted path of the node.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The type of a setting's value, from its schema node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A string (possibly an enum).
+    String,
+    /// `true` or `false`.
+    Boolean,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// A list.
+    Array,
+    /// A map (such as HTTP headers).
+    Object,
+}
+
+impl Kind {
+    fn from_schema(node: &Map<String, Value>) -> Option<Kind> {
+        Some(match node.get("type")?.as_str()? {
+            "string" => Kind::String,
+            "boolean" => Kind::Boolean,
+            "integer" => Kind::Integer,
+            "number" => Kind::Number,
+            "array" => Kind::Array,
+            "object" => Kind::Object,
+            _ => return None,
+        })
+    }
+
+    /// The article and noun used in messages: "a string", "a list".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::String => "a string",
+            Kind::Boolean => "a boolean",
+            Kind::Integer => "an integer",
+            Kind::Number => "a number",
+            Kind::Array => "a list",
+            Kind::Object => "a table",
+        }
+    }
+
+    /// Whether `value` has this JSON type.
+    pub fn matches(self, value: &Value) -> bool {
+        match self {
+            Kind::String => value.is_string(),
+            Kind::Boolean => value.is_boolean(),
+            Kind::Integer => value.is_i64() || value.is_u64(),
+            Kind::Number => value.is_number(),
+            Kind::Array => value.is_array(),
+            Kind::Object => value.is_object(),
+        }
+    }
+}
+
+/// How candidate lists from several layers combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListMerge {
+    /// The highest-ranked list wins whole.
+    Replace,
+    /// Every layer's elements apply (highest-ranked first, duplicates removed).
+    Union,
+}
+
+/// One setting of the schema.
+#[derive(Debug)]
+pub struct Setting {
+    /// The dotted key, such as `sandbox.mode`.
+    pub key: String,
+    /// The JSON type.
+    pub kind: Kind,
+    /// Short title.
+    pub title: String,
+    /// Description for admins.
+    pub description: String,
+    /// Enum values, strictest first, when the setting is an ordered enum.
+    pub order: Option<Vec<Value>>,
+    /// The enum values, if any.
+    pub enum_values: Option<Vec<Value>>,
+    /// How lists combine across layers (lists and maps only).
+    pub merge: ListMerge,
+    /// The value used when managed policy is stale or unreadable; `None` means unset.
+    pub lockdown: Option<Value>,
+    /// The schema default.
+    pub default: Option<Value>,
+    /// The setting's schema node, with the root's `$defs` attached.
+    node: Value,
+    validator: OnceLock<Option<jsonschema::Validator>>,
+}
+
+impl Setting {
+    /// Checks a value against the setting's type and schema; the error says
+    /// what was expected.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        if !self.kind.matches(value) {
+            return Err(format!(
+                "expected {}, found {}",
+                self.kind.noun(),
+                describe_json_type(value)
+            ));
+        }
+        if let Some(values) = &self.enum_values
+            && !values.contains(value)
+        {
+            return Err(format!(
+                "{} is not one of {}",
+                value,
+                join_values(values)
+            ));
+        }
+        let validator = self
+            .validator
+            .get_or_init(|| jsonschema::validator_for(&self.node).ok());
+        if let Some(validator) = validator
+            && let Some(error) = validator.iter_errors(value).next()
+        {
+            let path = error.instance_path().to_string();
+            return Err(if path.is_empty() {
+                error.to_string()
+            } else {
+                format!("at {path}: {error}")
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks one element of a list setting.
+    pub fn check_item(&self, item: &Value) -> Result<(), String> {
+        self.check(&Value::Array(vec![item.clone()]))
+            .map_err(|e| e.replacen("at /0: ", "", 1))
+    }
+
+    /// Whether the setting is a list of strings (so `pattern` applies element-wise).
+    pub fn items_are_strings(&self) -> bool {
+        if self.kind != Kind::Array {
+            return false;
+        }
+        let mut items = &self.node["items"];
+        if let Some(target) = items.get("$ref").and_then(Value::as_str)
+            && let Some(name) = target.strip_prefix("#/$defs/")
+        {
+            items = &self.node["$defs"][name];
+        }
+        items.get("type").and_then(Value::as_str) == Some("string")
+    }
+
+    /// Position of an enum value in the strictness order (0 = strictest).
+    pub fn rank(&self, value: &Value) -> Option<usize> {
+        self.order.as_ref()?.iter().position(|v| v == value)
+    }
+
+    /// Whether `min`/`max` constraints make sense for this setting.
+    pub fn is_ordered(&self) -> bool {
+        self.order.is_some() || matches!(self.kind, Kind::Integer | Kind::Number)
+    }
+
+    /// Every value the setting can take, when that set is finite and small.
+    pub fn finite_domain(&self) -> Option<Vec<Value>> {
+        if let Some(order) = &self.order {
+            return Some(order.clone());
+        }
+        if let Some(values) = &self.enum_values {
+            return Some(values.clone());
+        }
+        (self.kind == Kind::Boolean).then(|| vec![Value::Bool(false), Value::Bool(true)])
+    }
+}
+
+/// A loaded schema: the settings it defines, by key.
+#[derive(Debug)]
+pub struct Schema {
+    origin: String,
+    settings: BTreeMap<String, Setting>,
+    groups: BTreeMap<String, ()>,
+    raw: Value,
+}
+
+impl Schema {
+    /// The bundled agent policy schema.
+    pub fn bundled() -> &'static Schema {
+        static BUNDLED: OnceLock<Schema> = OnceLock::new();
+        BUNDLED.get_or_init(|| {
+            Schema::from_json("schema/agent-policy.schema.json", AGENT_POLICY_SCHEMA)
+                .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
+        })
+    }
+
+    /// Loads a schema from JSON text; `origin` names it in messages.
+    pub fn from_json(origin: &str, text: &str) -> Result<Schema, SchemaError> {
+        let raw: Value = serde_json::from_str(text).map_err(|source| SchemaError::Json {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let mut schema = Schema {
+            origin: origin.to_owned(),
+            settings: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            raw: Value::Null,
+        };
+        let defs = raw.get("$defs").cloned();
+        let root = raw.as_object().ok_or_else(|| schema.node_error("", "the root is not an object"))?;
+        schema.walk("", root, defs.as_ref())?;
+        if schema.settings.is_empty() {
+            return Err(schema.node_error("", "the schema defines no settings (no node has x-mandate-lockdown)"));
+        }
+        schema.raw = raw;
+        Ok(schema)
+    }
+
+    fn node_error(&self, key: &str, message: &str) -> SchemaError {
+        SchemaError::Node {
+            origin: self.origin.clone(),
+            key: if key.is_empty() { "(root)".into() } else { key.into() },
+            message: message.into(),
+        }
+    }
+
+    fn walk(&mut self, prefix: &str, node: &Map<String, Value>, defs: Option<&Value>) -> Result<(), SchemaError> {
+        if node.contains_key("x-mandate-lockdown") {
+            let setting = self.setting(prefix, node, defs)?;
+            self.settings.insert(prefix.to_owned(), setting);
+            return Ok(());
+        }
+        let Some(properties) = node.get("properties").and_then(Value::as_object) else {
+            return Err(self.node_error(
+                prefix,
+                "neither a setting (no x-mandate-lockdown) nor a group (no properties)",
+            ));
+        };
+        if !prefix.is_empty() {
+            self.groups.insert(prefix.to_owned(), ());
+        }
+        for (name, child) in properties {
+            let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let child = child
+                .as_object()
+                .ok_or_else(|| self.node_error(&key, "the schema node is not an object"))?;
+            self.walk(&key, child, defs)?;
+        }
+        Ok(())
+    }
+
+    fn setting(&self, key: &str, node: &Map<String, Value>, defs: Option<&Value>) -> Result<Setting, SchemaError> {
+        let kind = Kind::from_schema(node)
+            .ok_or_else(|| self.node_error(key, "a setting needs a single \"type\""))?;
+        let text = |name: &str| node.get(name).and_then(Value::as_str).map(str::to_owned);
+        let enum_values = node.get("enum").and_then(Value::as_array).cloned();
+        let order = match node.get("x-mandate-order") {
+            None => None,
+            Some(Value::Array(order)) => {
+                let Some(values) = &enum_values else {
+                    return Err(self.node_error(key, "x-mandate-order needs an enum"));
+                };
+                if order.len() != values.len() || values.iter().any(|v| !order.contains(v)) {
+                    return Err(self.node_error(key, "x-mandate-order must list every enum value exactly once"));
+                }
+                Some(order.clone())
+            }
+            Some(_) => return Err(self.node_error(key, "x-mandate-order must be a list")),
+        };
+        if enum_values.is_some() && order.is_none() {
+            return Err(self.node_error(key, "an enum setting needs x-mandate-order (strictest first)"));
+        }
+        let merge = match node.get("x-mandate-merge").and_then(Value::as_str) {
+            Some("replace") => ListMerge::Replace,
+            Some("union") => ListMerge::Union,
+            None if !matches!(kind, Kind::Array | Kind::Object) => ListMerge::Replace,
+            _ => {
+                return Err(self.node_error(key, "a list or map setting needs x-mandate-merge: \"replace\" or \"union\""));
+            }
+        };
+        let mut sub = node.clone();
+        if let Some(defs) = defs {
+            sub.insert("$defs".into(), defs.clone());
+        }
+        let sub = Value::Object(sub);
+        let setting = Setting {
+            key: key.to_owned(),
+            kind,
+            title: text("title").unwrap_or_default(),
+            description: text("description").unwrap_or_default(),
+            order,
+            enum_values,
+            merge,
+            lockdown: node.get("x-mandate-lockdown").filter(|v| !v.is_null()).cloned(),
+            default: node.get("default").cloned(),
+            node: sub,
+            validator: OnceLock::new(),
+        };
+        if jsonschema::validator_for(&setting.node).is_err() {
+            return Err(self.node_error(key, "the setting's schema does not compile"));
+        }
+        for (what, value) in [("x-mandate-lockdown", &setting.lockdown), ("default", &setting.default)] {
+            if let Some(value) = value
+                && let Err(e) = setting.check(value)
+            {
+                return Err(self.node_error(key, &format!("{what} is invalid: {e}")));
+            }
+        }
+        Ok(setting)
+    }
+
+    /// Where the schema came from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The schema as JSON.
+    pub fn raw(&self) -> &Value {
+        &self.raw
+    }
+
+    /// Every setting, sorted by key.
+    pub fn settings(&self) -> impl Iterator<Item = &Setting> {
+        self.settings.values()
+    }
+
+    /// The setting named `key`.
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.settings.get(key)
+    }
+
+    /// Whether `key` names a group of settings (such as `sandbox`).
+    pub fn is_group(&self, key: &str) -> bool {
+        self.groups.contains_key(key)
+    }
+
+    /// The closest known setting to a misspelt key, for "did you mean".
+    pub fn suggest(&self, key: &str) -> Option<&str> {
+        self.settings
+            .keys()
+            .map(|k| (strsim::damerau_levenshtein(k, key), k))
+            .filter(|(d, k)| *d <= 3.max(k.len() / 5))
+            .min()
+            .map(|(_, k)| k.as_str())
+    }
+}
+
+/// Names a JSON value's type for messages.
+pub fn describe_json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a table",
+    }
+}
+
+/// Joins values for messages: `"a", "b"`.
+pub fn join_values(values: &[Value]) -> String {
+    values.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+}
