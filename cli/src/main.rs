@@ -1,1 +1,113 @@
-fn main() {}
+//! `mandate`: inspect, sign, package, sync and apply the managed
+//! configuration of AI coding agents.
+//!
+//! This crate only parses arguments, renders results and maps errors to
+//! exit codes; the work is done by the `mandate` library.
+
+mod commands;
+mod error;
+mod output;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use mandate::{Options, Platform};
+
+pub use error::CliError;
+
+/// One effective, non-overridable configuration for AI coding agents.
+#[derive(Debug, Parser)]
+#[command(name = "mandate", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Globals {
+    /// Read every path under DIR instead of `/` (tests, demos, a copied machine).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Which path table to use: linux or macos (default: this machine's).
+    #[arg(long, global = true, value_name = "PLATFORM")]
+    pub platform: Option<Platform>,
+    /// The preferences domain.
+    #[arg(long, global = true, default_value = mandate::paths::DEFAULT_DOMAIN)]
+    pub domain: String,
+    /// Use this setting schema instead of the bundled agent policy schema.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// Look for the project file from DIR instead of the working directory.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Set a value for this invocation only (the `session` source); repeatable.
+    #[arg(short = 'c', global = true, value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Under --root: whose user config and per-user managed preferences to read.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Globals {
+    /// The library options these flags describe.
+    pub fn options(&self) -> Options {
+        Options {
+            root: self.root.clone(),
+            platform: self.platform.unwrap_or_else(Platform::current),
+            domain: self.domain.clone(),
+            schema: self.schema.clone(),
+            cwd: self.cwd.clone(),
+            session: self.config.clone(),
+            user: self.user.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the effective configuration, with where each value came from.
+    Show(commands::inspect::ShowArgs),
+    /// Print one effective value (exit 1 when it is unset).
+    Get(commands::inspect::GetArgs),
+    /// Explain a setting: every layer's say, what was refused and why, who set each constraint.
+    Explain(commands::inspect::ExplainArgs),
+    /// Would KEY=VALUE be accepted? Exit 0 if so, 1 with the reason if not.
+    Check(commands::inspect::CheckArgs),
+    /// List every source: where it is, its status, and why.
+    Sources,
+    /// Check policy and settings files against the schema.
+    Validate(commands::validate::ValidateArgs),
+    /// Print the setting schema (JSON Schema with x-mandate annotations).
+    Schema,
+    /// Check the health of the whole set-up and suggest fixes.
+    Doctor,
+    /// Lay out the bundled demo machine and show its effective configuration.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Show(args) => commands::inspect::show(&cli.globals, args),
+        Command::Get(args) => commands::inspect::get(&cli.globals, args),
+        Command::Explain(args) => commands::inspect::explain(&cli.globals, args),
+        Command::Check(args) => commands::inspect::check(&cli.globals, args),
+        Command::Sources => commands::inspect::sources(&cli.globals),
+        Command::Validate(args) => commands::validate::run(&cli.globals, args),
+        Command::Schema => commands::inspect::schema(&cli.globals),
+        Command::Doctor => commands::doctor::run(&cli.globals),
+        Command::Demo(args) => commands::demo::run(&cli.globals, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => e.report(),
+    }
+}

@@ -553,6 +553,11 @@ impl<'s> Requirement<'s> {
         }
     }
 
+    /// Who pinned the value, when one is pinned.
+    pub fn pinned_setter(&self) -> Option<&Setter> {
+        self.pinned.as_ref().map(|b| &b.setter)
+    }
+
     /// The fallback named by a `default` operator, with its setter.
     pub fn default_value(&self) -> Option<(&Value, &Setter)> {
         self.default.as_ref().map(|b| (&b.value, &b.setter))

@@ -10,7 +10,9 @@ use crate::error::{DocumentErrors, Error};
 use crate::fsafe::{FileError, TrustedTree};
 use crate::layer::{Layer, session_layer};
 use crate::paths::{DEFAULT_DOMAIN, Platform};
-use crate::resolve::{Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack};
+use crate::resolve::{
+    Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, TrustSummary, resolve_stack,
+};
 use crate::schema::Schema;
 use crate::source::SourceKind;
 
@@ -135,6 +137,12 @@ impl Resolver {
             domain: self.options.domain.clone(),
             root: self.options.root.as_ref().map(|r| r.display().to_string()),
             ..Stack::default()
+        };
+        stack.trust = TrustSummary {
+            mode: "unsigned".into(),
+            location: tree.real(&self.options.platform.trust_root()).display().to_string(),
+            reason: Some("no trust root installed: root-owned policy files are accepted without signatures".into()),
+            ..TrustSummary::default()
         };
         self.load_system(&tree, &mut stack);
         let user_config = self.user_config_path(env, &mut stack);

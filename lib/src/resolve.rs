@@ -184,6 +184,29 @@ impl Precedence {
     }
 }
 
+/// Whether a trust root is in force, and which.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TrustSummary {
+    /// `signed` when a verified trust root is installed, `unsigned` when none is
+    /// (root-owned files are then accepted without signatures), `rejected` when
+    /// one is installed but does not verify.
+    pub mode: String,
+    /// Where the trust root is (or was looked for).
+    pub location: String,
+    /// Its version, when one is in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// Its expiry, when one is in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The organisation it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Why it is not in force, or a note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// Everything resolution reads: the layers and what the loader found out.
 #[derive(Clone, Debug, Default)]
 pub struct Stack {
@@ -203,6 +226,8 @@ pub struct Stack {
     pub domain: String,
     /// `--root`, when paths are read under one.
     pub root: Option<String>,
+    /// The trust root in force.
+    pub trust: TrustSummary,
 }
 
 /// A refused candidate.
@@ -284,6 +309,8 @@ pub struct Effective {
     pub settings: Value,
     /// Per-setting provenance, by dotted key.
     pub keys: BTreeMap<String, KeyReport>,
+    /// The trust root in force (`unsigned` mode when there is none).
+    pub trust: TrustSummary,
     /// What each source contributed.
     pub sources: Vec<SourceReport>,
     /// Problems, conflicts and notes.
@@ -448,6 +475,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         digest: digest(&settings),
         settings,
         keys,
+        trust: stack.trust,
         sources: stack.sources,
         diagnostics,
     }
@@ -509,9 +537,14 @@ fn refused(c: &Candidate, r: crate::constraint::Refusal, value: Value) -> Reject
 fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates: &[Candidate]) -> Option<KeyReport> {
     let schema_location = Location::new(schema.origin());
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
-    let strictest = req.strictest();
-    let strictest_location = Location::new("the strictest value the requirements allow");
+    // The strictest admissible value is a fallback only where managed policy
+    // constrains the setting; a pinned value is named where it was pinned.
+    let strictest = if req.is_empty() { None } else { req.strictest() };
     let req_setter = req.setters().into_iter().next();
+    let strictest_location = match (req.pinned_setter(), &req_setter) {
+        (Some(pin), _) => pin.location.clone(),
+        (None, _) => Location::new("the strictest value the requirements allow"),
+    };
     // The fallbacks, in order, after the layers' own proposals.
     let fallbacks: Vec<Candidate> = requirement_default
         .iter()
@@ -527,7 +560,10 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
         }))
         .chain(strictest.iter().map(|v| Candidate {
             value: v,
-            source: req_setter.as_ref().map_or(SourceKind::Default, |s| s.source),
+            source: req
+                .pinned_setter()
+                .or(req_setter.as_ref())
+                .map_or(SourceKind::Default, |s| s.source),
             location: &strictest_location,
         }))
         .collect();
@@ -595,6 +631,8 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
             }
             match req.refusal(c.value) {
                 None => winner = Some((c.value.clone(), c)),
+                // A schema default that policy refuses is not news: only proposals are reported.
+                Some(_) if c.source == SourceKind::Default => {}
                 Some(r) => rejected.push(refused(c, r, c.value.clone())),
             }
         }

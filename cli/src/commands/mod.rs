@@ -1,0 +1,6 @@
+//! One module per command family; each parses its arguments and renders.
+
+pub mod demo;
+pub mod doctor;
+pub mod inspect;
+pub mod validate;

@@ -1,0 +1,88 @@
+//! `mandate validate FILE…`: syntax and schema errors as `file:line:col: message`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Args;
+use mandate::error::{DocumentErrors, Problem};
+use mandate::{Layer, Location, Resolver, Schema, SourceKind};
+
+use crate::error::EXIT_NO;
+use crate::{CliError, Globals, output};
+
+/// `mandate validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Policy documents (`*.toml` with [policy]/[settings]/[requirements]) or
+    /// settings files (user config, `.mandate.toml`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// What kind of document a file holds, guessed from its content.
+pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors> {
+    let origin = path.display().to_string();
+    let one = |message: String| DocumentErrors(vec![Problem { location: Location::new(&origin), key: None, message }]);
+    let meta = std::fs::metadata(path).map_err(|e| one(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(one("not a regular file".into()));
+    }
+    if meta.len() > mandate::fsafe::MAX_FILE_SIZE {
+        return Err(one(format!("{} bytes, more than the {}-byte limit", meta.len(), mandate::fsafe::MAX_FILE_SIZE)));
+    }
+    let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;
+    let text = mandate::loader::utf8(&origin, &bytes)?;
+    if is_policy_document(text) {
+        Layer::parse_policy(schema, SourceKind::System, &origin, text).map(drop)
+    } else {
+        Layer::parse_settings(schema, SourceKind::User, &origin, text).map(drop)
+    }
+}
+
+/// A document whose top-level tables are `policy`, `settings` or `requirements`.
+fn is_policy_document(text: &str) -> bool {
+    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+        // Let the real parser report the syntax error with its position.
+        return true;
+    };
+    doc.iter()
+        .any(|(k, _)| matches!(k, "policy" | "settings" | "requirements"))
+}
+
+/// Validates every file; exit 1 on any problem.
+pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError> {
+    let resolver = Resolver::with_schema_file(globals.options())?;
+    let mut failed = 0;
+    let mut all: Vec<serde_json::Value> = Vec::new();
+    for file in &args.files {
+        let result = validate_file(resolver.schema(), file);
+        if globals.json {
+            all.push(serde_json::json!({
+                "file": file.display().to_string(),
+                "ok": result.is_ok(),
+                "problems": result.as_ref().err().map(|e| &e.0),
+            }));
+        }
+        match result {
+            Ok(()) => {
+                if !globals.json {
+                    output::out(&format!("{}: ok", file.display()));
+                }
+            }
+            Err(errors) => {
+                failed += 1;
+                if !globals.json {
+                    output::out(&errors.to_string());
+                }
+            }
+        }
+    }
+    if globals.json {
+        output::json(&all)?;
+    }
+    if failed > 0 {
+        output::error(&format!("{failed} of {} files have problems", args.files.len()));
+        return Ok(ExitCode::from(EXIT_NO));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,86 @@
+//! Errors as people see them: a message, hints, and an exit code.
+
+use std::process::ExitCode;
+
+use crate::output;
+
+/// Exit code: a check or validation said no.
+pub const EXIT_NO: u8 = 1;
+/// Exit code: the command line is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: managed policy could not be applied.
+pub const EXIT_DEGRADED: u8 = 3;
+
+/// A failed command.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CliError {
+    /// What happened.
+    pub message: String,
+    /// What to do about it.
+    pub hints: Vec<String>,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl CliError {
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hints: Vec::new(),
+            code: EXIT_USAGE,
+        }
+    }
+
+    /// A failure to apply managed policy (exit 3).
+    pub fn degraded(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hints: Vec::new(),
+            code: EXIT_DEGRADED,
+        }
+    }
+
+    /// A "no" from a check or validation (exit 1).
+    pub fn no(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            hints: Vec::new(),
+            code: EXIT_NO,
+        }
+    }
+
+    /// The same error with a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Prints the error to stderr and returns its exit code.
+    pub fn report(&self) -> ExitCode {
+        output::error(&format!("error: {}", self.message));
+        for hint in &self.hints {
+            output::error(&format!("hint: {hint}"));
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+impl From<mandate::Error> for CliError {
+    fn from(e: mandate::Error) -> CliError {
+        match e {
+            mandate::Error::Document(errors) => CliError::usage(errors.to_string()),
+            mandate::Error::Session { .. } => CliError::usage(e.to_string()),
+            mandate::Error::Schema(e) => CliError::usage(e.to_string())
+                .hint("check the --schema file: every setting needs x-mandate-lockdown"),
+            mandate::Error::File(e) => CliError::degraded(e.to_string()),
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        CliError::usage(e.to_string())
+    }
+}

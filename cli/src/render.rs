@@ -1,0 +1,235 @@
+//! Rendering results for people: TOML with `# origin` comments, explanations, tables.
+
+use std::fmt::Write as _;
+
+use mandate::resolve::{Effective, KeyReport, SourceReport};
+use serde_json::Value;
+
+/// A JSON value as an inline TOML value (`"x"`, `[1, 2]`, `{ a = 1 }`).
+pub fn toml_value(value: &Value) -> String {
+    fn convert(value: &Value) -> Option<toml_edit::Value> {
+        Some(match value {
+            Value::Null => return None,
+            Value::Bool(b) => (*b).into(),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => i.into(),
+                None => n.as_f64()?.into(),
+            },
+            Value::String(s) => s.as_str().into(),
+            Value::Array(items) => {
+                let mut a = toml_edit::Array::new();
+                for item in items {
+                    a.push(convert(item)?);
+                }
+                toml_edit::Value::Array(a)
+            }
+            Value::Object(map) => {
+                let mut t = toml_edit::InlineTable::new();
+                for (k, v) in map {
+                    t.insert(k, convert(v)?);
+                }
+                toml_edit::Value::InlineTable(t)
+            }
+        })
+    }
+    match convert(value) {
+        Some(v) => v.to_string().trim().to_owned(),
+        None => value.to_string(),
+    }
+}
+
+fn split_key(key: &str) -> (&str, &str) {
+    key.rsplit_once('.').unwrap_or(("", key))
+}
+
+/// A dotted key as TOML writes it (quoted where needed).
+fn toml_key(key: &str) -> String {
+    toml_edit::Key::new(key).display_repr().into_owned()
+}
+
+/// The effective configuration as TOML, each value with its origin.
+pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# effective configuration for {}", effective.domain);
+    if let Some(root) = &effective.root {
+        let _ = writeln!(out, "# read under --root {root} (not this machine's own paths)");
+    }
+    let _ = writeln!(out, "# status: {}   digest: {}", status_name(effective), effective.digest);
+    for d in &effective.diagnostics {
+        if d.severity >= mandate::resolve::Severity::Warning {
+            let _ = writeln!(out, "# {}: {}", severity_name(d.severity), first_line(&d.message));
+        }
+    }
+    let mut current_table: Option<&str> = None;
+    for (key, report) in &effective.keys {
+        let (table, name) = split_key(key);
+        if current_table != Some(table) {
+            let _ = writeln!(out);
+            if !table.is_empty() {
+                let header = table.split('.').map(toml_key).collect::<Vec<_>>().join(".");
+                let _ = writeln!(out, "[{header}]");
+            }
+            current_table = Some(table);
+        }
+        let lock = if report.locked { ", locked" } else { "" };
+        let _ = writeln!(
+            out,
+            "{} = {}  # {}, {}{lock}",
+            toml_key(name),
+            toml_value(&report.value),
+            report.source,
+            report.location
+        );
+        for r in &report.rejected {
+            let _ = writeln!(
+                out,
+                "#   refused {} from {} ({}): {}",
+                toml_value(&r.value),
+                r.source,
+                r.location,
+                r.reason
+            );
+        }
+        if include_overridden {
+            for o in &report.overridden {
+                let _ = writeln!(out, "#   overridden {} from {} ({})", toml_value(&o.value), o.source, o.location);
+            }
+            for m in report.merged.iter().skip(1) {
+                let _ = writeln!(out, "#   merged {} from {} ({})", toml_value(&m.value), m.source, m.location);
+            }
+        }
+    }
+    out
+}
+
+/// Everything known about one setting, for `mandate explain`.
+pub fn explain(effective: &Effective, key: &str, setting: &mandate::schema::Setting, report: Option<&KeyReport>) -> String {
+    let mut out = String::new();
+    match report {
+        Some(r) => {
+            let _ = writeln!(out, "{key} = {}", toml_value(&r.value));
+            let _ = writeln!(out, "  from {} at {}", r.source, r.location);
+            let _ = writeln!(
+                out,
+                "  {}",
+                if r.locked {
+                    "locked: managed policy admits no other value"
+                } else {
+                    "not locked: you may choose another value the requirements allow"
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{key} is unset");
+            let _ = writeln!(out, "  no layer proposes a value, and the schema has no default");
+        }
+    }
+    if !setting.title.is_empty() {
+        let _ = writeln!(out, "\n  {}: {}", setting.title, setting.description);
+    }
+    if let Some(r) = report {
+        let _ = writeln!(out, "\nrequirements (combined across managed sources):");
+        if r.constraint_lines.is_empty() {
+            let _ = writeln!(out, "  none: any valid value is accepted");
+        }
+        for line in &r.constraint_lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "\nproposals, highest-ranked first:");
+        for x in &r.rejected {
+            let by = x
+                .constraint
+                .as_ref()
+                .map(|c| format!(" [{} set at {}]", c.op, c.location))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  ✗ {:<8} {}  ({})", x.source, toml_value(&x.value), x.location);
+            let _ = writeln!(out, "             refused: {}{by}", x.reason);
+        }
+        if r.merged.is_empty() {
+            let _ = writeln!(out, "  ✓ {:<8} {}  ({})  in force", r.source, toml_value(&r.value), r.location);
+        } else {
+            for m in &r.merged {
+                let _ = writeln!(out, "  ✓ {:<8} {}  ({})  merged", m.source, toml_value(&m.value), m.location);
+            }
+            let _ = writeln!(out, "    = {}  (union after repair)", toml_value(&r.value));
+        }
+        for o in &r.overridden {
+            let _ = writeln!(out, "  · {:<8} {}  ({})  overridden", o.source, toml_value(&o.value), o.location);
+        }
+    }
+    let related: Vec<_> = effective
+        .diagnostics
+        .iter()
+        .filter(|d| d.key.as_deref() == Some(key))
+        .collect();
+    if !related.is_empty() {
+        let _ = writeln!(out, "\nnotes:");
+        for d in related {
+            let _ = writeln!(out, "  {}: {}", severity_name(d.severity), d.message);
+        }
+    }
+    out
+}
+
+/// The sources as a table for people.
+pub fn sources(effective: &Effective, trust_line: &str) -> String {
+    let mut out = String::new();
+    if let Some(root) = &effective.root {
+        let _ = writeln!(out, "# read under --root {root}");
+    }
+    let _ = writeln!(out, "{trust_line}");
+    let _ = writeln!(out, "status: {}\n", status_name(effective));
+    for s in &effective.sources {
+        let _ = writeln!(out, "{:<9} {:<9} {}{}", s.name.name(), s.status.name(), s.location, version(s));
+        if let Some(reason) = &s.reason {
+            for (i, line) in reason.lines().enumerate() {
+                let lead = if i == 0 { "why:" } else { "    " };
+                let _ = writeln!(out, "{:<20}{lead} {line}", "");
+            }
+        }
+        for (k, v) in &s.details {
+            let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let _ = writeln!(out, "{:<20}{k}: {v}", "");
+        }
+    }
+    out
+}
+
+fn version(s: &SourceReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(id) = &s.id {
+        parts.push(id.clone());
+    }
+    if let Some(v) = s.version {
+        parts.push(format!("v{v}"));
+    }
+    if let Some(e) = &s.expires {
+        parts.push(format!("expires {e}"));
+    }
+    if !s.signers.is_empty() {
+        parts.push(format!("signed by {}", s.signers.join(", ")));
+    }
+    if parts.is_empty() { String::new() } else { format!("  ({})", parts.join(", ")) }
+}
+
+/// `ok`, `degraded` or `error`.
+pub fn status_name(effective: &Effective) -> &'static str {
+    match effective.status {
+        mandate::Status::Ok => "ok",
+        mandate::Status::Degraded => "degraded",
+        mandate::Status::Error => "error",
+    }
+}
+
+/// `info`, `warning` or `error`.
+pub fn severity_name(s: mandate::resolve::Severity) -> &'static str {
+    match s {
+        mandate::resolve::Severity::Info => "info",
+        mandate::resolve::Severity::Warning => "warning",
+        mandate::resolve::Severity::Error => "error",
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
