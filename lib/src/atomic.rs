@@ -80,7 +80,7 @@ fn create_temp(dir: &Path, name: &std::ffi::OsStr, mode: u32) -> io::Result<(Pat
     let mut last = None;
     for _ in 0..TEMP_ATTEMPTS {
         let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(io::Error::other)?;
+        getrandom::fill(&mut random).map_err(|e| io::Error::other(e.to_string()))?;
         let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
@@ -111,6 +111,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -198,7 +199,12 @@ mod tests {
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         write_atomic(&link, b"new", 0o644).unwrap();
         assert_eq!(fs::read(&elsewhere).unwrap(), b"keep");
-        assert!(!fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            !fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert!(write_new(&link, b"x", 0o600).is_err());
     }
 }

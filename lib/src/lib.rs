@@ -59,6 +59,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod atomic;
 pub mod constraint;
 pub mod document;

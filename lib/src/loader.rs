@@ -5,13 +5,17 @@
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
+use time::format_description::well_known::Rfc3339;
+
+use crate::admission::{Admission, Admitted};
 use crate::env::Environment;
+use crate::trust::Expiry;
 use crate::error::{DocumentErrors, Error};
 use crate::fsafe::{FileError, TrustedTree};
 use crate::layer::{Layer, session_layer};
 use crate::paths::{DEFAULT_DOMAIN, Platform};
 use crate::resolve::{
-    Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, TrustSummary, resolve_stack,
+    Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack,
 };
 use crate::schema::Schema;
 use crate::source::SourceKind;
@@ -138,13 +142,8 @@ impl Resolver {
             root: self.options.root.as_ref().map(|r| r.display().to_string()),
             ..Stack::default()
         };
-        stack.trust = TrustSummary {
-            mode: "unsigned".into(),
-            location: tree.real(&self.options.platform.trust_root()).display().to_string(),
-            reason: Some("no trust root installed: root-owned policy files are accepted without signatures".into()),
-            ..TrustSummary::default()
-        };
-        self.load_system(&tree, &mut stack);
+        let mut admission = Admission::load(&tree, self.options.platform, env.now, &mut stack);
+        self.load_system(&tree, &mut admission, &mut stack);
         let user_config = self.user_config_path(env, &mut stack);
         let trusted = self.load_user(user_config.as_deref(), &mut stack);
         self.load_project(env, &trusted, &mut stack);
@@ -166,6 +165,10 @@ impl Resolver {
             SourceStatus::Loaded,
             self.schema.origin(),
         ));
+        stack
+            .layers
+            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+        admission.commit(&mut stack);
         Ok(stack)
     }
 
@@ -189,7 +192,7 @@ impl Resolver {
             .push(SourceReport::new(source, SourceStatus::Rejected, location).because(reason));
     }
 
-    fn load_system(&self, tree: &TrustedTree, stack: &mut Stack) {
+    fn load_system(&self, tree: &TrustedTree, admission: &mut Admission, stack: &mut Stack) {
         let logical = self.options.platform.policy_dir();
         let real = tree.real(&logical).display().to_string();
         let dir = match tree.list(&logical) {
@@ -228,31 +231,102 @@ impl Resolver {
                     continue;
                 }
             };
-            if is_bundle {
-                Resolver::reject_managed(
-                    stack,
-                    SourceKind::System,
-                    &location,
-                    "signed bundles are not supported by this build".into(),
-                );
-                continue;
+            self.admit(admission, stack, SourceKind::System, &location, &bytes, is_bundle, rank);
+        }
+    }
+
+    /// Verifies (where the trust root requires it), parses and adds one
+    /// managed policy file or payload; a file that fails is rejected and
+    /// degrades the resolution.
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit(
+        &self,
+        admission: &mut Admission,
+        stack: &mut Stack,
+        source: SourceKind,
+        location: &str,
+        bytes: &[u8],
+        is_bundle: bool,
+        rank: u32,
+    ) {
+        let Some(managed) = source.managed() else { return };
+        let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
+            Admitted::Rejected(reason) => {
+                Resolver::reject_managed(stack, source, location, reason);
+                return;
             }
-            match self.parse_managed(SourceKind::System, &location, &bytes) {
-                Ok(mut layer) => {
-                    layer.rank = rank;
-                    let mut report = SourceReport::new(SourceKind::System, SourceStatus::Unsigned, &location);
-                    if let Some(p) = &layer.policy {
-                        report.id = p.id.clone();
-                        report.version = p.version;
-                        report.expires = p.expires.clone();
+            Admitted::Unsigned(reason) => {
+                let mut report = SourceReport::new(source, SourceStatus::Unsigned, location);
+                if reason == crate::trust::UnsignedReason::NotRequired {
+                    report.reason = Some(reason.to_string());
+                }
+                (report, location.to_owned(), bytes.to_vec())
+            }
+            Admitted::Verified(bundle) => {
+                let header = &bundle.header;
+                let mut report = SourceReport::new(source, SourceStatus::Verified, location);
+                report.id = Some(header.id.clone());
+                report.version = Some(header.version);
+                report.expires = header.expires.format(&Rfc3339).ok();
+                report.signers = bundle.signers.iter().map(|k| k.as_str().to_owned()).collect();
+                report
+                    .details
+                    .insert("trust_root_version".into(), bundle.root_version.into());
+                match bundle.expiry {
+                    Expiry::Fresh { .. } => {}
+                    Expiry::InGrace { left, .. } => {
+                        report.status = SourceStatus::Expired;
+                        report.reason = Some(format!(
+                            "expired, still used within the offline grace ({} left); publish a new version",
+                            crate::trust::root::format_duration(left)
+                        ));
+                        stack.diagnostics.push(Diagnostic {
+                            severity: Severity::Warning,
+                            code: "expired-in-grace".into(),
+                            message: format!(
+                                "{location}: policy {} v{} expired; it stays in force for {} more (offline grace), then every setting locks down",
+                                header.id,
+                                header.version,
+                                crate::trust::root::format_duration(left)
+                            ),
+                            source: Some(source),
+                            location: Some(location.to_owned()),
+                            key: None,
+                        });
                     }
-                    stack.sources.push(report);
-                    stack.layers.push(layer);
+                    Expiry::PastGrace { grace_ended, .. } => {
+                        let mut report = report;
+                        report.status = SourceStatus::Expired;
+                        report.reason = Some(format!(
+                            "expired and past the offline grace (ended {}): settings are held at their lockdown values",
+                            grace_ended.format(&Rfc3339).unwrap_or_default()
+                        ));
+                        stack.sources.push(report);
+                        stack.degraded = true;
+                        stack.lockdown = true;
+                        return;
+                    }
                 }
-                Err(errors) => {
-                    Resolver::reject_managed(stack, SourceKind::System, &location, errors.to_string());
-                }
+                let origin = format!("{location} [{} v{}]", header.id, header.version);
+                let payload = bundle.payload.clone();
+                admission.verified.push(*bundle);
+                (report, origin, payload)
             }
+        };
+        match self.parse_managed(source, &text_origin, &payload) {
+            Ok(mut layer) => {
+                layer.rank = rank;
+                layer.location = crate::source::Location::new(location);
+                let mut report = report;
+                if let Some(p) = &layer.policy {
+                    report.id = report.id.or_else(|| p.id.clone());
+                    report.version = report.version.or(p.version);
+                    report.expires = report.expires.or_else(|| p.expires.clone());
+                }
+                stack.sources.push(report);
+                stack.layers.push(layer);
+            }
+            Err(errors) => Resolver::reject_managed(stack, source, location, errors.to_string()),
         }
     }
 

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::constraint::{Conflict, Requirement, Setter};
 use crate::layer::Layer;
 use crate::schema::{Kind, ListMerge, Schema, Setting};
-use crate::source::{Location, ManagedSource, SourceKind};
+use crate::source::{Location, SourceKind};
 
 /// Whether managed policy is in force as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -152,36 +152,19 @@ impl SourceReport {
     }
 }
 
-/// The precedence of managed sources and the per-key merge rules; from a
-/// verified trust root, or the defaults.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Precedence {
-    /// Managed sources, highest first.
-    pub order: Vec<ManagedSource>,
-    /// Key globs whose highest constraint replaces lower ones instead of intersecting.
-    pub replace: Vec<String>,
-}
+/// The managed source order and per-key merge rules in force: from a
+/// verified trust root, or the defaults of DESIGN §2.
+pub use crate::trust::root::Precedence;
 
-impl Default for Precedence {
-    fn default() -> Precedence {
-        Precedence {
-            order: ManagedSource::DEFAULT_ORDER.to_vec(),
-            replace: Vec::new(),
-        }
+fn position(precedence: &Precedence, source: SourceKind) -> usize {
+    match source.managed() {
+        Some(m) => precedence.rank(m).unwrap_or(usize::MAX - 1),
+        None => usize::MAX,
     }
 }
 
-impl Precedence {
-    fn position(&self, source: SourceKind) -> usize {
-        match source.managed() {
-            Some(m) => self.order.iter().position(|&o| o == m).unwrap_or(self.order.len()),
-            None => usize::MAX,
-        }
-    }
-
-    fn replaces(&self, key: &str) -> bool {
-        self.replace.iter().any(|g| crate::glob::matches(g, key))
-    }
+fn replaces(precedence: &Precedence, key: &str) -> bool {
+    precedence.merge_for(key) == crate::trust::root::Merge::Replace
 }
 
 /// Whether a trust root is in force, and which.
@@ -392,7 +375,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     stack.layers.sort_by_key(|l| {
         (
             !l.source.is_managed(),
-            precedence.position(l.source),
+            position(&precedence, l.source),
             l.source,
             std::cmp::Reverse(l.rank),
         )
@@ -430,7 +413,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         let key = setting.key.as_str();
         let mut req = Requirement::new(setting);
         for (i, (c, setter)) in constraints.get(key).into_iter().flatten().enumerate() {
-            if i > 0 && precedence.replaces(key) {
+            if i > 0 && replaces(&precedence, key) {
                 diagnostics.push(Diagnostic {
                     severity: Severity::Info,
                     code: "replaced".into(),

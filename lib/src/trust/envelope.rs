@@ -94,7 +94,12 @@ impl SignatureCount {
 
 impl fmt::Display for SignatureCount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} of {} required signatures", self.valid.len(), self.threshold)?;
+        write!(
+            f,
+            "{} of {} required signatures",
+            self.valid.len(),
+            self.threshold
+        )?;
         if !self.valid.is_empty() {
             let ids: Vec<&str> = self.valid.iter().map(KeyId::as_str).collect();
             write!(f, " (valid: {})", ids.join(", "))?;
@@ -103,7 +108,13 @@ impl fmt::Display for SignatureCount {
             let hints: Vec<&str> = self
                 .unverified_hints
                 .iter()
-                .map(|h| if h.is_empty() { "<no hint>" } else { h.as_str() })
+                .map(|h| {
+                    if h.is_empty() {
+                        "<no hint>"
+                    } else {
+                        h.as_str()
+                    }
+                })
                 .collect();
             write!(f, "; not counted: signatures claiming {}", hints.join(", "))?;
         }
@@ -163,7 +174,9 @@ pub enum EnvelopeError {
     },
     /// A field is not strict canonical standard base64 (or a signature is
     /// not 64 bytes).
-    #[error("bundle field `{field}` is not canonical standard base64: {problem}; re-create the bundle with `mandate sign`")]
+    #[error(
+        "bundle field `{field}` is not canonical standard base64: {problem}; re-create the bundle with `mandate sign`"
+    )]
     Base64 {
         /// `payload` or `signatures[N].sig`.
         field: String,
@@ -179,7 +192,9 @@ pub enum EnvelopeError {
         max: usize,
     },
     /// The payload type is not the one expected.
-    #[error("bundle payload type is `{found}`, expected `{expected}`; sign policy with `mandate sign`, not another tool or type")]
+    #[error(
+        "bundle payload type is `{found}`, expected `{expected}`; sign policy with `mandate sign`, not another tool or type"
+    )]
     PayloadType {
         /// The expected type.
         expected: String,
@@ -196,7 +211,9 @@ pub enum EnvelopeError {
         keys: usize,
     },
     /// Not enough distinct trusted keys signed.
-    #[error("bundle has {0}; sign it with more of the trust root's policy keys (`mandate sign --key …`)")]
+    #[error(
+        "bundle has {0}; sign it with more of the trust root's policy keys (`mandate sign --key …`)"
+    )]
     Threshold(SignatureCount),
 }
 
@@ -328,7 +345,10 @@ impl Envelope {
                     field: format!("signatures[{i}].sig"),
                     problem,
                 })?;
-                Ok(SignatureEntry { keyid: s.keyid, sig })
+                Ok(SignatureEntry {
+                    keyid: s.keyid,
+                    sig,
+                })
             })
             .collect::<Result<Vec<_>, EnvelopeError>>()?;
         Ok(Envelope {
@@ -365,6 +385,18 @@ impl Envelope {
     /// The signatures as found (unverified).
     pub fn signatures(&self) -> &[SignatureEntry] {
         &self.signatures
+    }
+
+    /// The keys among `keys` with a valid signature over this envelope,
+    /// whatever their number (for diagnostics only).
+    pub(crate) fn valid_signers(&self, keys: &[&PublicKey]) -> Vec<KeyId> {
+        count_signers(
+            &pae(&self.payload_type, &self.payload),
+            &self.signatures,
+            keys,
+            1,
+        )
+        .valid
     }
 
     /// Checks the payload type, then counts the distinct `keys` with a valid
@@ -407,6 +439,7 @@ impl Envelope {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -440,8 +473,13 @@ mod tests {
         let mut expected = vec![k[0].id().clone(), k[1].id().clone()];
         expected.sort();
         assert_eq!(ok.signers, expected);
-        let err = parsed.verify(POLICY_PAYLOAD_TYPE, &publics(&k), 3).unwrap_err();
-        assert!(matches!(err, EnvelopeError::Threshold(ref c) if c.valid.len() == 2), "{err}");
+        let err = parsed
+            .verify(POLICY_PAYLOAD_TYPE, &publics(&k), 3)
+            .unwrap_err();
+        assert!(
+            matches!(err, EnvelopeError::Threshold(ref c) if c.valid.len() == 2),
+            "{err}"
+        );
     }
 
     #[test]
@@ -457,7 +495,9 @@ mod tests {
             keyid: k[1].id().to_string(),
             ..copy
         });
-        let err = env.verify(POLICY_PAYLOAD_TYPE, &publics(&k), 2).unwrap_err();
+        let err = env
+            .verify(POLICY_PAYLOAD_TYPE, &publics(&k), 2)
+            .unwrap_err();
         let EnvelopeError::Threshold(count) = err else {
             panic!("{err}")
         };
@@ -481,12 +521,16 @@ mod tests {
     fn payload_type_is_bound() {
         let k = keys();
         let env = Envelope::sign(TRUST_PAYLOAD_TYPE, BODY, &[&k[0]]);
-        let err = env.verify(POLICY_PAYLOAD_TYPE, &publics(&k), 1).unwrap_err();
+        let err = env
+            .verify(POLICY_PAYLOAD_TYPE, &publics(&k), 1)
+            .unwrap_err();
         assert!(matches!(err, EnvelopeError::PayloadType { .. }));
         // Relabelling the type breaks the signatures.
         let mut relabelled = env.clone();
         relabelled.payload_type = POLICY_PAYLOAD_TYPE.to_owned();
-        let err = relabelled.verify(POLICY_PAYLOAD_TYPE, &publics(&k), 1).unwrap_err();
+        let err = relabelled
+            .verify(POLICY_PAYLOAD_TYPE, &publics(&k), 1)
+            .unwrap_err();
         assert!(matches!(err, EnvelopeError::Threshold(_)));
     }
 
@@ -495,23 +539,41 @@ mod tests {
         let k = keys();
         let env = Envelope::sign(POLICY_PAYLOAD_TYPE, BODY, &[&k[0]]);
         for (threshold, keys) in [(0, publics(&k)), (2, vec![k[0].public(), k[0].public()])] {
-            let err = env.verify(POLICY_PAYLOAD_TYPE, &keys, threshold).unwrap_err();
-            assert!(matches!(err, EnvelopeError::InvalidThreshold { .. }), "{err}");
+            let err = env
+                .verify(POLICY_PAYLOAD_TYPE, &keys, threshold)
+                .unwrap_err();
+            assert!(
+                matches!(err, EnvelopeError::InvalidThreshold { .. }),
+                "{err}"
+            );
         }
     }
 
     #[test]
     fn strict_json() {
         let k = keys();
-        let good = String::from_utf8(Envelope::sign(POLICY_PAYLOAD_TYPE, BODY, &[&k[0]]).to_json()).unwrap();
+        let good = String::from_utf8(Envelope::sign(POLICY_PAYLOAD_TYPE, BODY, &[&k[0]]).to_json())
+            .unwrap();
         let sig = encode(&Envelope::parse(good.as_bytes()).unwrap().signatures[0].sig);
         let payload = encode(BODY);
         let cases = [
             (format!("{good}x"), "trailing"),
-            (good.replacen("\"payload\"", "\"payloadType\": \"a\", \"payload\"", 1), "duplicate field"),
-            (good.replacen("\"signatures\"", "\"extra\": 1, \"signatures\"", 1), "unknown field"),
-            (good.replacen("\"sig\"", "\"other\": 1, \"sig\"", 1), "unknown field"),
-            (format!("{{\"payloadType\": \"{POLICY_PAYLOAD_TYPE}\", \"signatures\": []}}"), "missing field"),
+            (
+                good.replacen("\"payload\"", "\"payloadType\": \"a\", \"payload\"", 1),
+                "duplicate field",
+            ),
+            (
+                good.replacen("\"signatures\"", "\"extra\": 1, \"signatures\"", 1),
+                "unknown field",
+            ),
+            (
+                good.replacen("\"sig\"", "\"other\": 1, \"sig\"", 1),
+                "unknown field",
+            ),
+            (
+                format!("{{\"payloadType\": \"{POLICY_PAYLOAD_TYPE}\", \"signatures\": []}}"),
+                "missing field",
+            ),
             (good.replacen(&payload, &format!("{payload} "), 1), "base64"),
             (good.replacen(&sig, &sig.replace('=', ""), 1), "base64"),
         ];
@@ -519,7 +581,8 @@ mod tests {
             let err = Envelope::parse(text.as_bytes()).unwrap_err();
             let shown = err.to_string();
             assert!(
-                shown.contains(why) || (why == "base64" && matches!(err, EnvelopeError::Base64 { .. })),
+                shown.contains(why)
+                    || (why == "base64" && matches!(err, EnvelopeError::Base64 { .. })),
                 "{why}: {shown}"
             );
         }
@@ -536,6 +599,9 @@ mod tests {
         let err = Envelope::parse(&env.to_json()).unwrap_err();
         assert!(matches!(err, EnvelopeError::TooManySignatures { .. }));
         let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
-        assert!(matches!(Envelope::parse(&big).unwrap_err(), EnvelopeError::TooLarge { .. }));
+        assert!(matches!(
+            Envelope::parse(&big).unwrap_err(),
+            EnvelopeError::TooLarge { .. }
+        ));
     }
 }

@@ -122,7 +122,12 @@ impl<'a> Table<'a> {
         } else {
             self.path_of(key)
         };
-        problem(self.text, span.or_else(|| self.span.clone()), &path, message)
+        problem(
+            self.text,
+            span.or_else(|| self.span.clone()),
+            &path,
+            message,
+        )
     }
 
     /// Refuses any key not in `known`.
@@ -203,12 +208,19 @@ impl<'a> Table<'a> {
     }
 
     /// The array of tables at `key`, if present.
-    pub(crate) fn opt_array_of_tables(&self, key: &str) -> Result<Option<Vec<Table<'a>>>, TomlProblem> {
+    pub(crate) fn opt_array_of_tables(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<Table<'a>>>, TomlProblem> {
         let Some((item, span)) = self.get(key) else {
             return Ok(None);
         };
         let array = item.as_array_of_tables().ok_or_else(|| {
-            self.problem(span.clone(), key, format!("must be an array of tables ([[{}]])", self.path_of(key)))
+            self.problem(
+                span.clone(),
+                key,
+                format!("must be an array of tables ([[{}]])", self.path_of(key)),
+            )
         })?;
         Ok(Some(
             array
@@ -258,13 +270,18 @@ impl<'a> Table<'a> {
     }
 
     /// The offset date-time at `key` (normalised to UTC), if present.
-    pub(crate) fn opt_datetime(&self, key: &str) -> Result<Option<Located<OffsetDateTime>>, TomlProblem> {
+    pub(crate) fn opt_datetime(
+        &self,
+        key: &str,
+    ) -> Result<Option<Located<OffsetDateTime>>, TomlProblem> {
         let Some((item, span)) = self.get(key) else {
             return Ok(None);
         };
         let value = item
             .as_datetime()
-            .ok_or_else(|| "must be a date-time with an offset, such as 2027-06-01T00:00:00Z".to_owned())
+            .ok_or_else(|| {
+                "must be a date-time with an offset, such as 2027-06-01T00:00:00Z".to_owned()
+            })
             .and_then(to_offset_datetime)
             .map_err(|message| self.problem(span.clone(), key, message))?;
         Ok(Some(Located { value, span }))
@@ -276,7 +293,10 @@ impl<'a> Table<'a> {
     }
 
     /// The array of strings at `key`, if present.
-    pub(crate) fn opt_str_array(&self, key: &str) -> Result<Option<Vec<Located<&'a str>>>, TomlProblem> {
+    pub(crate) fn opt_str_array(
+        &self,
+        key: &str,
+    ) -> Result<Option<Vec<Located<&'a str>>>, TomlProblem> {
         let Some((item, span)) = self.get(key) else {
             return Ok(None);
         };
@@ -313,7 +333,8 @@ fn to_offset_datetime(value: &toml_edit::Datetime) -> Result<OffsetDateTime, Str
             "`{value}` names no instant; use a date-time with an offset, such as 2027-06-01T00:00:00Z"
         ));
     };
-    let invalid = |e: time::error::ComponentRange| format!("`{value}` is not a valid date-time: {e}");
+    let invalid =
+        |e: time::error::ComponentRange| format!("`{value}` is not a valid date-time: {e}");
     let month = Month::try_from(date.month).map_err(invalid)?;
     let date = Date::from_calendar_date(i32::from(date.year), month, date.day).map_err(invalid)?;
     let clock = Time::from_hms_nano(
@@ -355,6 +376,7 @@ pub(crate) fn toml_string(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

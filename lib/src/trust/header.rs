@@ -115,7 +115,9 @@ pub enum HeaderError {
     #[error("invalid policy header: {0}")]
     Field(TomlProblem),
     /// A signed bundle's payload has no `[policy]` table.
-    #[error("signed policy has no [policy] table; add one with org, channel, id, version, issued_at and expires, then sign again")]
+    #[error(
+        "signed policy has no [policy] table; add one with org, channel, id, version, issued_at and expires, then sign again"
+    )]
     Missing,
     /// A signed bundle's header lacks a field signed bundles need.
     #[error("line {line}: signed policy header lacks `{field}`; add it to [policy] and sign again")]
@@ -163,7 +165,11 @@ impl PolicyHeader {
             .map_err(HeaderError::Field)
     }
 
-    fn from_table(text: &str, doc: &toml_edit::Document<&str>, table: &Table<'_>) -> Result<PolicyHeader, TomlProblem> {
+    fn from_table(
+        text: &str,
+        doc: &toml_edit::Document<&str>,
+        table: &Table<'_>,
+    ) -> Result<PolicyHeader, TomlProblem> {
         table.deny_unknown(FIELDS)?;
         let org = match table.opt_str("org")? {
             Some(org) if !valid_org(org.value) => {
@@ -196,10 +202,14 @@ impl PolicyHeader {
         let version = table.u64("version")?.value;
         let issued_at = table.opt_datetime("issued_at")?;
         let expires = table.opt_datetime("expires")?;
-        if let (Some(issued), Some(expiry)) = (&issued_at, &expires) {
-            if expiry.value <= issued.value {
-                return Err(table.problem(expiry.span.clone(), "expires", "must be later than issued_at"));
-            }
+        if let (Some(issued), Some(expiry)) = (&issued_at, &expires)
+            && expiry.value <= issued.value
+        {
+            return Err(table.problem(
+                expiry.span.clone(),
+                "expires",
+                "must be later than issued_at",
+            ));
         }
         let line = doc
             .as_table()
@@ -250,6 +260,7 @@ pub(crate) fn valid_org(org: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use time::macros::datetime;
 
@@ -288,17 +299,29 @@ expires = 2026-12-01T02:00:00+02:00
 
     #[test]
     fn local_files_need_only_id_and_version() {
-        let header = PolicyHeader::parse(b"[policy]\nid = \"local\"\nversion = 1\nexpires = 2027-01-01T00:00:00Z\n")
-            .unwrap()
-            .unwrap();
+        let header = PolicyHeader::parse(
+            b"[policy]\nid = \"local\"\nversion = 1\nexpires = 2027-01-01T00:00:00Z\n",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(header.org, None);
         let err = header.require_signed_fields().unwrap_err();
-        assert_eq!(err, HeaderError::Incomplete { field: "org", line: 1 });
+        assert_eq!(
+            err,
+            HeaderError::Incomplete {
+                field: "org",
+                line: 1
+            }
+        );
         assert_eq!(err.code(), "header-missing");
         // Dotted keys and inline tables are the same table.
-        let dotted = PolicyHeader::parse(b"policy.id = \"a\"\npolicy.version = 2\n").unwrap().unwrap();
+        let dotted = PolicyHeader::parse(b"policy.id = \"a\"\npolicy.version = 2\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(dotted.version, 2);
-        let inline = PolicyHeader::parse(b"policy = { id = \"a\", version = 2 }\n").unwrap().unwrap();
+        let inline = PolicyHeader::parse(b"policy = { id = \"a\", version = 2 }\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(inline.id, "a");
     }
 
@@ -320,17 +343,40 @@ expires = 2026-12-01T02:00:00+02:00
         assert_eq!(err.code(), "policy-syntax");
         // A second [policy] table is a duplicate too.
         let twice = "[policy]\nid = \"a\"\nversion = 7\n[policy]\nversion = 8\n";
-        assert_eq!(PolicyHeader::parse(twice.as_bytes()).unwrap_err().code(), "policy-syntax");
+        assert_eq!(
+            PolicyHeader::parse(twice.as_bytes()).unwrap_err().code(),
+            "policy-syntax"
+        );
     }
 
     #[test]
     fn errors_name_line_and_column() {
         let cases: &[(&str, usize, usize, &str)] = &[
-            ("[policy]\nid = \"a\"\nversion = -1\n", 3, 11, "policy.version"),
+            (
+                "[policy]\nid = \"a\"\nversion = -1\n",
+                3,
+                11,
+                "policy.version",
+            ),
             ("[policy]\nid = \"a b\"\nversion = 1\n", 2, 6, "policy.id"),
-            ("[policy]\nid = \"a\"\nversion = 1\nchannel = \"web\"\n", 4, 11, "policy.channel"),
-            ("[policy]\nid = \"a\"\nversion = 1\nexpires = 2027-01-01\n", 4, 11, "policy.expires"),
-            ("[policy]\nid = \"a\"\nversion = 1\nexpire = 2027-01-01T00:00:00Z\n", 4, 1, "policy.expire"),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\nchannel = \"web\"\n",
+                4,
+                11,
+                "policy.channel",
+            ),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\nexpires = 2027-01-01\n",
+                4,
+                11,
+                "policy.expires",
+            ),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\nexpire = 2027-01-01T00:00:00Z\n",
+                4,
+                1,
+                "policy.expire",
+            ),
             ("[policy]\nversion = 1\n", 1, 1, "policy.id"),
             (
                 "[policy]\nid = \"a\"\nversion = 1\nissued_at = 2027-01-01T00:00:00Z\nexpires = 2026-01-01T00:00:00Z\n",
@@ -345,7 +391,11 @@ expires = 2026-12-01T02:00:00+02:00
             let HeaderError::Field(problem) = &err else {
                 panic!("{text}: {err}")
             };
-            assert_eq!((problem.line, problem.column, problem.key.as_str()), (*line, *column, *key), "{text}: {err}");
+            assert_eq!(
+                (problem.line, problem.column, problem.key.as_str()),
+                (*line, *column, *key),
+                "{text}: {err}"
+            );
         }
     }
 

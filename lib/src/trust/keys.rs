@@ -54,7 +54,9 @@ const MAX_KEY_FILE: u64 = 16 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     /// The text is not a key file of the expected kind.
-    #[error("{origin}: not a mandate {kind} key file: {problem}; expected one line `{tag} <base64>`")]
+    #[error(
+        "{origin}: not a mandate {kind} key file: {problem}; expected one line `{tag} <base64>`"
+    )]
     Format {
         /// The file, or `input`.
         origin: String,
@@ -76,13 +78,17 @@ pub enum KeyError {
         problem: String,
     },
     /// The bytes are not a point on the curve.
-    #[error("{origin}: the public key is not a valid ed25519 point; regenerate it with `mandate keys generate`")]
+    #[error(
+        "{origin}: the public key is not a valid ed25519 point; regenerate it with `mandate keys generate`"
+    )]
     InvalidPoint {
         /// The file, table or `input`.
         origin: String,
     },
     /// The public key has small order: any signature would verify under it.
-    #[error("{origin}: public key {id} is a weak (small-order) ed25519 key and is refused; generate a new key with `mandate keys generate`")]
+    #[error(
+        "{origin}: public key {id} is a weak (small-order) ed25519 key and is refused; generate a new key with `mandate keys generate`"
+    )]
     WeakKey {
         /// The file, table or `input`.
         origin: String,
@@ -96,13 +102,17 @@ pub enum KeyError {
         text: String,
     },
     /// A key name is not usable as a file name.
-    #[error("`{name}` is not a key name: use letters, digits, `.`, `_` and `-`, not starting with `.`")]
+    #[error(
+        "`{name}` is not a key name: use letters, digits, `.`, `_` and `-`, not starting with `.`"
+    )]
     BadName {
         /// The name given.
         name: String,
     },
     /// A secret key file may be read by other users.
-    #[error("{path}: secret key file has mode {mode:o}; other users could read it. Run `chmod 600 {path}`")]
+    #[error(
+        "{path}: secret key file has mode {mode:o}; other users could read it. Run `chmod 600 {path}`"
+    )]
     InsecurePermissions {
         /// The file.
         path: PathBuf,
@@ -110,7 +120,9 @@ pub enum KeyError {
         mode: u32,
     },
     /// A key file already exists and would be overwritten.
-    #[error("{path} already exists; keys are never overwritten. Choose another name or move the old key away")]
+    #[error(
+        "{path} already exists; keys are never overwritten. Choose another name or move the old key away"
+    )]
     Exists {
         /// The file.
         path: PathBuf,
@@ -133,7 +145,9 @@ impl KeyError {
     /// A stable, machine-readable reason code (see `docs/trust.md`).
     pub fn code(&self) -> &'static str {
         match self {
-            KeyError::Format { .. } | KeyError::BadKeyId { .. } | KeyError::BadName { .. } => "key-format",
+            KeyError::Format { .. } | KeyError::BadKeyId { .. } | KeyError::BadName { .. } => {
+                "key-format"
+            }
             KeyError::Encoding { .. } | KeyError::InvalidPoint { .. } => "key-encoding",
             KeyError::WeakKey { .. } => "weak-key",
             KeyError::InsecurePermissions { .. } => "key-permissions",
@@ -435,7 +449,11 @@ pub struct KeyPairPaths {
 
 /// Writes `DIR/NAME.key` (mode 0600) and `DIR/NAME.pub` (mode 0644), refusing
 /// to overwrite either.
-pub fn write_key_pair(dir: &Path, name: &str, secret: &SecretKey) -> Result<KeyPairPaths, KeyError> {
+pub fn write_key_pair(
+    dir: &Path,
+    name: &str,
+    secret: &SecretKey,
+) -> Result<KeyPairPaths, KeyError> {
     let valid = !name.is_empty()
         && !name.starts_with('.')
         && name
@@ -460,7 +478,11 @@ pub fn write_key_pair(dir: &Path, name: &str, secret: &SecretKey) -> Result<KeyP
     text.fill(0);
     std::hint::black_box(&text);
     written?;
-    if let Err(error) = write_new(&paths.public, secret.public().to_file(name).as_bytes(), 0o644) {
+    if let Err(error) = write_new(
+        &paths.public,
+        secret.public().to_file(name).as_bytes(),
+        0o644,
+    ) {
         let _ = fs::remove_file(&paths.secret);
         return Err(error);
     }
@@ -505,7 +527,12 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, KeyError> {
 }
 
 /// The base64 value of the single key line of a key file.
-fn key_line<'t>(text: &'t [u8], origin: &str, kind: &'static str, tag: &'static str) -> Result<&'t str, KeyError> {
+fn key_line<'t>(
+    text: &'t [u8],
+    origin: &str,
+    kind: &'static str,
+    tag: &'static str,
+) -> Result<&'t str, KeyError> {
     let format = |problem: String| KeyError::Format {
         origin: origin.to_owned(),
         kind,
@@ -518,13 +545,17 @@ fn key_line<'t>(text: &'t [u8], origin: &str, kind: &'static str, tag: &'static 
     for (index, line) in body.split('\n').enumerate() {
         let number = index + 1;
         if value.is_some() {
-            return Err(format(format!("line {number}: unexpected content after the key line")));
+            return Err(format(format!(
+                "line {number}: unexpected content after the key line"
+            )));
         }
         if line.starts_with('#') {
             continue;
         }
         let Some(rest) = line.strip_prefix(tag).and_then(|r| r.strip_prefix(' ')) else {
-            return Err(format(format!("line {number} is neither a comment nor the key line")));
+            return Err(format(format!(
+                "line {number} is neither a comment nor the key line"
+            )));
         };
         value = Some(rest);
     }
@@ -540,6 +571,7 @@ fn key_line<'t>(text: &'t [u8], origin: &str, kind: &'static str, tag: &'static 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -580,11 +612,15 @@ mod tests {
         assert!(!secret.public().verify(b"other", &sig));
         // A public key file is not a secret key file and vice versa.
         assert_eq!(
-            SecretKey::parse_file(secret.public().to_file("k").as_bytes()).unwrap_err().code(),
+            SecretKey::parse_file(secret.public().to_file("k").as_bytes())
+                .unwrap_err()
+                .code(),
             "key-format"
         );
         assert_eq!(
-            PublicKey::parse_file(secret.to_file("k").as_bytes()).unwrap_err().code(),
+            PublicKey::parse_file(secret.to_file("k").as_bytes())
+                .unwrap_err()
+                .code(),
             "key-format"
         );
     }
@@ -650,21 +686,27 @@ mod tests {
         let err = PublicKey::from_bytes(&identity).unwrap_err();
         assert_eq!(err.code(), "weak-key");
         let order8: [u8; 32] = [
-            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
-            0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
-            0x03, 0x7a,
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
+            0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
+            0x92, 0xac, 0x03, 0x7a,
         ];
-        assert_eq!(PublicKey::from_bytes(&order8).unwrap_err().code(), "weak-key");
+        assert_eq!(
+            PublicKey::from_bytes(&order8).unwrap_err().code(),
+            "weak-key"
+        );
         let text = format!("{PUBLIC_KEY_TAG} {}\n", encode(&identity));
-        assert_eq!(PublicKey::parse_file(text.as_bytes()).unwrap_err().code(), "weak-key");
+        assert_eq!(
+            PublicKey::parse_file(text.as_bytes()).unwrap_err().code(),
+            "weak-key"
+        );
     }
 
     #[test]
     fn non_canonical_s_is_refused() {
         // s + L verifies under the lax check of some libraries; verify_strict refuses it.
         const L: [u8; 32] = [
-            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-            0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
         let secret = key();
         let mut sig = secret.sign(b"m");
@@ -692,11 +734,19 @@ mod tests {
         let err = write_key_pair(dir.path(), "root-1", &secret).unwrap_err();
         assert_eq!(err.code(), "key-exists");
         for name in ["", ".hidden", "a/b", "a b"] {
-            assert_eq!(write_key_pair(dir.path(), name, &secret).unwrap_err().code(), "key-format");
+            assert_eq!(
+                write_key_pair(dir.path(), name, &secret)
+                    .unwrap_err()
+                    .code(),
+                "key-format"
+            );
         }
 
         fs::set_permissions(&paths.secret, fs::Permissions::from_mode(0o640)).unwrap();
-        assert_eq!(SecretKey::read(&paths.secret).unwrap_err().code(), "key-permissions");
+        assert_eq!(
+            SecretKey::read(&paths.secret).unwrap_err().code(),
+            "key-permissions"
+        );
     }
 
     #[test]

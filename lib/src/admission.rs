@@ -1,0 +1,326 @@
+//! Admission of managed policy: the trust root in force, verification of each
+//! managed file, and the rollback state.
+//!
+//! The trust root is pinned: the first verified root is copied into the state
+//! directory (`trust/root.toml`), and from then on an installed `trust.toml`
+//! is accepted only if it is that same root or a rotation chain from it
+//! (versions N+1, N+2 … each signed by a threshold of the previous root's
+//! keys and of its own; intermediate versions may be placed in `trust.d/` as
+//! `<version>.toml`). A trust root that does not verify never leaves the
+//! machine unmanaged: the pinned copy stays in force, or — with none — every
+//! setting is held at its lockdown value.
+
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::fsafe::TrustedTree;
+use crate::paths::Platform;
+use crate::resolve::{Diagnostic, Severity, Stack, TrustSummary};
+use crate::source::{ManagedSource, SourceKind};
+use crate::trust::root::{Precedence, TrustRoot, walk_chain};
+use crate::trust::state::{RollbackState, STATE_FILE_NAME};
+use crate::trust::{ManagedDocument, VerifiedBundle, Verification, verify_managed};
+
+/// The most rotation steps walked in one run.
+pub const MAX_CHAIN_STEPS: usize = 16;
+
+/// The directory of intermediate trust roots, beside `trust.toml`.
+pub const TRUST_CHAIN_DIR: &str = "trust.d";
+
+/// What admission needs across a whole load: the trust root, the rollback
+/// state, and the bundles verified so far (recorded once resolution is done).
+#[derive(Debug)]
+pub struct Admission {
+    /// The trust root in force, if any.
+    pub root: Option<TrustRoot>,
+    /// The rollback state as read.
+    pub state: RollbackState,
+    /// Bundles verified in this run.
+    pub verified: Vec<VerifiedBundle>,
+    /// The time of this run.
+    pub now: OffsetDateTime,
+    state_dir: PathBuf,
+    pin_changed: Option<Vec<u8>>,
+}
+
+/// The logical path of the rollback state file.
+pub fn state_file(platform: Platform) -> PathBuf {
+    platform.state_dir().join(STATE_FILE_NAME)
+}
+
+/// The logical path of the pinned trust root copy.
+pub fn pinned_root(platform: Platform) -> PathBuf {
+    platform.state_dir().join("trust").join("root.toml")
+}
+
+/// The outcome of admitting one managed file.
+#[derive(Debug)]
+pub enum Admitted {
+    /// Signed and verified: parse `payload`.
+    Verified(Box<VerifiedBundle>),
+    /// Acceptable unsigned: parse the file itself.
+    Unsigned(crate::trust::UnsignedReason),
+    /// Refused, with the reason for people.
+    Rejected(String),
+}
+
+impl Admission {
+    /// Reads the trust root (verifying rotations from the pinned copy) and
+    /// the rollback state. Failures are recorded in `stack` and fail closed.
+    pub fn load(tree: &TrustedTree, platform: Platform, now: OffsetDateTime, stack: &mut Stack) -> Admission {
+        let state_path = state_file(platform);
+        let state = match tree.read(&state_path) {
+            Ok(bytes) => match RollbackState::parse(&bytes) {
+                Ok(state) => state,
+                Err(e) => {
+                    fail_closed(stack, &tree.real(&state_path), &format!("the rollback state is unreadable: {e}"));
+                    RollbackState::new()
+                }
+            },
+            Err(e) if e.is_absent() => RollbackState::new(),
+            Err(e) => {
+                fail_closed(stack, &tree.real(&state_path), &e.to_string());
+                RollbackState::new()
+            }
+        };
+        let mut admission = Admission {
+            root: None,
+            state,
+            verified: Vec::new(),
+            now,
+            state_dir: tree.real(&platform.state_dir()),
+            pin_changed: None,
+        };
+        admission.load_root(tree, platform, stack);
+        if let Some(root) = &admission.root {
+            stack.precedence = root.precedence().clone();
+        }
+        admission
+    }
+
+    fn load_root(&mut self, tree: &TrustedTree, platform: Platform, stack: &mut Stack) {
+        let logical = platform.trust_root();
+        let location = tree.real(&logical).display().to_string();
+        let summary = |mode: &str, reason: Option<String>| TrustSummary {
+            mode: mode.into(),
+            location: location.clone(),
+            reason,
+            ..TrustSummary::default()
+        };
+        let pinned = match tree.read(&pinned_root(platform)) {
+            Ok(bytes) => match TrustRoot::verify_self(&bytes, self.now) {
+                Ok(root) => Some(root),
+                Err(e) => {
+                    // An expired pin still anchors the chain; anything else is a broken state dir.
+                    match TrustRoot::verify_self(&bytes, OffsetDateTime::UNIX_EPOCH) {
+                        Ok(root) => Some(root),
+                        Err(_) => {
+                            fail_closed(stack, &tree.real(&pinned_root(platform)), &format!("the pinned trust root does not verify: {e}"));
+                            stack.trust = summary("rejected", Some(format!("the pinned copy in the state directory does not verify: {e}")));
+                            return;
+                        }
+                    }
+                }
+            },
+            Err(e) if e.is_absent() => None,
+            Err(e) => {
+                fail_closed(stack, &tree.real(&pinned_root(platform)), &e.to_string());
+                stack.trust = summary("rejected", Some(e.to_string()));
+                return;
+            }
+        };
+        let installed = match tree.read(&logical) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.is_absent() => None,
+            Err(e) => {
+                fail_closed(stack, Path::new(&location), &e.to_string());
+                stack.trust = summary("rejected", Some(e.to_string()));
+                return;
+            }
+        };
+        let root = match (pinned, installed) {
+            (None, None) => {
+                stack.trust = summary(
+                    "unsigned",
+                    Some("no trust root installed: root-owned policy files are accepted without signatures".into()),
+                );
+                return;
+            }
+            (Some(pin), None) => {
+                // The trust root was removed: keep enforcing the pinned one.
+                stack.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "trust-root-missing".into(),
+                    message: format!(
+                        "{location} is gone, but this machine pinned trust root version {}: it stays in force (reinstall trust.toml to silence this)",
+                        pin.version()
+                    ),
+                    source: None,
+                    location: Some(location.clone()),
+                    key: None,
+                });
+                pin
+            }
+            (None, Some(bytes)) => match TrustRoot::verify_self(&bytes, self.now) {
+                Ok(root) => {
+                    self.pin_changed = Some(bytes);
+                    root
+                }
+                Err(e) => {
+                    fail_closed(stack, Path::new(&location), &format!("the trust root does not verify: {e}"));
+                    stack.trust = summary("rejected", Some(e.to_string()));
+                    return;
+                }
+            },
+            (Some(pin), Some(bytes)) => match self.advance(tree, platform, &pin, &bytes) {
+                Ok(root) => root,
+                Err(message) => {
+                    stack.degraded = true;
+                    stack.diagnostics.push(Diagnostic {
+                        severity: Severity::Error,
+                        code: "trust-root-refused".into(),
+                        message: format!("{location}: {message}; the pinned trust root version {} stays in force", pin.version()),
+                        source: None,
+                        location: Some(location.clone()),
+                        key: None,
+                    });
+                    pin
+                }
+            },
+        };
+        if let Err(e) = root.check_not_expired(self.now) {
+            fail_closed(stack, Path::new(&location), &e.to_string());
+            stack.trust = summary("rejected", Some(e.to_string()));
+            return;
+        }
+        stack.trust = TrustSummary {
+            mode: "signed".into(),
+            location,
+            version: Some(root.version()),
+            expires: root.expires().format(&time::format_description::well_known::Rfc3339).ok(),
+            org: Some(root.org().to_owned()),
+            reason: None,
+        };
+        self.root = Some(root);
+    }
+
+    /// Moves from the pinned root to the installed one: the same root, or a
+    /// rotation chain through `trust.d/`.
+    fn advance(&mut self, tree: &TrustedTree, platform: Platform, pin: &TrustRoot, installed: &[u8]) -> Result<TrustRoot, String> {
+        if crate::trust::Sha256::of(installed) == pin.sha256() {
+            return Ok(pin.clone());
+        }
+        let target = TrustRoot::verify_self(installed, OffsetDateTime::UNIX_EPOCH)
+            .map_err(|e| format!("the installed trust root does not verify: {e}"))?;
+        if target.version() <= pin.version() {
+            return Err(format!(
+                "the installed trust root is version {}, not newer than the pinned version {} (a rollback, or the same version with other bytes)",
+                target.version(),
+                pin.version()
+            ));
+        }
+        let chain_dir = platform.config_dir().join(TRUST_CHAIN_DIR);
+        let mut candidates: Vec<Vec<u8>> = Vec::new();
+        for version in pin.version() + 1..target.version() {
+            if candidates.len() >= MAX_CHAIN_STEPS {
+                break;
+            }
+            match tree.read(&chain_dir.join(format!("{version}.toml"))) {
+                Ok(bytes) => candidates.push(bytes),
+                Err(e) => {
+                    return Err(format!(
+                        "rotation from version {} to {} needs version {version} in {}: {e}",
+                        pin.version(),
+                        target.version(),
+                        tree.real(&chain_dir).display()
+                    ));
+                }
+            }
+        }
+        candidates.push(installed.to_vec());
+        let refs: Vec<&[u8]> = candidates.iter().map(Vec::as_slice).collect();
+        let root = walk_chain(pin, &refs, MAX_CHAIN_STEPS, crate::trust::root::MAX_ROOT_BYTES)
+            .map_err(|e| e.to_string())?;
+        self.pin_changed = Some(installed.to_vec());
+        Ok(root)
+    }
+
+    /// Verifies one managed policy file found in `source`.
+    pub fn admit(&self, source: ManagedSource, bytes: &[u8], is_bundle: bool) -> Admitted {
+        let document = if is_bundle { ManagedDocument::Bundle(bytes) } else { ManagedDocument::Plain };
+        match verify_managed(document, self.root.as_ref(), source, self.now, &self.state) {
+            Verification::Verified(bundle) => Admitted::Verified(Box::new(bundle)),
+            Verification::Unsigned(reason) => Admitted::Unsigned(reason),
+            Verification::Rejected(e) => Admitted::Rejected(e.to_string()),
+        }
+    }
+
+    /// Records the verified bundles and the pinned root, atomically, where
+    /// this process may write the state directory. A run that cannot write
+    /// (an unprivileged `show`) changes nothing and says nothing.
+    pub fn commit(mut self, stack: &mut Stack) {
+        if self.verified.is_empty() && self.pin_changed.is_none() {
+            return;
+        }
+        for bundle in std::mem::take(&mut self.verified) {
+            if let Err(e) = self.state.record_bundle(&bundle, self.now) {
+                stack.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "rollback-state".into(),
+                    message: format!("bundle {} v{} not recorded: {e}", bundle.header.id, bundle.header.version),
+                    source: Some(bundle.source.kind()),
+                    location: None,
+                    key: None,
+                });
+            }
+        }
+        let writes: Vec<(PathBuf, Vec<u8>)> = [
+            Some((self.state_dir.join(STATE_FILE_NAME), self.state.to_json())),
+            self.pin_changed.map(|bytes| (self.state_dir.join("trust").join("root.toml"), bytes)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (path, bytes) in writes {
+            let result = path
+                .parent()
+                .map_or(Ok(()), |p| std::fs::create_dir_all(p))
+                .and_then(|()| crate::atomic::write_atomic(&path, &bytes, 0o644));
+            match result {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem) => {}
+                Err(e) => stack.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "state-write".into(),
+                    message: format!("{}: could not record the rollback state: {e}", path.display()),
+                    source: None,
+                    location: Some(path.display().to_string()),
+                    key: None,
+                }),
+            }
+        }
+    }
+}
+
+fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
+    stack.degraded = true;
+    stack.lockdown = true;
+    stack.diagnostics.push(Diagnostic {
+        severity: Severity::Error,
+        code: "trust".into(),
+        message: format!(
+            "{}: {reason}; managed policy cannot be verified, so every setting is held at its lockdown value",
+            path.display()
+        ),
+        source: None,
+        location: Some(path.display().to_string()),
+        key: None,
+    });
+}
+
+/// Whether `source` is listed in the precedence in force (a signed trust
+/// root may leave a source out, which then does not count).
+pub fn in_precedence(precedence: &Precedence, source: SourceKind) -> bool {
+    source.managed().is_none_or(|m| precedence.rank(m).is_some())
+}
