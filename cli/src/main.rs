@@ -91,6 +91,16 @@ enum Command {
     Doctor,
     /// Lay out the bundled demo machine and show its effective configuration.
     Demo(commands::demo::DemoArgs),
+    /// Generate signing keys.
+    #[command(subcommand)]
+    Keys(commands::trust::KeysCommand),
+    /// Build, rotate and verify the trust root.
+    #[command(subcommand)]
+    Trust(commands::trust::TrustCommand),
+    /// Sign a policy document into a bundle.
+    Sign(commands::trust::SignArgs),
+    /// Verify a bundle against a trust root.
+    Verify(commands::trust::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +115,10 @@ fn main() -> ExitCode {
         Command::Schema => commands::inspect::schema(&cli.globals),
         Command::Doctor => commands::doctor::run(&cli.globals),
         Command::Demo(args) => commands::demo::run(&cli.globals, args),
+        Command::Keys(cmd) => commands::trust::keys(&cli.globals, cmd),
+        Command::Trust(cmd) => commands::trust::trust(&cli.globals, cmd),
+        Command::Sign(args) => commands::trust::sign(&cli.globals, args),
+        Command::Verify(args) => commands::trust::verify(&cli.globals, args),
     };
     match result {
         Ok(code) => code,

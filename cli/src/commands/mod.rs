@@ -4,3 +4,4 @@ pub mod demo;
 pub mod doctor;
 pub mod inspect;
 pub mod validate;
+pub mod trust;
