@@ -101,6 +101,8 @@ enum Command {
     Sign(commands::trust::SignArgs),
     /// Verify a bundle against a trust root.
     Verify(commands::trust::VerifyArgs),
+    /// Write the effective configuration (effective.json) where agents read it (root).
+    Apply(commands::apply::ApplyArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Trust(cmd) => commands::trust::trust(&cli.globals, cmd),
         Command::Sign(args) => commands::trust::sign(&cli.globals, args),
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
+        Command::Apply(args) => commands::apply::run(&cli.globals, args),
     };
     match result {
         Ok(code) => code,

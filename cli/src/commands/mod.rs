@@ -1,7 +1,8 @@
 //! One module per command family; each parses its arguments and renders.
 
+pub mod apply;
 pub mod demo;
 pub mod doctor;
 pub mod inspect;
-pub mod validate;
 pub mod trust;
+pub mod validate;
