@@ -21,12 +21,14 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mandate::source::ManagedSource;
-use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE, TRUST_PAYLOAD_TYPE, pae};
+use mandate::trust::envelope::{
+    Envelope, EnvelopeError, POLICY_PAYLOAD_TYPE, TRUST_PAYLOAD_TYPE, pae,
+};
 use mandate::trust::header::{Channel, SignedHeader};
 use mandate::trust::keys::{PublicKey, SecretKey};
 use mandate::trust::root::{
-    CloudConfig, MAX_ROOT_BYTES, Merge, Precedence, PrecedenceRule, SIGNATURE_MARKER, TrustRoot, TrustRootBuilder,
-    walk_chain,
+    CloudConfig, MAX_ROOT_BYTES, Merge, Precedence, PrecedenceRule, RoleName, SIGNATURE_MARKER,
+    TrustRoot, TrustRootBuilder, walk_chain,
 };
 use mandate::trust::state::RollbackState;
 use mandate::trust::{Expiry, Sha256, verify_bundle};
@@ -75,7 +77,8 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn fmt_time(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 fn quote(s: &str) -> String {
@@ -124,7 +127,12 @@ fn raw_root(body: &str, payload_type: &str, signers: &[u8]) -> Vec<u8> {
     for seed in signers {
         let k = key(*seed);
         out.extend_from_slice(
-            format!("[[signature]]\nkeyid = \"{}\"\nsig = \"{}\"\n", k.id(), b64(&k.sign(&message))).as_bytes(),
+            format!(
+                "[[signature]]\nkeyid = \"{}\"\nsig = \"{}\"\n",
+                k.id(),
+                b64(&k.sign(&message))
+            )
+            .as_bytes(),
         );
     }
     out
@@ -229,7 +237,10 @@ fn golden_bundle() -> Vec<u8> {
     // The generator's JSON is exactly what `mandate sign` writes.
     let signers = keys(&[P1, P2]);
     let refs: Vec<&SecretKey> = signers.iter().collect();
-    assert_eq!(bytes, Envelope::sign(POLICY_PAYLOAD_TYPE, &golden_policy().bytes(), &refs).to_json());
+    assert_eq!(
+        bytes,
+        Envelope::sign(POLICY_PAYLOAD_TYPE, &golden_policy().bytes(), &refs).to_json()
+    );
     bytes
 }
 
@@ -245,8 +256,8 @@ fn golden_root() -> Vec<u8> {
 /// signature, non-canonically encoded.
 fn s_plus_l(sig: &[u8; 64]) -> [u8; 64] {
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut out = *sig;
     let mut carry = 0u16;
@@ -270,12 +281,15 @@ fn with_trailing_bits(b64: &str) -> String {
     chars[at] = ALPHABET.chars().nth(index | 1).unwrap();
     let out: String = chars.into_iter().collect();
     assert_ne!(out, b64);
-    assert_eq!(STANDARD.decode(b64).unwrap(), base64::engine::general_purpose::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
-    )
-    .decode(&out)
-    .unwrap());
+    assert_eq!(
+        STANDARD.decode(b64).unwrap(),
+        base64::engine::general_purpose::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+        )
+        .decode(&out)
+        .unwrap()
+    );
     out
 }
 
@@ -283,7 +297,13 @@ fn url_safe(b64: &str) -> String {
     b64.replace('+', "-").replace('/', "_")
 }
 
-fn rollback_state(version: u64, payload: &[u8], policy_keys: Sha256, issued_at: OffsetDateTime, seen: OffsetDateTime) -> Vec<u8> {
+fn rollback_state(
+    version: u64,
+    payload: &[u8],
+    policy_keys: Sha256,
+    issued_at: OffsetDateTime,
+    seen: OffsetDateTime,
+) -> Vec<u8> {
     let mut state = RollbackState::new();
     let header = SignedHeader {
         org: "acme".into(),
@@ -293,7 +313,9 @@ fn rollback_state(version: u64, payload: &[u8], policy_keys: Sha256, issued_at: 
         issued_at,
         expires: EXPIRES,
     };
-    state.record(&header, Sha256::of(payload), seen, policy_keys).unwrap();
+    state
+        .record(&header, Sha256::of(payload), seen, policy_keys)
+        .unwrap();
     state.to_json()
 }
 
@@ -325,13 +347,22 @@ struct Generator {
 impl Generator {
     fn file(&mut self, path: &str, bytes: Vec<u8>) -> String {
         if let Some(existing) = self.files.get(path) {
-            assert_eq!(existing, &bytes, "{path} generated twice with different content");
+            assert_eq!(
+                existing, &bytes,
+                "{path} generated twice with different content"
+            );
         }
         self.files.insert(path.to_owned(), bytes);
         path.to_owned()
     }
 
-    fn bundle_case(&mut self, name: &'static str, description: &'static str, bundle: Vec<u8>, expect: &str) -> &mut Case {
+    fn bundle_case(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        bundle: Vec<u8>,
+        expect: &str,
+    ) -> &mut Case {
         let root = self.file("roots/golden.trust.toml", golden_root());
         let bundle = self.file(&format!("bundles/{name}.bundle"), bundle);
         self.cases.push(Case {
@@ -351,7 +382,13 @@ impl Generator {
         self.file(&format!("state/{name}.json"), bytes)
     }
 
-    fn root_case(&mut self, name: &'static str, description: &'static str, root: Vec<u8>, expect: &str) -> &mut Case {
+    fn root_case(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        root: Vec<u8>,
+        expect: &str,
+    ) -> &mut Case {
         let root = self.file(&format!("roots/{name}.trust.toml"), root);
         self.cases.push(Case {
             name,
@@ -364,7 +401,13 @@ impl Generator {
         self.cases.last_mut().unwrap()
     }
 
-    fn key_case(&mut self, name: &'static str, description: &'static str, text: Vec<u8>, expect: &str) {
+    fn key_case(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        text: Vec<u8>,
+        expect: &str,
+    ) {
         let key = self.file(&format!("keys/{name}.pub"), text);
         self.cases.push(Case {
             name,
@@ -389,7 +432,12 @@ impl Generator {
         let chain = chain
             .into_iter()
             .enumerate()
-            .map(|(i, bytes)| self.file(&format!("rotation/{name}/candidate-{}.trust.toml", i + 1), bytes))
+            .map(|(i, bytes)| {
+                self.file(
+                    &format!("rotation/{name}/candidate-{}.trust.toml", i + 1),
+                    bytes,
+                )
+            })
             .collect();
         self.cases.push(Case {
             name,
@@ -453,7 +501,9 @@ impl Generator {
 fn generate() -> BTreeMap<String, Vec<u8>> {
     let mut g = Generator::default();
     let golden_payload = golden_policy().bytes();
-    let golden_fingerprint = TrustRoot::verify_self(&golden_root(), NOW).unwrap().policy_keys_fingerprint();
+    let golden_fingerprint = TrustRoot::verify_self(&golden_root(), NOW)
+        .unwrap()
+        .policy_keys_fingerprint();
 
     // Reference public keys of the fixed seeds.
     for (name, seed) in [
@@ -468,7 +518,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         ("policy-3", P3),
         ("unknown", UNKNOWN),
     ] {
-        g.file(&format!("keys/seed/{name}.pub"), key(seed).public().to_file(name).into_bytes());
+        g.file(
+            &format!("keys/seed/{name}.pub"),
+            key(seed).public().to_file(name).into_bytes(),
+        );
     }
 
     // ------------------------------------------------------------ bundles
@@ -556,7 +609,11 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "accept",
     );
     let mut high_s = JsonEnvelope::policy(&golden_policy(), &[P1, P2]);
-    let sig: [u8; 64] = STANDARD.decode(&high_s.signatures[1].sig).unwrap().try_into().unwrap();
+    let sig: [u8; 64] = STANDARD
+        .decode(&high_s.signatures[1].sig)
+        .unwrap()
+        .try_into()
+        .unwrap();
     high_s.signatures[1].sig = b64(&s_plus_l(&sig));
     g.bundle_case(
         "non-canonical-signature-s",
@@ -611,10 +668,20 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     );
     let mut garbage = golden_bundle();
     garbage.extend_from_slice(b"garbage\n");
-    g.bundle_case("trailing-garbage", "bytes after the JSON object", garbage, "reject:envelope-json");
+    g.bundle_case(
+        "trailing-garbage",
+        "bytes after the JSON object",
+        garbage,
+        "reject:envelope-json",
+    );
     let mut twice = golden_bundle();
     twice.extend_from_slice(&golden_bundle());
-    g.bundle_case("two-objects", "two JSON objects back to back", twice, "reject:envelope-json");
+    g.bundle_case(
+        "two-objects",
+        "two JSON objects back to back",
+        twice,
+        "reject:envelope-json",
+    );
     let evil = Policy {
         version: 8,
         ..golden_policy()
@@ -647,18 +714,22 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         duplicate_sig.into_bytes(),
         "reject:envelope-json",
     );
-    let unknown_field = String::from_utf8(golden_bundle())
-        .unwrap()
-        .replacen("\"payload\":", "\"payloadEncoding\": \"base64\",\n  \"payload\":", 1);
+    let unknown_field = String::from_utf8(golden_bundle()).unwrap().replacen(
+        "\"payload\":",
+        "\"payloadEncoding\": \"base64\",\n  \"payload\":",
+        1,
+    );
     g.bundle_case(
         "unknown-json-field",
         "an envelope field mandate does not know",
         unknown_field.into_bytes(),
         "reject:envelope-json",
     );
-    let duplicate_toml = String::from_utf8(golden_payload.clone())
-        .unwrap()
-        .replacen("version = 7\n", "version = 7\nversion = 8\n", 1);
+    let duplicate_toml = String::from_utf8(golden_payload.clone()).unwrap().replacen(
+        "version = 7\n",
+        "version = 7\nversion = 8\n",
+        1,
+    );
     g.bundle_case(
         "duplicate-toml-key",
         "a properly signed payload whose TOML sets version twice",
@@ -674,7 +745,12 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     g.bundle_case(
         "no-policy-header",
         "a signed payload without a [policy] table",
-        JsonEnvelope::signed(POLICY_PAYLOAD_TYPE, b"[settings]\nsandbox.mode = \"read-only\"\n", &[P1, P2]).json(),
+        JsonEnvelope::signed(
+            POLICY_PAYLOAD_TYPE,
+            b"[settings]\nsandbox.mode = \"read-only\"\n",
+            &[P1, P2],
+        )
+        .json(),
         "reject:header-missing",
     );
     g.bundle_case(
@@ -692,7 +768,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     );
 
     // Rollback.
-    let state = g.state("version-8", rollback_state(8, b"version 8", golden_fingerprint, ISSUED, NOW));
+    let state = g.state(
+        "version-8",
+        rollback_state(8, b"version 8", golden_fingerprint, ISSUED, NOW),
+    );
     g.bundle_case(
         "rollback-lower-version",
         "version 7 after version 8 was applied",
@@ -700,7 +779,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "reject:rollback-version",
     )
     .state = Some(state);
-    let state = g.state("version-7-other", rollback_state(7, b"other bytes", golden_fingerprint, ISSUED, NOW));
+    let state = g.state(
+        "version-7-other",
+        rollback_state(7, b"other bytes", golden_fingerprint, ISSUED, NOW),
+    );
     g.bundle_case(
         "rollback-same-version-other-bytes",
         "version 7 with other payload bytes than the version 7 applied",
@@ -708,7 +790,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "reject:rollback-same-version",
     )
     .state = Some(state);
-    let state = g.state("version-7-same", rollback_state(7, &golden_payload, golden_fingerprint, ISSUED, NOW));
+    let state = g.state(
+        "version-7-same",
+        rollback_state(7, &golden_payload, golden_fingerprint, ISSUED, NOW),
+    );
     g.bundle_case(
         "rollback-same-version-same-bytes",
         "the version 7 already applied, seen again",
@@ -718,7 +803,13 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     .state = Some(state);
     let state = g.state(
         "seen-tomorrow",
-        rollback_state(6, b"version 6", golden_fingerprint, ISSUED, NOW + Duration::days(1)),
+        rollback_state(
+            6,
+            b"version 6",
+            golden_fingerprint,
+            ISSUED,
+            NOW + Duration::days(1),
+        ),
     );
     g.bundle_case(
         "clock-stepped-back",
@@ -729,7 +820,13 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     .state = Some(state);
     let state = g.state(
         "seen-in-4-minutes",
-        rollback_state(6, b"version 6", golden_fingerprint, ISSUED, NOW + Duration::minutes(4)),
+        rollback_state(
+            6,
+            b"version 6",
+            golden_fingerprint,
+            ISSUED,
+            NOW + Duration::minutes(4),
+        ),
     );
     g.bundle_case(
         "clock-within-tolerance",
@@ -753,7 +850,13 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     );
     let state = g.state(
         "compromised-key-version",
-        rollback_state(1_000_000, b"signed with a compromised key", Sha256::of(b"old policy key set"), datetime!(2026-04-01 00:00 UTC), NOW),
+        rollback_state(
+            1_000_000,
+            b"signed with a compromised key",
+            Sha256::of(b"old policy key set"),
+            datetime!(2026-04-01 00:00 UTC),
+            NOW,
+        ),
     );
     g.bundle_case(
         "fast-forward-recovery",
@@ -764,7 +867,13 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     .state = Some(state);
     let state = g.state(
         "other-keys-issued-later",
-        rollback_state(9, b"version 9 under the old keys", Sha256::of(b"old policy key set"), datetime!(2026-05-15 00:00 UTC), NOW),
+        rollback_state(
+            9,
+            b"version 9 under the old keys",
+            Sha256::of(b"old policy key set"),
+            datetime!(2026-05-15 00:00 UTC),
+            NOW,
+        ),
     );
     g.bundle_case(
         "replay-across-key-rotation",
@@ -872,7 +981,12 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     );
 
     // ------------------------------------------------------------ roots
-    g.root_case("golden", "version 1, root keys 2 of 3, policy keys 2 of 3", golden_root(), "accept");
+    g.root_case(
+        "golden",
+        "version 1, root keys 2 of 3, policy keys 2 of 3",
+        golden_root(),
+        "accept",
+    );
     let r1 = key(R1);
     let r2 = key(R2);
     let mismatched = root_body.replacen(&r1.public().to_base64(), &key(R4).public().to_base64(), 1);
@@ -914,13 +1028,21 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     g.root_case(
         "url-safe-base64-key",
         "a public key in the URL-safe base64 alphabet",
-        raw_root(&root_body.replacen(&url_key, &url_safe(&url_key), 1), TRUST_PAYLOAD_TYPE, &[R1, R2]),
+        raw_root(
+            &root_body.replacen(&url_key, &url_safe(&url_key), 1),
+            TRUST_PAYLOAD_TYPE,
+            &[R1, R2],
+        ),
         "reject:key-encoding",
     );
     g.root_case(
         "duplicate-toml-key",
         "version set twice in the body",
-        raw_root(&root_body.replacen("version = 1\n", "version = 1\nversion = 2\n", 1), TRUST_PAYLOAD_TYPE, &[R1, R2]),
+        raw_root(
+            &root_body.replacen("version = 1\n", "version = 1\nversion = 2\n", 1),
+            TRUST_PAYLOAD_TYPE,
+            &[R1, R2],
+        ),
         "reject:root-syntax",
     );
     g.root_case(
@@ -953,9 +1075,11 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         raw_root(&root_body, TRUST_PAYLOAD_TYPE, &[P1, P2]),
         "reject:root-threshold",
     );
-    let edited = String::from_utf8(golden_root())
-        .unwrap()
-        .replacen("offline_grace = \"7d\"", "offline_grace = \"700d\"", 1);
+    let edited = String::from_utf8(golden_root()).unwrap().replacen(
+        "offline_grace = \"7d\"",
+        "offline_grace = \"700d\"",
+        1,
+    );
     g.root_case(
         "edited-after-signing",
         "offline_grace changed after signing",
@@ -980,20 +1104,40 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     g.root_case(
         "threshold-zero",
         "a policy threshold of zero",
-        raw_root(&root_body.replacen("threshold = 2\nkeys = [\"", "threshold = 0\nkeys = [\"", 2).replacen("threshold = 0", "threshold = 2", 1), TRUST_PAYLOAD_TYPE, &[R1, R2]),
+        raw_root(
+            &root_body.replacen(
+                "[roles.policy]\nthreshold = 2",
+                "[roles.policy]\nthreshold = 0",
+                1,
+            ),
+            TRUST_PAYLOAD_TYPE,
+            &[R1, R2],
+        ),
         "reject:root-invalid",
     );
     g.root_case(
         "threshold-above-keys",
         "a root threshold of 4 with 3 keys",
-        raw_root(&root_body.replacen("threshold = 2", "threshold = 4", 1), TRUST_PAYLOAD_TYPE, &[R1, R2]),
+        raw_root(
+            &root_body.replacen("threshold = 2", "threshold = 4", 1),
+            TRUST_PAYLOAD_TYPE,
+            &[R1, R2],
+        ),
         "reject:root-invalid",
     );
     let stranger = key(UNKNOWN);
     g.root_case(
         "role-names-unlisted-key",
         "the policy role names a key id missing from [keys]",
-        raw_root(&root_body.replacen(key(P3).id().as_str(), stranger.id().as_str(), 2).replacen(stranger.id().as_str(), key(P3).id().as_str(), 1), TRUST_PAYLOAD_TYPE, &[R1, R2]),
+        raw_root(
+            &root_body.replacen(
+                &format!("\"{}\"", key(P3).id()),
+                &format!("\"{}\"", stranger.id()),
+                1,
+            ),
+            TRUST_PAYLOAD_TYPE,
+            &[R1, R2],
+        ),
         "reject:root-invalid",
     );
 
@@ -1012,8 +1156,9 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "reject:weak-key",
     );
     let order8: [u8; 32] = [
-        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
-        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
     ];
     g.key_case(
         "small-order-8",
@@ -1063,7 +1208,12 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
     g.key_case(
         "secret-key-file",
         "a secret key file where a public key is expected",
-        format!("{} {}\n", mandate::trust::keys::SECRET_KEY_TAG, b64(&[R1; 32])).into_bytes(),
+        format!(
+            "{} {}\n",
+            mandate::trust::keys::SECRET_KEY_TAG,
+            b64(&[R1; 32])
+        )
+        .into_bytes(),
         "reject:key-format",
     );
 
@@ -1090,7 +1240,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "2-of-3-all-keys-rotated",
         "root-1..3 replaced by root-4..6; signed by two old and two new keys",
         two_of_three.clone(),
-        vec![signed_root(&root_builder(2, &[R4, R5, R6], 2), &[R1, R2, R4, R5])],
+        vec![signed_root(
+            &root_builder(2, &[R4, R5, R6], 2),
+            &[R1, R2, R4, R5],
+        )],
         "accept",
         2,
     );
@@ -1098,7 +1251,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "2-of-3-all-keys-rotated-one-old-signer",
         "all keys rotated but only one old key signed",
         two_of_three.clone(),
-        vec![signed_root(&root_builder(2, &[R4, R5, R6], 2), &[R1, R4, R5])],
+        vec![signed_root(
+            &root_builder(2, &[R4, R5, R6], 2),
+            &[R1, R4, R5],
+        )],
         "reject:root-not-signed-by-previous",
         1,
     );
@@ -1106,7 +1262,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "2-of-3-all-keys-rotated-one-new-signer",
         "all keys rotated but only one new key signed",
         two_of_three.clone(),
-        vec![signed_root(&root_builder(2, &[R4, R5, R6], 2), &[R1, R2, R4])],
+        vec![signed_root(
+            &root_builder(2, &[R4, R5, R6], 2),
+            &[R1, R2, R4],
+        )],
         "reject:root-not-signed-by-new",
         1,
     );
@@ -1114,7 +1273,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "threshold-raised",
         "1 of 1 raised to 3 of 3, signed by all three",
         one_of_one.clone(),
-        vec![signed_root(&root_builder(2, &[R1, R2, R3], 3), &[R1, R2, R3])],
+        vec![signed_root(
+            &root_builder(2, &[R1, R2, R3], 3),
+            &[R1, R2, R3],
+        )],
         "accept",
         2,
     );
@@ -1131,7 +1293,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "threshold-lowered",
         "3 of 3 lowered to 1 of 3, signed by all three",
         three_of_three.clone(),
-        vec![signed_root(&root_builder(2, &[R1, R2, R3], 1), &[R1, R2, R3])],
+        vec![signed_root(
+            &root_builder(2, &[R1, R2, R3], 1),
+            &[R1, R2, R3],
+        )],
         "accept",
         2,
     );
@@ -1171,7 +1336,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "same-version",
         "another version 1, validly signed",
         one_of_one.clone(),
-        vec![signed_root(&root_builder(1, &[R1], 1).offline_grace(Duration::days(30)), &[R1])],
+        vec![signed_root(
+            &root_builder(1, &[R1], 1).offline_grace(Duration::days(30)),
+            &[R1],
+        )],
         "reject:root-version",
         1,
     );
@@ -1180,7 +1348,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "two-steps",
         "versions 2 and 3 in order",
         one_of_one.clone(),
-        vec![v2.clone(), signed_root(&root_builder(3, &[R5], 1), &[R4, R5])],
+        vec![
+            v2.clone(),
+            signed_root(&root_builder(3, &[R5], 1), &[R4, R5]),
+        ],
         "accept",
         3,
     );
@@ -1188,7 +1359,10 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         "revoked-key-signs-next",
         "after root-1 was rotated out in version 2, it signs version 3",
         one_of_one.clone(),
-        vec![v2.clone(), signed_root(&root_builder(3, &[R5], 1), &[R1, R5])],
+        vec![
+            v2.clone(),
+            signed_root(&root_builder(3, &[R5], 1), &[R1, R5]),
+        ],
         "reject:root-not-signed-by-previous",
         2,
     );
@@ -1201,7 +1375,11 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         2,
     )
     .max_steps = Some(1);
-    let globex = root_builder(2, &[R1], 1).body().unwrap().replacen("org = \"acme\"", "org = \"globex\"", 1);
+    let globex =
+        root_builder(2, &[R1], 1)
+            .body()
+            .unwrap()
+            .replacen("org = \"acme\"", "org = \"globex\"", 1);
     g.rotation_case(
         "org-changed",
         "version 2 names another org",
@@ -1211,7 +1389,6 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         1,
     );
 
-    let _ = (r2, &r1);
     let manifest = g.manifest();
     g.files.insert("manifest.toml".into(), manifest);
     g.files
@@ -1224,7 +1401,11 @@ fn on_disk(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, fs::read(&path).unwrap());
             }
         }
@@ -1256,8 +1437,14 @@ fn regenerate_vectors() {
 fn vectors_are_fresh() {
     let generated = generate();
     let disk = on_disk(&vectors_dir());
-    let missing: Vec<_> = generated.keys().filter(|k| !disk.contains_key(*k)).collect();
-    let extra: Vec<_> = disk.keys().filter(|k| !generated.contains_key(*k)).collect();
+    let missing: Vec<_> = generated
+        .keys()
+        .filter(|k| !disk.contains_key(*k))
+        .collect();
+    let extra: Vec<_> = disk
+        .keys()
+        .filter(|k| !generated.contains_key(*k))
+        .collect();
     let changed: Vec<_> = generated
         .iter()
         .filter(|(k, v)| disk.get(*k).is_some_and(|d| d != *v))
@@ -1279,22 +1466,35 @@ fn outcome<T>(result: Result<T, &'static str>, accept: impl FnOnce(T) -> String)
     }
 }
 
-fn run_case(dir: &Path, case: &toml_edit::Table, default_now: OffsetDateTime, default_steps: usize) -> (String, Option<u64>) {
+fn run_case(
+    dir: &Path,
+    case: &toml_edit::Table,
+    default_now: OffsetDateTime,
+    default_steps: usize,
+) -> (String, Option<u64>) {
     let read = |field: &str| fs::read(dir.join(case[field].as_str().unwrap())).unwrap();
     let now = case
         .get("now")
         .and_then(|v| v.as_datetime())
-        .map(|d| OffsetDateTime::parse(&d.to_string(), &time::format_description::well_known::Rfc3339).unwrap())
+        .map(|d| {
+            OffsetDateTime::parse(
+                &d.to_string(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        })
         .unwrap_or(default_now);
     match case["kind"].as_str().unwrap() {
         "bundle" => {
-            let root = TrustRoot::verify_self(&read("root"), NOW).expect("the root of a bundle case verifies");
+            let root = TrustRoot::verify_self(&read("root"), NOW)
+                .expect("the root of a bundle case verifies");
             let state = match case.get("state") {
                 Some(_) => RollbackState::parse(&read("state")).unwrap(),
                 None => RollbackState::new(),
             };
             let source = ManagedSource::from_name(case["source"].as_str().unwrap()).unwrap();
-            let result = verify_bundle(&read("bundle"), &root, source, now, &state).map_err(|e| e.code());
+            let result =
+                verify_bundle(&read("bundle"), &root, source, now, &state).map_err(|e| e.code());
             let text = outcome(result, |b| match b.expiry {
                 Expiry::Fresh { .. } => "accept".into(),
                 Expiry::InGrace { .. } => "accept:in-grace".into(),
@@ -1311,7 +1511,8 @@ fn run_case(dir: &Path, case: &toml_edit::Table, default_now: OffsetDateTime, de
             (outcome(result, |_| "accept".into()), None)
         }
         "rotation" => {
-            let installed = TrustRoot::verify_self(&read("root"), now).expect("the installed root verifies");
+            let installed =
+                TrustRoot::verify_self(&read("root"), now).expect("the installed root verifies");
             let chain: Vec<Vec<u8>> = case["chain"]
                 .as_array()
                 .unwrap()
@@ -1325,7 +1526,10 @@ fn run_case(dir: &Path, case: &toml_edit::Table, default_now: OffsetDateTime, de
                 .map_or(default_steps, |v| usize::try_from(v).unwrap());
             match walk_chain(&installed, &refs, steps, MAX_ROOT_BYTES) {
                 Ok(root) => ("accept".into(), Some(root.version())),
-                Err(error) => (format!("reject:{}", error.code()), Some(error.last_verified.version())),
+                Err(error) => (
+                    format!("reject:{}", error.code()),
+                    Some(error.last_verified.version()),
+                ),
             }
         }
         other => panic!("unknown case kind {other}"),
@@ -1348,10 +1552,17 @@ fn vectors_match_the_manifest() {
     let mut failures = Vec::new();
     let mut names = std::collections::BTreeSet::new();
     for case in cases {
-        let name = format!("{}/{}", case["kind"].as_str().unwrap(), case["name"].as_str().unwrap());
+        let name = format!(
+            "{}/{}",
+            case["kind"].as_str().unwrap(),
+            case["name"].as_str().unwrap()
+        );
         assert!(names.insert(name.clone()), "duplicate case {name}");
         let expect = case["expect"].as_str().unwrap();
-        let expect_version = case.get("expect_version").and_then(|v| v.as_integer()).map(|v| v as u64);
+        let expect_version = case
+            .get("expect_version")
+            .and_then(|v| v.as_integer())
+            .map(|v| v as u64);
         let (got, version) = run_case(&dir, case, now, steps);
         if got != expect || (expect_version.is_some() && version != expect_version) {
             failures.push(format!(
@@ -1359,22 +1570,42 @@ fn vectors_match_the_manifest() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} vectors failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------- mutation
 
-fn golden_parts() -> (TrustRoot, String, Vec<u8>, Vec<[u8; 64]>, Vec<String>) {
-    let root = TrustRoot::verify_self(&golden_root(), NOW).unwrap();
-    let envelope = JsonEnvelope::policy(&golden_policy(), &[P1, P2]);
-    let sigs = envelope
-        .signatures
-        .iter()
-        .map(|s| STANDARD.decode(&s.sig).unwrap().try_into().unwrap())
-        .collect();
-    let hints = envelope.signatures.iter().map(|s| s.keyid.clone()).collect();
-    (root, envelope.payload_type, golden_policy().bytes(), sigs, hints)
+struct GoldenParts {
+    root: TrustRoot,
+    payload_type: String,
+    payload: Vec<u8>,
+    sigs: Vec<[u8; 64]>,
+    hints: Vec<String>,
 }
+
+static GOLDEN: std::sync::LazyLock<GoldenParts> = std::sync::LazyLock::new(|| {
+    let envelope = JsonEnvelope::policy(&golden_policy(), &[P1, P2]);
+    GoldenParts {
+        root: TrustRoot::verify_self(&golden_root(), NOW).unwrap(),
+        payload_type: envelope.payload_type.clone(),
+        payload: golden_policy().bytes(),
+        sigs: envelope
+            .signatures
+            .iter()
+            .map(|s| STANDARD.decode(&s.sig).unwrap().try_into().unwrap())
+            .collect(),
+        hints: envelope
+            .signatures
+            .iter()
+            .map(|s| s.keyid.clone())
+            .collect(),
+    }
+});
 
 fn rebuild(payload_type: &str, payload: &[u8], sigs: &[[u8; 64]], hints: &[String]) -> Vec<u8> {
     JsonEnvelope {
@@ -1394,34 +1625,47 @@ fn rebuild(payload_type: &str, payload: &[u8], sigs: &[[u8; 64]], hints: &[Strin
 
 #[test]
 fn unmutated_golden_parts_verify() {
-    let (root, payload_type, payload, sigs, hints) = golden_parts();
-    let bytes = rebuild(&payload_type, &payload, &sigs, &hints);
-    assert!(verify_bundle(&bytes, &root, ManagedSource::Cloud, NOW, &RollbackState::new()).is_ok());
+    let g = &*GOLDEN;
+    let bytes = rebuild(&g.payload_type, &g.payload, &g.sigs, &g.hints);
+    assert_eq!(bytes, golden_bundle());
+    assert!(
+        verify_bundle(
+            &bytes,
+            &g.root,
+            ManagedSource::Cloud,
+            NOW,
+            &RollbackState::new()
+        )
+        .is_ok()
+    );
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Flipping any bits of any single byte of the payload, the payload type
-    /// or a signature of the golden bundle gets it refused.
+    /// or a signature of the golden bundle gets it refused by signature
+    /// verification (the payload is never parsed).
     #[test]
     fn any_single_byte_flip_is_refused(field in 0usize..4, index in any::<prop::sample::Index>(), mask in 1u8..=255) {
-        let (root, payload_type, mut payload, mut sigs, hints) = golden_parts();
-        let mut payload_type = payload_type.into_bytes();
+        let g = &*GOLDEN;
+        let (mut payload_type, mut payload, mut sigs) = (g.payload_type.clone().into_bytes(), g.payload.clone(), g.sigs.clone());
         match field {
             0 => { let i = index.index(payload.len()); payload[i] ^= mask; }
             1 => { let i = index.index(payload_type.len()); payload_type[i] ^= mask; }
             n => { let i = index.index(64); sigs[n - 2][i] ^= mask; }
         }
-        // A flipped payload type may no longer be UTF-8; JSON cannot carry
-        // that, so it is refused as the wrong type by construction.
+        // JSON strings carry only UTF-8: a type flipped out of UTF-8 cannot
+        // even be written as an envelope, so there is nothing to check.
         let Ok(payload_type) = String::from_utf8(payload_type) else {
             return Ok(());
         };
-        let bytes = rebuild(&payload_type, &payload, &sigs, &hints);
-        let result = verify_bundle(&bytes, &root, ManagedSource::Cloud, NOW, &RollbackState::new());
-        prop_assert!(result.is_err(), "accepted after flipping field {} with mask {:#04x}", field, mask);
-        let code = result.unwrap_err().code();
-        prop_assert!(code == "threshold" || code == "payload-type", "refused for {}", code);
+        let bytes = rebuild(&payload_type, &payload, &sigs, &g.hints);
+        let policy = g.root.role(RoleName::Policy);
+        let result = Envelope::parse(&bytes).unwrap().verify(POLICY_PAYLOAD_TYPE, &g.root.role_keys(RoleName::Policy), policy.threshold);
+        prop_assert!(
+            matches!(result, Err(EnvelopeError::Threshold(_) | EnvelopeError::PayloadType { .. })),
+            "field {} mask {:#04x}: {:?}", field, mask, result
+        );
     }
 }

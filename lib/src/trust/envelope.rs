@@ -92,17 +92,14 @@ impl SignatureCount {
     }
 }
 
-impl fmt::Display for SignatureCount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} of {} required signatures",
-            self.valid.len(),
-            self.threshold
-        )?;
+impl SignatureCount {
+    /// Which keys counted and which signatures did not, in parentheses
+    /// (empty when there were no signatures at all).
+    pub fn details(&self) -> String {
+        let mut parts = Vec::new();
         if !self.valid.is_empty() {
             let ids: Vec<&str> = self.valid.iter().map(KeyId::as_str).collect();
-            write!(f, " (valid: {})", ids.join(", "))?;
+            parts.push(format!("valid: {}", ids.join(", ")));
         }
         if !self.unverified_hints.is_empty() {
             let hints: Vec<&str> = self
@@ -116,9 +113,27 @@ impl fmt::Display for SignatureCount {
                     }
                 })
                 .collect();
-            write!(f, "; not counted: signatures claiming {}", hints.join(", "))?;
+            parts.push(format!(
+                "not counted: signatures claiming {}",
+                hints.join(", ")
+            ));
         }
-        Ok(())
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join("; "))
+        }
+    }
+}
+
+impl fmt::Display for SignatureCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} required signatures",
+            self.valid.len(),
+            self.threshold
+        )
     }
 }
 
@@ -212,7 +227,9 @@ pub enum EnvelopeError {
     },
     /// Not enough distinct trusted keys signed.
     #[error(
-        "bundle has {0}; sign it with more of the trust root's policy keys (`mandate sign --key …`)"
+        "bundle has {count}{details}; sign it with more of the trusted keys (`mandate sign --key …`)",
+        count = .0,
+        details = .0.details()
     )]
     Threshold(SignatureCount),
 }

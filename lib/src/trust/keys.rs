@@ -14,8 +14,8 @@
 //! comment lines starting with `#`:
 //!
 //! ```text
-//! # mandate key "root-2026", id 5d0f6c1e9f0e5a7b2a8b4c6d8e0f1a2b
-//! mandate-ed25519-public 0vb0m7yQn2Yb1v4m6Hh5J7tKQb5m2cYh0mH6cZy3lWc=
+//! # mandate key "root-2026", id f6af5ca92d326b8245381cd78fa4be83
+//! mandate-ed25519-public iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w=
 //! ```
 //!
 //! The secret file holds the 32-byte seed after `mandate-ed25519-secret`. It
@@ -170,7 +170,9 @@ pub(crate) fn decode_strict(text: &str) -> Result<Vec<u8>, String> {
     if text.is_empty() {
         return Err("empty value".to_owned());
     }
-    let bytes = STANDARD.decode(text).map_err(|e| e.to_string())?;
+    let bytes = STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string().trim_end_matches('.').to_owned())?;
     // The engine is already canonical; re-encoding is a belt-and-braces check.
     if STANDARD.encode(&bytes) != text {
         return Err("not in canonical form".to_owned());
@@ -327,7 +329,7 @@ impl PublicKey {
 
     /// Reads a `NAME.pub` file.
     pub fn read(path: &Path) -> Result<PublicKey, KeyError> {
-        let text = read_capped(path)?;
+        let text = read_capped(path, "public", PUBLIC_KEY_TAG)?;
         PublicKey::parse_file_at(&text, &path.display().to_string())
     }
 }
@@ -413,7 +415,7 @@ impl SecretKey {
                 mode,
             });
         }
-        let mut text = read_capped(path)?;
+        let mut text = read_capped(path, "secret", SECRET_KEY_TAG)?;
         let key = SecretKey::parse_file_at(&text, &path.display().to_string());
         text.fill(0);
         std::hint::black_box(&text);
@@ -504,7 +506,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
     })
 }
 
-fn read_capped(path: &Path) -> Result<Vec<u8>, KeyError> {
+fn read_capped(path: &Path, kind: &'static str, tag: &'static str) -> Result<Vec<u8>, KeyError> {
     use std::io::Read as _;
     let io_error = |source| KeyError::Io {
         path: path.to_owned(),
@@ -518,8 +520,8 @@ fn read_capped(path: &Path) -> Result<Vec<u8>, KeyError> {
     if text.len() as u64 > MAX_KEY_FILE {
         return Err(KeyError::Format {
             origin: path.display().to_string(),
-            kind: "key",
-            tag: PUBLIC_KEY_TAG,
+            kind,
+            tag,
             problem: format!("larger than {MAX_KEY_FILE} bytes"),
         });
     }

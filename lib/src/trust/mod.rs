@@ -245,7 +245,7 @@ pub enum BundleError {
     #[error(transparent)]
     Envelope(EnvelopeError),
     /// Not enough distinct policy keys signed.
-    #[error("bundle has {count} from policy keys{}; sign it with more policy keys of trust root version {root_version}", other_role_note(.other_role))]
+    #[error("bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)", .count.details(), other_role_note(.other_role))]
     Threshold {
         /// The count of valid policy signatures.
         count: SignatureCount,
@@ -255,7 +255,7 @@ pub enum BundleError {
         root_version: u64,
     },
     /// The verified payload is not a valid signed policy document.
-    #[error("signed policy: {0}")]
+    #[error("bundle payload: {0}")]
     Header(HeaderError),
     /// The header's org is not the trust root's.
     #[error(
@@ -592,6 +592,39 @@ mod tests {
             )
             .status(),
             "rejected"
+        );
+    }
+
+    /// The examples in docs/trust.md are real, verifiable files.
+    #[test]
+    fn docs_examples_verify() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/trust.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        let block = |fence: &str, start: &str| {
+            let open = docs.find(&format!("{fence}\n{start}")).unwrap() + fence.len() + 1;
+            let len = docs[open..].find("```\n").unwrap();
+            docs[open..open + len].to_owned()
+        };
+        let root = TrustRoot::verify_self(block("```toml", "# mandate trust root").as_bytes(), NOW)
+            .unwrap();
+        assert_eq!(
+            root.cloud().unwrap().bundle.as_deref(),
+            Some("acme-baseline")
+        );
+        let bundle = block("```json", "{\n  \"payloadType\"");
+        let ok = verify_bundle(
+            bundle.as_bytes(),
+            &root,
+            ManagedSource::Cloud,
+            NOW,
+            &RollbackState::new(),
+        )
+        .unwrap();
+        assert_eq!(ok.header.id, "acme-baseline");
+        let key = block("```text", "# mandate key");
+        assert_eq!(
+            keys::PublicKey::parse_file(key.as_bytes()).unwrap().id(),
+            &root.role(RoleName::Root).keys[0]
         );
     }
 

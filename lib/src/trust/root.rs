@@ -5,26 +5,30 @@
 //! marker line and the signatures of its root keys:
 //!
 //! ```toml
-//! # mandate trust root
+//! # mandate trust root: who may sign policy for this org, and how managed sources combine.
+//! # Signed below the marker line; any edit above it needs new signatures.
 //! version = 1
 //! org = "acme"
 //! expires = 2027-06-01T00:00:00Z
 //! offline_grace = "7d"
 //! signed_sources = ["mdm", "cloud", "system", "mdm-user"]
 //!
-//! [keys.5d0f6c1e9f0e5a7b2a8b4c6d8e0f1a2b]
-//! public = "0vb0m7yQn2Yb1v4m6Hh5J7tKQb5m2cYh0mH6cZy3lWc="
+//! [keys.f6af5ca92d326b8245381cd78fa4be83]
+//! public = "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w="
 //!
-//! [keys.9a8b7c6d5e4f30211203f4e5d6c7b8a9]
-//! public = "Jd1bL8r6T5pW0aX3qzK9nV2mC4yH7sE1uQ6fG8oI0tM="
+//! [keys.087e30ebcff23dede5e1d75a0db28d94]
+//! public = "Zr5+Myx6RTMyvZ0Kf32wVfXF7xoGraZtmLOftoEMRzo="
+//!
+//! [keys.ee15c7ccc042f5f4d0c037bdad3806b0]
+//! public = "C1E62bSSQBXKCQLtB5BE06xdvsIwbwaUjBDajrbjny0="
 //!
 //! [roles.root]
 //! threshold = 1
-//! keys = ["5d0f6c1e9f0e5a7b2a8b4c6d8e0f1a2b"]
+//! keys = ["f6af5ca92d326b8245381cd78fa4be83"]
 //!
 //! [roles.policy]
 //! threshold = 1
-//! keys = ["9a8b7c6d5e4f30211203f4e5d6c7b8a9"]
+//! keys = ["087e30ebcff23dede5e1d75a0db28d94", "ee15c7ccc042f5f4d0c037bdad3806b0"]
 //!
 //! [precedence]
 //! order = ["mdm", "cloud", "system", "mdm-user"]
@@ -39,8 +43,8 @@
 //! ca = "/etc/mandate/policy-ca.pem"
 //! # --- mandate signatures ---
 //! [[signature]]
-//! keyid = "5d0f6c1e9f0e5a7b2a8b4c6d8e0f1a2b"
-//! sig = "<standard base64 of 64 bytes>"
+//! keyid = "f6af5ca92d326b8245381cd78fa4be83"
+//! sig = "O9OAVIU79v3RbBOrTfVZLZ8JcW+uA2g4qobBTvXhpagiA+v+C6seQgzl8ft3mnsCAwnZw5tJ57NcZWFn2BnNAQ=="
 //! ```
 //!
 //! The signatures cover [`pae`]`("application/vnd.mandate.trust+toml", body)`
@@ -318,12 +322,13 @@ pub enum TrustRootError {
         source: KeyErrorSummary,
     },
     /// Not enough root keys signed.
-    #[error("trust root version {version} has {count} from {}; {}", .which.whose(), .which.hint())]
+    #[error("trust root{} has {count} from {}{}; {}", version_note(.version), .which.whose(), .count.details(), .which.hint())]
     Threshold {
         /// Which set of root keys fell short.
         which: SignedBy,
-        /// The version being verified (as declared; unverified when `which` is `Previous`).
-        version: u64,
+        /// The version being verified; unknown when the installed root's
+        /// keys did not sign it, since its body is then never parsed.
+        version: Option<u64>,
         /// The count.
         count: SignatureCount,
     },
@@ -361,6 +366,10 @@ pub enum TrustRootError {
         /// The limit.
         max_steps: usize,
     },
+}
+
+fn version_note(version: &Option<u64>) -> String {
+    version.map(|v| format!(" version {v}")).unwrap_or_default()
 }
 
 /// A key problem inside a trust root, with its reason code.
@@ -440,7 +449,7 @@ impl TrustRoot {
         if !count.is_met() {
             return Err(TrustRootError::Threshold {
                 which: SignedBy::Own,
-                version: root.version,
+                version: Some(root.version),
                 count,
             });
         }
@@ -472,7 +481,7 @@ impl TrustRoot {
         if !previous.is_met() {
             return Err(TrustRootError::Threshold {
                 which: SignedBy::Previous,
-                version: declared_version(split.body).unwrap_or(0),
+                version: None,
                 count: previous,
             });
         }
@@ -493,7 +502,7 @@ impl TrustRoot {
         if !own.is_met() {
             return Err(TrustRootError::Threshold {
                 which: SignedBy::New,
-                version: next.version,
+                version: Some(next.version),
                 count: own,
             });
         }
@@ -1093,13 +1102,6 @@ fn split(bytes: &[u8], max_bytes: usize) -> Result<Split<'_>, TrustRootError> {
         signatures.push(SignatureEntry { keyid, sig: bytes });
     }
     Ok(Split { body, signatures })
-}
-
-/// The `version` a body declares, for messages about bodies not yet trusted.
-fn declared_version(body: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(body).ok()?;
-    let doc = fields::parse(text).ok()?;
-    Table::root(text, &doc).u64("version").ok().map(|v| v.value)
 }
 
 fn parse_body(body: &[u8]) -> Result<TrustRoot, TrustRootError> {
