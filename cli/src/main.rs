@@ -103,6 +103,13 @@ enum Command {
     Verify(commands::trust::VerifyArgs),
     /// Write the effective configuration (effective.json) where agents read it (root).
     Apply(commands::apply::ApplyArgs),
+    /// Build configuration profiles and Jamf schemas for MDM.
+    #[command(subcommand)]
+    Package(commands::package::PackageCommand),
+    /// Lay a signed bundle out for a static web server, bucket or CDN.
+    Publish(commands::cloud::PublishArgs),
+    /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
+    Sync(commands::cloud::SyncArgs),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +129,9 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::trust::sign(&cli.globals, args),
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
         Command::Apply(args) => commands::apply::run(&cli.globals, args),
+        Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
+        Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
+        Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
     };
     match result {
         Ok(code) => code,

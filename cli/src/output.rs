@@ -19,7 +19,8 @@ pub fn error(line: &str) {
 
 /// Writes a value as pretty JSON to stdout.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<(), crate::CliError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| crate::CliError::usage(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| crate::CliError::usage(e.to_string()))?;
     out(&text);
     Ok(())
 }

@@ -52,12 +52,25 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# effective configuration for {}", effective.domain);
     if let Some(root) = &effective.root {
-        let _ = writeln!(out, "# read under --root {root} (not this machine's own paths)");
+        let _ = writeln!(
+            out,
+            "# read under --root {root} (not this machine's own paths)"
+        );
     }
-    let _ = writeln!(out, "# status: {}   digest: {}", status_name(effective), effective.digest);
+    let _ = writeln!(
+        out,
+        "# status: {}   digest: {}",
+        status_name(effective),
+        effective.digest
+    );
     for d in &effective.diagnostics {
         if d.severity >= mandate::resolve::Severity::Warning {
-            let _ = writeln!(out, "# {}: {}", severity_name(d.severity), first_line(&d.message));
+            let _ = writeln!(
+                out,
+                "# {}: {}",
+                severity_name(d.severity),
+                first_line(&d.message)
+            );
         }
     }
     let mut current_table: Option<&str> = None;
@@ -92,10 +105,22 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
         }
         if include_overridden {
             for o in &report.overridden {
-                let _ = writeln!(out, "#   overridden {} from {} ({})", toml_value(&o.value), o.source, o.location);
+                let _ = writeln!(
+                    out,
+                    "#   overridden {} from {} ({})",
+                    toml_value(&o.value),
+                    o.source,
+                    o.location
+                );
             }
             for m in report.merged.iter().skip(1) {
-                let _ = writeln!(out, "#   merged {} from {} ({})", toml_value(&m.value), m.source, m.location);
+                let _ = writeln!(
+                    out,
+                    "#   merged {} from {} ({})",
+                    toml_value(&m.value),
+                    m.source,
+                    m.location
+                );
             }
         }
     }
@@ -103,7 +128,12 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
 }
 
 /// Everything known about one setting, for `mandate explain`.
-pub fn explain(effective: &Effective, key: &str, setting: &mandate::schema::Setting, report: Option<&KeyReport>) -> String {
+pub fn explain(
+    effective: &Effective,
+    key: &str,
+    setting: &mandate::schema::Setting,
+    report: Option<&KeyReport>,
+) -> String {
     let mut out = String::new();
     match report {
         Some(r) => {
@@ -121,7 +151,10 @@ pub fn explain(effective: &Effective, key: &str, setting: &mandate::schema::Sett
         }
         None => {
             let _ = writeln!(out, "{key} is unset");
-            let _ = writeln!(out, "  no layer proposes a value, and the schema has no default");
+            let _ = writeln!(
+                out,
+                "  no layer proposes a value, and the schema has no default"
+            );
         }
     }
     if !setting.title.is_empty() {
@@ -142,19 +175,43 @@ pub fn explain(effective: &Effective, key: &str, setting: &mandate::schema::Sett
                 .as_ref()
                 .map(|c| format!(" [{} set at {}]", c.op, c.location))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  ✗ {:<8} {}  ({})", x.source, toml_value(&x.value), x.location);
+            let _ = writeln!(
+                out,
+                "  ✗ {:<8} {}  ({})",
+                x.source,
+                toml_value(&x.value),
+                x.location
+            );
             let _ = writeln!(out, "             refused: {}{by}", x.reason);
         }
         if r.merged.is_empty() {
-            let _ = writeln!(out, "  ✓ {:<8} {}  ({})  in force", r.source, toml_value(&r.value), r.location);
+            let _ = writeln!(
+                out,
+                "  ✓ {:<8} {}  ({})  in force",
+                r.source,
+                toml_value(&r.value),
+                r.location
+            );
         } else {
             for m in &r.merged {
-                let _ = writeln!(out, "  ✓ {:<8} {}  ({})  merged", m.source, toml_value(&m.value), m.location);
+                let _ = writeln!(
+                    out,
+                    "  ✓ {:<8} {}  ({})  merged",
+                    m.source,
+                    toml_value(&m.value),
+                    m.location
+                );
             }
             let _ = writeln!(out, "    = {}  (union after repair)", toml_value(&r.value));
         }
         for o in &r.overridden {
-            let _ = writeln!(out, "  · {:<8} {}  ({})  overridden", o.source, toml_value(&o.value), o.location);
+            let _ = writeln!(
+                out,
+                "  · {:<8} {}  ({})  overridden",
+                o.source,
+                toml_value(&o.value),
+                o.location
+            );
         }
     }
     let related: Vec<_> = effective
@@ -180,7 +237,14 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
     let _ = writeln!(out, "{trust_line}");
     let _ = writeln!(out, "status: {}\n", status_name(effective));
     for s in &effective.sources {
-        let _ = writeln!(out, "{:<9} {:<9} {}{}", s.name.name(), s.status.name(), s.location, version(s));
+        let _ = writeln!(
+            out,
+            "{:<9} {:<9} {}{}",
+            s.name.name(),
+            s.status.name(),
+            s.location,
+            version(s)
+        );
         if let Some(reason) = &s.reason {
             for (i, line) in reason.lines().enumerate() {
                 let lead = if i == 0 { "why:" } else { "    " };
@@ -188,7 +252,10 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
             }
         }
         for (k, v) in &s.details {
-            let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             let _ = writeln!(out, "{:<20}{k}: {v}", "");
         }
     }
@@ -209,7 +276,11 @@ fn version(s: &SourceReport) -> String {
     if !s.signers.is_empty() {
         parts.push(format!("signed by {}", s.signers.join(", ")));
     }
-    if parts.is_empty() { String::new() } else { format!("  ({})", parts.join(", ")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", parts.join(", "))
+    }
 }
 
 /// `ok`, `degraded` or `error`.

@@ -20,7 +20,7 @@ use crate::resolve::{Diagnostic, Severity, Stack, TrustSummary};
 use crate::source::{ManagedSource, SourceKind};
 use crate::trust::root::{Precedence, TrustRoot, walk_chain};
 use crate::trust::state::{RollbackState, STATE_FILE_NAME};
-use crate::trust::{ManagedDocument, VerifiedBundle, Verification, verify_managed};
+use crate::trust::{ManagedDocument, Verification, VerifiedBundle, verify_managed};
 
 /// The most rotation steps walked in one run.
 pub const MAX_CHAIN_STEPS: usize = 16;
@@ -68,13 +68,27 @@ pub enum Admitted {
 impl Admission {
     /// Reads the trust root (verifying rotations from the pinned copy) and
     /// the rollback state. Failures are recorded in `stack` and fail closed.
-    pub fn load(tree: &TrustedTree, platform: Platform, now: OffsetDateTime, stack: &mut Stack) -> Admission {
+    ///
+    /// `mdm_trust_root` is a trust root delivered in the machine's managed
+    /// preferences (`TrustRoot` key); it stands in for `trust.toml` when no
+    /// such file is installed.
+    pub fn load(
+        tree: &TrustedTree,
+        platform: Platform,
+        now: OffsetDateTime,
+        mdm_trust_root: Option<Vec<u8>>,
+        stack: &mut Stack,
+    ) -> Admission {
         let state_path = state_file(platform);
         let state = match tree.read(&state_path) {
             Ok(bytes) => match RollbackState::parse(&bytes) {
                 Ok(state) => state,
                 Err(e) => {
-                    fail_closed(stack, &tree.real(&state_path), &format!("the rollback state is unreadable: {e}"));
+                    fail_closed(
+                        stack,
+                        &tree.real(&state_path),
+                        &format!("the rollback state is unreadable: {e}"),
+                    );
                     RollbackState::new()
                 }
             },
@@ -92,14 +106,20 @@ impl Admission {
             state_dir: tree.real(&platform.state_dir()),
             pin_changed: None,
         };
-        admission.load_root(tree, platform, stack);
+        admission.load_root(tree, platform, mdm_trust_root, stack);
         if let Some(root) = &admission.root {
             stack.precedence = root.precedence().clone();
         }
         admission
     }
 
-    fn load_root(&mut self, tree: &TrustedTree, platform: Platform, stack: &mut Stack) {
+    fn load_root(
+        &mut self,
+        tree: &TrustedTree,
+        platform: Platform,
+        mdm_trust_root: Option<Vec<u8>>,
+        stack: &mut Stack,
+    ) {
         let logical = platform.trust_root();
         let location = tree.real(&logical).display().to_string();
         let summary = |mode: &str, reason: Option<String>| TrustSummary {
@@ -116,8 +136,17 @@ impl Admission {
                     match TrustRoot::verify_self(&bytes, OffsetDateTime::UNIX_EPOCH) {
                         Ok(root) => Some(root),
                         Err(_) => {
-                            fail_closed(stack, &tree.real(&pinned_root(platform)), &format!("the pinned trust root does not verify: {e}"));
-                            stack.trust = summary("rejected", Some(format!("the pinned copy in the state directory does not verify: {e}")));
+                            fail_closed(
+                                stack,
+                                &tree.real(&pinned_root(platform)),
+                                &format!("the pinned trust root does not verify: {e}"),
+                            );
+                            stack.trust = summary(
+                                "rejected",
+                                Some(format!(
+                                    "the pinned copy in the state directory does not verify: {e}"
+                                )),
+                            );
                             return;
                         }
                     }
@@ -132,7 +161,7 @@ impl Admission {
         };
         let installed = match tree.read(&logical) {
             Ok(bytes) => Some(bytes),
-            Err(e) if e.is_absent() => None,
+            Err(e) if e.is_absent() => mdm_trust_root,
             Err(e) => {
                 fail_closed(stack, Path::new(&location), &e.to_string());
                 stack.trust = summary("rejected", Some(e.to_string()));
@@ -168,7 +197,11 @@ impl Admission {
                     root
                 }
                 Err(e) => {
-                    fail_closed(stack, Path::new(&location), &format!("the trust root does not verify: {e}"));
+                    fail_closed(
+                        stack,
+                        Path::new(&location),
+                        &format!("the trust root does not verify: {e}"),
+                    );
                     stack.trust = summary("rejected", Some(e.to_string()));
                     return;
                 }
@@ -198,7 +231,10 @@ impl Admission {
             mode: "signed".into(),
             location,
             version: Some(root.version()),
-            expires: root.expires().format(&time::format_description::well_known::Rfc3339).ok(),
+            expires: root
+                .expires()
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok(),
             org: Some(root.org().to_owned()),
             reason: None,
         };
@@ -207,7 +243,13 @@ impl Admission {
 
     /// Moves from the pinned root to the installed one: the same root, or a
     /// rotation chain through `trust.d/`.
-    fn advance(&mut self, tree: &TrustedTree, platform: Platform, pin: &TrustRoot, installed: &[u8]) -> Result<TrustRoot, String> {
+    fn advance(
+        &mut self,
+        tree: &TrustedTree,
+        platform: Platform,
+        pin: &TrustRoot,
+        installed: &[u8],
+    ) -> Result<TrustRoot, String> {
         if crate::trust::Sha256::of(installed) == pin.sha256() {
             return Ok(pin.clone());
         }
@@ -240,15 +282,24 @@ impl Admission {
         }
         candidates.push(installed.to_vec());
         let refs: Vec<&[u8]> = candidates.iter().map(Vec::as_slice).collect();
-        let root = walk_chain(pin, &refs, MAX_CHAIN_STEPS, crate::trust::root::MAX_ROOT_BYTES)
-            .map_err(|e| e.to_string())?;
+        let root = walk_chain(
+            pin,
+            &refs,
+            MAX_CHAIN_STEPS,
+            crate::trust::root::MAX_ROOT_BYTES,
+        )
+        .map_err(|e| e.to_string())?;
         self.pin_changed = Some(installed.to_vec());
         Ok(root)
     }
 
     /// Verifies one managed policy file found in `source`.
     pub fn admit(&self, source: ManagedSource, bytes: &[u8], is_bundle: bool) -> Admitted {
-        let document = if is_bundle { ManagedDocument::Bundle(bytes) } else { ManagedDocument::Plain };
+        let document = if is_bundle {
+            ManagedDocument::Bundle(bytes)
+        } else {
+            ManagedDocument::Plain
+        };
         match verify_managed(document, self.root.as_ref(), source, self.now, &self.state) {
             Verification::Verified(bundle) => Admitted::Verified(Box::new(bundle)),
             Verification::Unsigned(reason) => Admitted::Unsigned(reason),
@@ -268,7 +319,10 @@ impl Admission {
                 stack.diagnostics.push(Diagnostic {
                     severity: Severity::Warning,
                     code: "rollback-state".into(),
-                    message: format!("bundle {} v{} not recorded: {e}", bundle.header.id, bundle.header.version),
+                    message: format!(
+                        "bundle {} v{} not recorded: {e}",
+                        bundle.header.id, bundle.header.version
+                    ),
                     source: Some(bundle.source.kind()),
                     location: None,
                     key: None,
@@ -277,7 +331,8 @@ impl Admission {
         }
         let writes: Vec<(PathBuf, Vec<u8>)> = [
             Some((self.state_dir.join(STATE_FILE_NAME), self.state.to_json())),
-            self.pin_changed.map(|bytes| (self.state_dir.join("trust").join("root.toml"), bytes)),
+            self.pin_changed
+                .map(|bytes| (self.state_dir.join("trust").join("root.toml"), bytes)),
         ]
         .into_iter()
         .flatten()
@@ -285,15 +340,23 @@ impl Admission {
         for (path, bytes) in writes {
             let result = path
                 .parent()
-                .map_or(Ok(()), |p| std::fs::create_dir_all(p))
+                .map_or(Ok(()), std::fs::create_dir_all)
                 .and_then(|()| crate::atomic::write_atomic(&path, &bytes, 0o644));
             match result {
                 Ok(()) => {}
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::PermissionDenied
+                            | std::io::ErrorKind::ReadOnlyFilesystem
+                    ) => {}
                 Err(e) => stack.diagnostics.push(Diagnostic {
                     severity: Severity::Warning,
                     code: "state-write".into(),
-                    message: format!("{}: could not record the rollback state: {e}", path.display()),
+                    message: format!(
+                        "{}: could not record the rollback state: {e}",
+                        path.display()
+                    ),
                     source: None,
                     location: Some(path.display().to_string()),
                     key: None,
@@ -322,5 +385,7 @@ fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
 /// Whether `source` is listed in the precedence in force (a signed trust
 /// root may leave a source out, which then does not count).
 pub fn in_precedence(precedence: &Precedence, source: SourceKind) -> bool {
-    source.managed().is_none_or(|m| precedence.rank(m).is_some())
+    source
+        .managed()
+        .is_none_or(|m| precedence.rank(m).is_some())
 }

@@ -30,7 +30,8 @@ use crate::source::{Location, SourceKind};
 
 /// Every operator name, in the order they are checked and shown.
 pub const OPERATORS: [&str; 10] = [
-    "value", "allowed", "denied", "min", "max", "pattern", "includes", "within", "excludes", "default",
+    "value", "allowed", "denied", "min", "max", "pattern", "includes", "within", "excludes",
+    "default",
 ];
 
 /// A regular expression from a `pattern` operator, matched against whole strings.
@@ -101,7 +102,10 @@ impl fmt::Display for ConstraintError {
 
 impl Constraint {
     /// Parses a constraint table (`{ allowed = [...], default = ... }`) for `setting`.
-    pub fn from_table(setting: &Setting, table: &Map<String, Value>) -> Result<Constraint, ConstraintError> {
+    pub fn from_table(
+        setting: &Setting,
+        table: &Map<String, Value>,
+    ) -> Result<Constraint, ConstraintError> {
         let mut c = Constraint::default();
         if table.is_empty() {
             return Err(ConstraintError {
@@ -138,14 +142,20 @@ impl Constraint {
                 }
             };
             let check_value = |v: &Value| {
-                setting
-                    .check(v)
-                    .map_err(|e| err(format!("`{op}` value {v} is not valid for \"{}\": {e}", setting.key)))
+                setting.check(v).map_err(|e| {
+                    err(format!(
+                        "`{op}` value {v} is not valid for \"{}\": {e}",
+                        setting.key
+                    ))
+                })
             };
             let check_item = |v: &Value| {
-                setting
-                    .check_item(v)
-                    .map_err(|e| err(format!("`{op}` element {v} is not valid for \"{}\": {e}", setting.key)))
+                setting.check_item(v).map_err(|e| {
+                    err(format!(
+                        "`{op}` element {v} is not valid for \"{}\": {e}",
+                        setting.key
+                    ))
+                })
             };
             match op.as_str() {
                 "value" => {
@@ -180,7 +190,8 @@ impl Constraint {
                     }
                 }
                 "pattern" => {
-                    let item_is_string = setting.kind == Kind::String || setting.items_are_strings();
+                    let item_is_string =
+                        setting.kind == Kind::String || setting.items_are_strings();
                     if !item_is_string {
                         return Err(err(format!(
                             "`pattern` applies to strings and lists of strings, and \"{}\" is {}",
@@ -188,12 +199,12 @@ impl Constraint {
                             setting.kind.noun()
                         )));
                     }
-                    let source = operand
-                        .as_str()
-                        .ok_or_else(|| err("`pattern` takes a regular expression as a string".into()))?;
-                    c.pattern = Some(
-                        Pattern::new(source).map_err(|e| err(format!("`pattern` is not a valid regular expression: {e}")))?,
-                    );
+                    let source = operand.as_str().ok_or_else(|| {
+                        err("`pattern` takes a regular expression as a string".into())
+                    })?;
+                    c.pattern = Some(Pattern::new(source).map_err(|e| {
+                        err(format!("`pattern` is not a valid regular expression: {e}"))
+                    })?);
                 }
                 "includes" | "excludes" => {
                     needs_list(&c)?;
@@ -255,6 +266,9 @@ pub struct Refusal {
     pub setter: Setter,
 }
 
+/// List elements removed by a repair, each with why.
+pub type Removed = Vec<(Value, Refusal)>;
+
 /// A constraint that was dropped because it contradicts a higher-ranked one.
 #[derive(Clone, Debug, Serialize)]
 pub struct Conflict {
@@ -280,6 +294,8 @@ pub struct Requirement<'s> {
     setting: &'s Setting,
     pinned: Option<Bound<Value>>,
     allowed: Option<(Vec<Value>, Vec<Setter>)>,
+    /// Each layer's own `allowed` list, to name the one that refuses a value.
+    allowed_by: Vec<Bound<Vec<Value>>>,
     denied: Vec<Bound<Value>>,
     min: Option<Bound<Value>>,
     max: Option<Bound<Value>>,
@@ -297,6 +313,7 @@ impl<'s> Requirement<'s> {
             setting,
             pinned: None,
             allowed: None,
+            allowed_by: Vec::new(),
             denied: Vec::new(),
             min: None,
             max: None,
@@ -322,7 +339,7 @@ impl<'s> Requirement<'s> {
     ///
     /// When the result would admit no value at all, nothing changes and the
     /// conflict is returned: the higher-ranked constraints win.
-    pub fn tighten(&mut self, c: &Constraint, setter: &Setter) -> Result<(), Conflict> {
+    pub fn tighten(&mut self, c: &Constraint, setter: &Setter) -> Result<(), Box<Conflict>> {
         let mut next = self.clone();
         next.add(c, setter);
         match next.contradiction() {
@@ -330,12 +347,12 @@ impl<'s> Requirement<'s> {
                 *self = next;
                 Ok(())
             }
-            Some(message) => Err(Conflict {
+            Some(message) => Err(Box::new(Conflict {
                 key: self.setting.key.clone(),
                 dropped: setter.clone(),
                 kept: self.setters(),
                 message,
-            }),
+            })),
         }
     }
 
@@ -356,22 +373,38 @@ impl<'s> Requirement<'s> {
             }
         }
         if let Some(allowed) = &c.allowed {
+            self.allowed_by.push(Bound {
+                value: allowed.clone(),
+                setter: setter.clone(),
+            });
             self.allowed = Some(match self.allowed.take() {
                 None => (allowed.clone(), vec![setter.clone()]),
                 Some((current, mut setters)) => {
                     setters.push(setter.clone());
-                    (current.into_iter().filter(|v| allowed.contains(v)).collect(), setters)
+                    (
+                        current
+                            .into_iter()
+                            .filter(|v| allowed.contains(v))
+                            .collect(),
+                        setters,
+                    )
                 }
             });
         }
         self.denied.extend(c.denied.iter().cloned().map(bound));
         if let Some(min) = &c.min
-            && self.min.as_ref().is_none_or(|m| self.cmp(min, &m.value).is_gt())
+            && self
+                .min
+                .as_ref()
+                .is_none_or(|m| self.cmp(min, &m.value).is_gt())
         {
             self.min = Some(bound(min.clone()));
         }
         if let Some(max) = &c.max
-            && self.max.as_ref().is_none_or(|m| self.cmp(max, &m.value).is_lt())
+            && self
+                .max
+                .as_ref()
+                .is_none_or(|m| self.cmp(max, &m.value).is_lt())
         {
             self.max = Some(bound(max.clone()));
         }
@@ -404,7 +437,10 @@ impl<'s> Requirement<'s> {
         if let (Some(a), Some(b)) = (self.setting.rank(a), self.setting.rank(b)) {
             return a.cmp(&b);
         }
-        let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+        let (a, b) = (
+            a.as_f64().unwrap_or(f64::NAN),
+            b.as_f64().unwrap_or(f64::NAN),
+        );
         a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal)
     }
 
@@ -428,8 +464,19 @@ impl<'s> Requirement<'s> {
         if self.setting.kind == Kind::Array {
             for inc in &self.includes {
                 if let Some(r) = self.item_refusal(&inc.value) {
-                    return Some(format!("required element {} is refused: {}", inc.value, r.reason));
+                    return Some(format!(
+                        "required element {} is refused: {}",
+                        inc.value, r.reason
+                    ));
                 }
+            }
+            if let Some((allowed, _)) = &self.allowed
+                && allowed.iter().all(|v| self.refusal(v).is_some())
+            {
+                return Some(format!(
+                    "no allowed list of {} complies with every constraint",
+                    join_values(allowed)
+                ));
             }
             return None;
         }
@@ -438,7 +485,10 @@ impl<'s> Requirement<'s> {
             None => self.setting.finite_domain()?,
         };
         if candidates.iter().all(|v| self.refusal(v).is_some()) {
-            return Some(format!("no value of {} complies with every constraint", join_values(&candidates)));
+            return Some(format!(
+                "no value of {} complies with every constraint",
+                join_values(&candidates)
+            ));
         }
         None
     }
@@ -456,13 +506,27 @@ impl<'s> Requirement<'s> {
         if let Some(p) = &self.pinned
             && &p.value != value
         {
-            return refuse("value", format!("not the pinned value {}", p.value), &p.setter);
+            return refuse(
+                "value",
+                format!("not the pinned value {}", p.value),
+                &p.setter,
+            );
         }
         if let Some((allowed, setters)) = &self.allowed
             && !allowed.contains(value)
         {
-            let setter = setters.last().cloned().unwrap_or_else(|| unreachable_setter());
-            return refuse("allowed", format!("not in allowed set [{}]", join_values(allowed)), &setter);
+            let setter = self
+                .allowed_by
+                .iter()
+                .find(|b| !b.value.contains(value))
+                .map(|b| b.setter.clone())
+                .or_else(|| setters.last().cloned())
+                .unwrap_or_else(unreachable_setter);
+            return refuse(
+                "allowed",
+                format!("not in allowed set [{}]", join_values(allowed)),
+                &setter,
+            );
         }
         if let Some(d) = self.denied.iter().find(|d| &d.value == value) {
             return refuse("denied", "denied".into(), &d.setter);
@@ -470,21 +534,37 @@ impl<'s> Requirement<'s> {
         if let Some(min) = &self.min
             && self.cmp(value, &min.value).is_lt()
         {
-            return refuse("min", format!("below the minimum {}", min.value), &min.setter);
+            return refuse(
+                "min",
+                format!("below the minimum {}", min.value),
+                &min.setter,
+            );
         }
         if let Some(max) = &self.max
             && self.cmp(value, &max.value).is_gt()
         {
-            return refuse("max", format!("above the maximum {}", max.value), &max.setter);
+            return refuse(
+                "max",
+                format!("above the maximum {}", max.value),
+                &max.setter,
+            );
         }
         if let Some(s) = value.as_str()
             && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
         {
-            return refuse("pattern", format!("does not match pattern {:?}", p.value.source), &p.setter);
+            return refuse(
+                "pattern",
+                format!("does not match pattern {:?}", p.value.source),
+                &p.setter,
+            );
         }
         if let Some(items) = value.as_array() {
             if let Some(inc) = self.includes.iter().find(|i| !items.contains(&i.value)) {
-                return refuse("includes", format!("does not include {}", inc.value), &inc.setter);
+                return refuse(
+                    "includes",
+                    format!("does not include {}", inc.value),
+                    &inc.setter,
+                );
             }
             for item in items {
                 if let Some(r) = self.item_refusal(item) {
@@ -513,13 +593,21 @@ impl<'s> Requirement<'s> {
                 (allowed, item) => allowed == item,
             });
             if !inside {
-                return refuse("within", format!("{item} is not within [{}]", join_values(&w.value)), &w.setter);
+                return refuse(
+                    "within",
+                    format!("{item} is not within [{}]", join_values(&w.value)),
+                    &w.setter,
+                );
             }
         }
         if let Some(s) = item.as_str()
             && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
         {
-            return refuse("pattern", format!("{item} does not match pattern {:?}", p.value.source), &p.setter);
+            return refuse(
+                "pattern",
+                format!("{item} does not match pattern {:?}", p.value.source),
+                &p.setter,
+            );
         }
         None
     }
@@ -528,7 +616,7 @@ impl<'s> Requirement<'s> {
     /// that `excludes`, `within` or `pattern` refuse (each removal is
     /// returned), and keeps the order otherwise. Fails only where the list as
     /// a whole is refused (`value`, `allowed`, `denied`).
-    pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Vec<(Value, Refusal)>), Refusal> {
+    pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
         let mut removed = Vec::new();
         let mut kept = Vec::new();
         for item in list {
@@ -558,6 +646,11 @@ impl<'s> Requirement<'s> {
         self.pinned.as_ref().map(|b| &b.setter)
     }
 
+    /// Who set the first `includes`, when any did.
+    pub fn includes_setter(&self) -> Option<&Setter> {
+        self.includes.first().map(|b| &b.setter)
+    }
+
     /// The fallback named by a `default` operator, with its setter.
     pub fn default_value(&self) -> Option<(&Value, &Setter)> {
         self.default.as_ref().map(|b| (&b.value, &b.setter))
@@ -577,13 +670,21 @@ impl<'s> Requirement<'s> {
             candidates.extend(ordered);
             return candidates.into_iter().find(|v| self.refusal(v).is_none());
         }
-        if self.setting.kind == Kind::Array {
-            return self.repair(&[]).ok().map(|(v, _)| Value::Array(v));
+        if self.setting.kind == Kind::Array
+            && let Ok((v, _)) = self.repair(&[])
+        {
+            return Some(Value::Array(v));
         }
         if let Some((allowed, _)) = &self.allowed {
-            return allowed.first().cloned();
+            return allowed.iter().find(|v| self.refusal(v).is_none()).cloned();
         }
-        self.setting.lockdown.clone().filter(|v| self.refusal(v).is_none())
+        if self.setting.kind == Kind::Array {
+            return None;
+        }
+        self.setting
+            .lockdown
+            .clone()
+            .filter(|v| self.refusal(v).is_none())
     }
 
     /// Whether exactly one value complies, so nothing below can change it.
@@ -629,7 +730,8 @@ impl<'s> Requirement<'s> {
     /// `sources`, the names of the sources that set it.
     pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        let values = |bs: &[Bound<Value>]| Value::Array(bs.iter().map(|b| b.value.clone()).collect());
+        let values =
+            |bs: &[Bound<Value>]| Value::Array(bs.iter().map(|b| b.value.clone()).collect());
         if let Some(p) = &self.pinned {
             m.insert("value".into(), p.value.clone());
         }
@@ -646,14 +748,22 @@ impl<'s> Requirement<'s> {
             m.insert("max".into(), b.value.clone());
         }
         if !self.patterns.is_empty() {
-            let ps = self.patterns.iter().map(|p| Value::String(p.value.source.clone())).collect();
+            let ps = self
+                .patterns
+                .iter()
+                .map(|p| Value::String(p.value.source.clone()))
+                .collect();
             m.insert("pattern".into(), Value::Array(ps));
         }
         if !self.includes.is_empty() {
             m.insert("includes".into(), values(&self.includes));
         }
         if !self.within.is_empty() {
-            let ws = self.within.iter().map(|w| Value::Array(w.value.clone())).collect();
+            let ws = self
+                .within
+                .iter()
+                .map(|w| Value::Array(w.value.clone()))
+                .collect();
             m.insert("within".into(), Value::Array(ws));
         }
         if !self.excludes.is_empty() {
@@ -681,7 +791,11 @@ impl<'s> Requirement<'s> {
             lines.push(line("value", p.value.to_string(), &p.setter));
         }
         if let Some((allowed, setters)) = &self.allowed {
-            let who = setters.iter().map(Setter::to_string).collect::<Vec<_>>().join(", ");
+            let who = setters
+                .iter()
+                .map(Setter::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
             lines.push(format!("allowed [{}] — set by {who}", join_values(allowed)));
         }
         for b in &self.denied {
@@ -700,7 +814,11 @@ impl<'s> Requirement<'s> {
             lines.push(line("includes", b.value.to_string(), &b.setter));
         }
         for b in &self.within {
-            lines.push(line("within", format!("[{}]", join_values(&b.value)), &b.setter));
+            lines.push(line(
+                "within",
+                format!("[{}]", join_values(&b.value)),
+                &b.setter,
+            ));
         }
         for b in &self.excludes {
             lines.push(line("excludes", b.value.to_string(), &b.setter));

@@ -36,7 +36,10 @@ impl LineIndex {
 
     /// The 1-based line and column of a byte offset (columns count bytes).
     pub fn position(&self, offset: usize) -> (u32, u32) {
-        let line = self.starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let column = offset - self.starts[line];
         (line as u32 + 1, column as u32 + 1)
     }
@@ -96,7 +99,11 @@ impl TomlTree {
         }
     }
 
-    fn table(&mut self, table: &Table, path: &mut Vec<String>) -> Result<Map<String, Value>, Problem> {
+    fn table(
+        &mut self,
+        table: &Table,
+        path: &mut Vec<String>,
+    ) -> Result<Map<String, Value>, Problem> {
         let mut out = Map::new();
         for (key, item) in table.iter() {
             path.push(key.to_owned());
@@ -127,7 +134,11 @@ impl TomlTree {
         }
     }
 
-    fn value(&mut self, value: &toml_edit::Value, path: &mut Vec<String>) -> Result<Value, Problem> {
+    fn value(
+        &mut self,
+        value: &toml_edit::Value,
+        path: &mut Vec<String>,
+    ) -> Result<Value, Problem> {
         use toml_edit::Value as V;
         Ok(match value {
             V::String(s) => Value::String(s.value().clone()),
@@ -158,7 +169,12 @@ impl TomlTree {
                 let mut out = Map::new();
                 for (key, v) in t.iter() {
                     path.push(key.to_owned());
-                    self.note(path, t.key(key).and_then(toml_edit::Key::span).or_else(|| v.span()));
+                    self.note(
+                        path,
+                        t.key(key)
+                            .and_then(toml_edit::Key::span)
+                            .or_else(|| v.span()),
+                    );
                     out.insert(key.to_owned(), self.value(v, path)?);
                     path.pop();
                 }
@@ -186,9 +202,19 @@ mod tests {
         let text = "[settings]\nsandbox.mode = \"read-only\"\n\n[requirements]\n\"auth.method\" = { value = \"sso\" }\n";
         let t = TomlTree::parse("f.toml", text).expect("parses");
         let p = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(t.locate(&p(&["settings", "sandbox", "mode"])).to_string(), "f.toml:2:9");
-        assert_eq!(t.locate(&p(&["requirements", "auth.method"])).to_string(), "f.toml:5:1");
-        assert_eq!(t.locate(&p(&["requirements", "auth.method", "value"])).to_string(), "f.toml:5:19");
+        assert_eq!(
+            t.locate(&p(&["settings", "sandbox", "mode"])).to_string(),
+            "f.toml:2:9"
+        );
+        assert_eq!(
+            t.locate(&p(&["requirements", "auth.method"])).to_string(),
+            "f.toml:5:1"
+        );
+        assert_eq!(
+            t.locate(&p(&["requirements", "auth.method", "value"]))
+                .to_string(),
+            "f.toml:5:19"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub enum FileError {
         path: PathBuf,
     },
     /// The path or one of its parents is a symbolic link.
-    #[error("{path}: is a symbolic link; managed files must be regular files (replace the link with the file itself)")]
+    #[error(
+        "{path}: is a symbolic link; managed files must be regular files (replace the link with the file itself)"
+    )]
     Symlink {
         /// The path.
         path: PathBuf,
@@ -46,7 +48,9 @@ pub enum FileError {
         expected: &'static str,
     },
     /// Owned by someone other than the trusted owner.
-    #[error("{path}: owned by uid {uid}, not by uid {expected}; run `chown {expected} {path}` if its content is trusted")]
+    #[error(
+        "{path}: owned by uid {uid}, not by uid {expected}; run `chown {expected} {path}` if its content is trusted"
+    )]
     Owner {
         /// The path.
         path: PathBuf,
@@ -137,7 +141,11 @@ impl TrustedTree {
     /// The real path of a logical absolute path (`/etc/mandate` → `<root>/etc/mandate`).
     pub fn real(&self, logical: &Path) -> PathBuf {
         let mut p = self.root.clone();
-        p.extend(logical.components().filter(|c| matches!(c, Component::Normal(_))));
+        p.extend(
+            logical
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_))),
+        );
         p
     }
 
@@ -187,7 +195,9 @@ impl TrustedTree {
             self.check(&fd, &real, FileType::Directory)?;
         }
         for component in logical.components() {
-            let Component::Normal(name) = component else { continue };
+            let Component::Normal(name) = component else {
+                continue;
+            };
             real.push(name);
             fd = rustix::fs::openat(
                 &fd,
@@ -236,12 +246,18 @@ impl TrustedTree {
 
     fn open_error(&self, real: &Path, e: Errno, expected: &'static str) -> FileError {
         match e {
-            Errno::NOENT => FileError::Absent { path: real.to_path_buf() },
-            Errno::LOOP => FileError::Symlink { path: real.to_path_buf() },
+            Errno::NOENT => FileError::Absent {
+                path: real.to_path_buf(),
+            },
+            Errno::LOOP => FileError::Symlink {
+                path: real.to_path_buf(),
+            },
             Errno::NOTDIR if expected == "directory" => {
                 // O_NOFOLLOW|O_DIRECTORY on a symlink may report ENOTDIR.
                 match std::fs::symlink_metadata(real) {
-                    Ok(m) if m.file_type().is_symlink() => FileError::Symlink { path: real.to_path_buf() },
+                    Ok(m) if m.file_type().is_symlink() => FileError::Symlink {
+                        path: real.to_path_buf(),
+                    },
                     _ => FileError::WrongType {
                         path: real.to_path_buf(),
                         found: "file",
@@ -253,7 +269,12 @@ impl TrustedTree {
         }
     }
 
-    fn check(&self, fd: &OwnedFd, real: &Path, expected: FileType) -> Result<rustix::fs::Stat, FileError> {
+    fn check(
+        &self,
+        fd: &OwnedFd,
+        real: &Path,
+        expected: FileType,
+    ) -> Result<rustix::fs::Stat, FileError> {
         let stat = rustix::fs::fstat(fd).map_err(|e| errno(real, e))?;
         let kind = FileType::from_raw_mode(stat.st_mode);
         if kind != expected {
@@ -301,8 +322,13 @@ fn split(logical: &Path) -> Result<(PathBuf, &str), FileError> {
     let name = logical
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| FileError::Absent { path: logical.to_path_buf() })?;
-    Ok((logical.parent().map(Path::to_path_buf).unwrap_or_default(), name))
+        .ok_or_else(|| FileError::Absent {
+            path: logical.to_path_buf(),
+        })?;
+    Ok((
+        logical.parent().map(Path::to_path_buf).unwrap_or_default(),
+        name,
+    ))
 }
 
 fn type_name(kind: FileType) -> &'static str {

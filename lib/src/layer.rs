@@ -65,14 +65,24 @@ impl Layer {
     }
 
     /// Parses a policy document (`[policy]`, `[settings]`, `[requirements]`).
-    pub fn parse_policy(schema: &Schema, source: SourceKind, origin: &str, text: &str) -> Result<Layer, DocumentErrors> {
+    pub fn parse_policy(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        text: &str,
+    ) -> Result<Layer, DocumentErrors> {
         let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
     }
 
     /// Parses a plain settings file (user config, project file). A user
     /// config's `[projects]` table (which projects are trusted) is skipped.
-    pub fn parse_settings(schema: &Schema, source: SourceKind, origin: &str, text: &str) -> Result<Layer, DocumentErrors> {
+    pub fn parse_settings(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        text: &str,
+    ) -> Result<Layer, DocumentErrors> {
         let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
         let mut map = tree.tree.clone();
         if source == SourceKind::User {
@@ -80,7 +90,14 @@ impl Layer {
         }
         let mut layer = Layer::new(source, Location::new(origin));
         let mut problems = Vec::new();
-        walk_settings(schema, &map, &mut Vec::new(), &tree, &mut layer.settings, &mut problems);
+        walk_settings(
+            schema,
+            &map,
+            &mut Vec::new(),
+            &tree,
+            &mut layer.settings,
+            &mut problems,
+        );
         finish(layer, problems)
     }
 
@@ -98,7 +115,12 @@ impl Layer {
         for (table, value) in tree {
             let path = vec![table.clone()];
             let Some(map) = value.as_object() else {
-                problems.push(problem(locate, &path, None, format!("`{table}` must be a table")));
+                problems.push(problem(
+                    locate,
+                    &path,
+                    None,
+                    format!("`{table}` must be a table"),
+                ));
                 continue;
             };
             match table.as_str() {
@@ -131,7 +153,11 @@ impl Layer {
 }
 
 fn finish(layer: Layer, problems: Vec<Problem>) -> Result<Layer, DocumentErrors> {
-    if problems.is_empty() { Ok(layer) } else { Err(DocumentErrors(problems)) }
+    if problems.is_empty() {
+        Ok(layer)
+    } else {
+        Err(DocumentErrors(problems))
+    }
 }
 
 fn problem(locate: &dyn Locate, path: &[String], key: Option<&str>, message: String) -> Problem {
@@ -148,9 +174,17 @@ fn policy_info(map: &Map<String, Value>) -> Result<PolicyInfo, (String, String)>
         let bad = |what: &str| (field.clone(), format!("[policy] {field} must be {what}"));
         match field.as_str() {
             "id" => info.id = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned()),
-            "version" => info.version = Some(value.as_u64().ok_or_else(|| bad("a non-negative integer"))?),
+            "version" => {
+                info.version = Some(
+                    value
+                        .as_u64()
+                        .ok_or_else(|| bad("a non-negative integer"))?,
+                )
+            }
             "expires" | "issued_at" => {
-                let text = value.as_str().ok_or_else(|| bad("a date-time such as 2027-06-01T00:00:00Z"))?;
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| bad("a date-time such as 2027-06-01T00:00:00Z"))?;
                 time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
                     .map_err(|_| bad("a date-time with a zone, such as 2027-06-01T00:00:00Z"))?;
                 if field == "expires" {
@@ -163,7 +197,9 @@ fn policy_info(map: &Map<String, Value>) -> Result<PolicyInfo, (String, String)>
             other => {
                 return Err((
                     field.clone(),
-                    format!("unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description"),
+                    format!(
+                        "unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description"
+                    ),
                 ));
             }
         }
@@ -191,7 +227,10 @@ fn walk_settings(
     out: &mut Vec<Entry<Value>>,
     problems: &mut Vec<Problem>,
 ) {
-    let base = path.iter().position(|p| p == "settings").map_or(0, |i| i + 1);
+    let base = path
+        .iter()
+        .position(|p| p == "settings")
+        .map_or(0, |i| i + 1);
     for (name, value) in map {
         path.push(name.clone());
         let key = join(path, base);
@@ -202,7 +241,9 @@ fn walk_settings(
                     value: value.clone(),
                     location: locate.locate(path),
                 }),
-                Err(e) => problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}"))),
+                Err(e) => {
+                    problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}")))
+                }
             }
         } else if schema.is_group(&key) {
             match value.as_object() {
@@ -211,11 +252,18 @@ fn walk_settings(
                     locate,
                     path,
                     Some(&key),
-                    format!("\"{key}\" is a group of settings, not a setting: write {key}.<name> = …"),
+                    format!(
+                        "\"{key}\" is a group of settings, not a setting: write {key}.<name> = …"
+                    ),
                 )),
             }
         } else {
-            problems.push(problem(locate, path, Some(&key), unknown_setting(schema, &key)));
+            problems.push(problem(
+                locate,
+                path,
+                Some(&key),
+                unknown_setting(schema, &key),
+            ));
         }
         path.pop();
     }
@@ -230,7 +278,10 @@ fn walk_requirements(
     out: &mut Vec<Entry<Constraint>>,
     problems: &mut Vec<Problem>,
 ) {
-    let base = path.iter().position(|p| p == "requirements").map_or(0, |i| i + 1);
+    let base = path
+        .iter()
+        .position(|p| p == "requirements")
+        .map_or(0, |i| i + 1);
     for (name, value) in map {
         path.push(name.clone());
         let key = join(path, base);
@@ -268,7 +319,12 @@ fn walk_requirements(
                 )),
             }
         } else {
-            problems.push(problem(locate, path, Some(&key), unknown_setting(schema, &key)));
+            problems.push(problem(
+                locate,
+                path,
+                Some(&key),
+                unknown_setting(schema, &key),
+            ));
         }
         path.pop();
     }

@@ -61,6 +61,7 @@
 
 pub mod admission;
 pub mod atomic;
+pub mod cloud;
 pub mod constraint;
 pub mod document;
 pub mod env;
@@ -69,6 +70,7 @@ pub mod fsafe;
 pub mod glob;
 pub mod layer;
 pub mod loader;
+pub mod mdm;
 pub mod paths;
 pub mod resolve;
 pub mod schema;

@@ -9,7 +9,6 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::admission::{Admission, Admitted};
 use crate::env::Environment;
-use crate::trust::Expiry;
 use crate::error::{DocumentErrors, Error};
 use crate::fsafe::{FileError, TrustedTree};
 use crate::layer::{Layer, session_layer};
@@ -19,6 +18,7 @@ use crate::resolve::{
 };
 use crate::schema::Schema;
 use crate::source::SourceKind;
+use crate::trust::Expiry;
 
 /// The largest unmanaged file read, in bytes.
 pub const MAX_UNMANAGED_SIZE: u64 = 1 << 20;
@@ -104,7 +104,10 @@ impl Resolver {
                     path: path.clone(),
                     source,
                 })?;
-                SchemaRef::Loaded(Box::new(Schema::from_json(&path.display().to_string(), &text)?))
+                SchemaRef::Loaded(Box::new(Schema::from_json(
+                    &path.display().to_string(),
+                    &text,
+                )?))
             }
         };
         Ok(Resolver { options, schema })
@@ -142,7 +145,21 @@ impl Resolver {
             root: self.options.root.as_ref().map(|r| r.display().to_string()),
             ..Stack::default()
         };
-        let mut admission = Admission::load(&tree, self.options.platform, env.now, &mut stack);
+        let mdm = self.read_mdm(&tree, env, &mut stack);
+        let mdm_trust_root = mdm
+            .iter()
+            .find(|m| m.source == SourceKind::Mdm)
+            .and_then(|m| m.content.trust_root.clone());
+        let mut admission = Admission::load(
+            &tree,
+            self.options.platform,
+            env.now,
+            mdm_trust_root,
+            &mut stack,
+        );
+        for found in mdm {
+            self.admit_mdm(&mut admission, &mut stack, found);
+        }
         self.load_system(&tree, &mut admission, &mut stack);
         let user_config = self.user_config_path(env, &mut stack);
         let trusted = self.load_user(user_config.as_deref(), &mut stack);
@@ -198,9 +215,11 @@ impl Resolver {
         let dir = match tree.list(&logical) {
             Ok(dir) => dir,
             Err(e) if e.is_absent() => {
-                stack
-                    .sources
-                    .push(SourceReport::new(SourceKind::System, SourceStatus::Absent, real));
+                stack.sources.push(SourceReport::new(
+                    SourceKind::System,
+                    SourceStatus::Absent,
+                    real,
+                ));
                 return;
             }
             Err(e) => {
@@ -231,25 +250,36 @@ impl Resolver {
                     continue;
                 }
             };
-            self.admit(admission, stack, SourceKind::System, &location, &bytes, is_bundle, rank);
+            self.admit(
+                admission,
+                stack,
+                Found {
+                    source: SourceKind::System,
+                    location: &location,
+                    text_origin: &location,
+                    bytes: &bytes,
+                    is_bundle,
+                    rank,
+                },
+            );
         }
     }
 
     /// Verifies (where the trust root requires it), parses and adds one
     /// managed policy file or payload; a file that fails is rejected and
     /// degrades the resolution.
-    #[allow(clippy::too_many_arguments)]
-    pub fn admit(
-        &self,
-        admission: &mut Admission,
-        stack: &mut Stack,
-        source: SourceKind,
-        location: &str,
-        bytes: &[u8],
-        is_bundle: bool,
-        rank: u32,
-    ) {
-        let Some(managed) = source.managed() else { return };
+    pub fn admit(&self, admission: &mut Admission, stack: &mut Stack, found: Found<'_>) {
+        let Found {
+            source,
+            location,
+            text_origin,
+            bytes,
+            is_bundle,
+            rank,
+        } = found;
+        let Some(managed) = source.managed() else {
+            return;
+        };
         let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
@@ -260,7 +290,7 @@ impl Resolver {
                 if reason == crate::trust::UnsignedReason::NotRequired {
                     report.reason = Some(reason.to_string());
                 }
-                (report, location.to_owned(), bytes.to_vec())
+                (report, text_origin.to_owned(), bytes.to_vec())
             }
             Admitted::Verified(bundle) => {
                 let header = &bundle.header;
@@ -268,7 +298,11 @@ impl Resolver {
                 report.id = Some(header.id.clone());
                 report.version = Some(header.version);
                 report.expires = header.expires.format(&Rfc3339).ok();
-                report.signers = bundle.signers.iter().map(|k| k.as_str().to_owned()).collect();
+                report.signers = bundle
+                    .signers
+                    .iter()
+                    .map(|k| k.as_str().to_owned())
+                    .collect();
                 report
                     .details
                     .insert("trust_root_version".into(), bundle.root_version.into());
@@ -331,7 +365,12 @@ impl Resolver {
     }
 
     /// Parses the bytes of a managed policy document.
-    pub fn parse_managed(&self, source: SourceKind, location: &str, bytes: &[u8]) -> Result<Layer, DocumentErrors> {
+    pub fn parse_managed(
+        &self,
+        source: SourceKind,
+        location: &str,
+        bytes: &[u8],
+    ) -> Result<Layer, DocumentErrors> {
         let text = utf8(location, bytes)?;
         Layer::parse_policy(&self.schema, source, location, text)
     }
@@ -344,7 +383,12 @@ impl Resolver {
         let user = match &self.options.user {
             Some(u) => u.clone(),
             None => {
-                let homes = root.join(platform.home_under_root("").strip_prefix("/").unwrap_or(Path::new("")));
+                let homes = root.join(
+                    platform
+                        .home_under_root("")
+                        .strip_prefix("/")
+                        .unwrap_or(Path::new("")),
+                );
                 let mut users: Vec<String> = std::fs::read_dir(&homes)
                     .into_iter()
                     .flatten()
@@ -373,7 +417,9 @@ impl Resolver {
                 users.remove(0)
             }
         };
-        let home = platform.home_under_root(&user).join(platform.user_config_in_home());
+        let home = platform
+            .home_under_root(&user)
+            .join(platform.user_config_in_home());
         Some(root.join(home.strip_prefix("/").unwrap_or(&home)))
     }
 
@@ -386,9 +432,11 @@ impl Resolver {
         let trusted = trusted_projects(&text, self.options.root.as_deref());
         match Layer::parse_settings(&self.schema, SourceKind::User, &location, &text) {
             Ok(layer) => {
-                stack
-                    .sources
-                    .push(SourceReport::new(SourceKind::User, SourceStatus::Loaded, location));
+                stack.sources.push(SourceReport::new(
+                    SourceKind::User,
+                    SourceStatus::Loaded,
+                    location,
+                ));
                 stack.layers.push(layer);
             }
             Err(errors) => skip_unmanaged(stack, SourceKind::User, &location, &errors),
@@ -400,7 +448,9 @@ impl Resolver {
         let Some(cwd) = self.options.cwd.clone().or_else(|| env.cwd.clone()) else {
             return;
         };
-        let Some(file) = find_project_file(&cwd) else { return };
+        let Some(file) = find_project_file(&cwd) else {
+            return;
+        };
         let location = file.display().to_string();
         let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let canonical = dir.canonicalize().unwrap_or(dir.clone());
@@ -421,9 +471,11 @@ impl Resolver {
         };
         match Layer::parse_settings(&self.schema, SourceKind::Project, &location, &text) {
             Ok(layer) => {
-                stack
-                    .sources
-                    .push(SourceReport::new(SourceKind::Project, SourceStatus::Loaded, location));
+                stack.sources.push(SourceReport::new(
+                    SourceKind::Project,
+                    SourceStatus::Loaded,
+                    location,
+                ));
                 stack.layers.push(layer);
             }
             Err(errors) => skip_unmanaged(stack, SourceKind::Project, &location, &errors),
@@ -438,10 +490,15 @@ impl Resolver {
                 return Err("not a regular file".into());
             }
             if meta.len() > MAX_UNMANAGED_SIZE {
-                return Err(format!("{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit", meta.len()));
+                return Err(format!(
+                    "{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit",
+                    meta.len()
+                ));
             }
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            utf8(&location, &bytes).map(str::to_owned).map_err(|e| e.to_string())
+            utf8(&location, &bytes)
+                .map(str::to_owned)
+                .map_err(|e| e.to_string())
         })();
         match result {
             Ok(text) => Some(text),
@@ -460,6 +517,137 @@ impl Resolver {
                 skip_unmanaged(stack, source, &location, &errors);
                 None
             }
+        }
+    }
+}
+
+/// One managed policy file (or plist payload) found by the loader, before admission.
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    /// The source it was found in.
+    pub source: SourceKind,
+    /// Where it was found (reported by `sources`).
+    pub location: &'a str,
+    /// The origin used for line numbers of its text (a plist's `… > Policy`).
+    pub text_origin: &'a str,
+    /// Its bytes: a bundle envelope or a policy document.
+    pub bytes: &'a [u8],
+    /// Whether the bytes are a signed bundle.
+    pub is_bundle: bool,
+    /// Its rank within the source (higher wins).
+    pub rank: u32,
+}
+
+/// A managed preferences plist, read and parsed but not yet admitted.
+#[derive(Debug)]
+pub struct MdmFound {
+    source: SourceKind,
+    location: String,
+    content: crate::mdm::MdmContent,
+}
+
+impl Resolver {
+    /// Reads the machine and user managed preferences plists (macOS path table only).
+    fn read_mdm(&self, tree: &TrustedTree, env: &Environment, stack: &mut Stack) -> Vec<MdmFound> {
+        let platform = self.options.platform;
+        if platform != Platform::Macos {
+            return Vec::new();
+        }
+        let domain = &self.options.domain;
+        let user = match &self.options.root {
+            Some(_) => self.options.user.clone(),
+            None => env.user_name.clone(),
+        };
+        let mut places = vec![(SourceKind::Mdm, platform.mdm_plist(domain))];
+        if let Some(user) = user {
+            places.push((SourceKind::MdmUser, platform.mdm_user_plist(&user, domain)));
+        }
+        let mut found = Vec::new();
+        for (source, logical) in places {
+            let location = tree.real(&logical).display().to_string();
+            let bytes = match tree.read(&logical) {
+                Ok(bytes) => bytes,
+                Err(e) if e.is_absent() => {
+                    stack
+                        .sources
+                        .push(SourceReport::new(source, SourceStatus::Absent, location));
+                    continue;
+                }
+                Err(e) => {
+                    Resolver::reject_managed(stack, source, &location, file_reason(&e));
+                    continue;
+                }
+            };
+            match crate::mdm::read_managed_plist(&self.schema, source, &location, &bytes) {
+                Ok(content) if content.is_empty() => {
+                    stack.sources.push(
+                        SourceReport::new(source, SourceStatus::Absent, location)
+                            .because("the plist holds no Policy, Settings or Requirements"),
+                    );
+                }
+                Ok(content) => found.push(MdmFound {
+                    source,
+                    location,
+                    content,
+                }),
+                Err(errors) => {
+                    Resolver::reject_managed(stack, source, &location, errors.to_string())
+                }
+            }
+        }
+        found
+    }
+
+    /// Admits what a plist holds: the native `Settings`/`Requirements`
+    /// layer (rank 1, unsigned by nature) and the `Policy` key (rank 2).
+    fn admit_mdm(&self, admission: &mut Admission, stack: &mut Stack, found: MdmFound) {
+        let MdmFound {
+            source,
+            location,
+            content,
+        } = found;
+        if let Some(mut layer) = content.native {
+            let Some(managed) = source.managed() else {
+                return;
+            };
+            match admission.admit(managed, &[], false) {
+                Admitted::Rejected(reason) => {
+                    Resolver::reject_managed(
+                        stack,
+                        source,
+                        &format!("{location}: Settings/Requirements"),
+                        reason,
+                    );
+                }
+                _ => {
+                    layer.rank = 1;
+                    let mut report = SourceReport::new(source, SourceStatus::Unsigned, &location);
+                    report
+                        .details
+                        .insert("form".into(), "native Settings/Requirements".into());
+                    stack.sources.push(report);
+                    stack.layers.push(layer);
+                }
+            }
+        }
+        if let Some(policy) = content.policy {
+            let text_origin = crate::mdm::document_origin(&location);
+            let (bytes, is_bundle) = match policy {
+                crate::mdm::PolicyPayload::Bundle(bytes) => (bytes, true),
+                crate::mdm::PolicyPayload::Document(text) => (text.into_bytes(), false),
+            };
+            self.admit(
+                admission,
+                stack,
+                Found {
+                    source,
+                    location: &location,
+                    text_origin: &text_origin,
+                    bytes: &bytes,
+                    is_bundle,
+                    rank: 2,
+                },
+            );
         }
     }
 }
@@ -494,7 +682,8 @@ pub fn utf8<'b>(location: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentErro
     std::str::from_utf8(bytes).map_err(|e| {
         let good = &bytes[..e.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        let column = (good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)) as u32 + 1;
+        let column =
+            (good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)) as u32 + 1;
         DocumentErrors(vec![crate::error::Problem {
             location: crate::source::Location::new(location).at(line, column),
             key: None,

@@ -20,7 +20,11 @@ pub enum Platform {
 impl Platform {
     /// The platform this binary runs on.
     pub fn current() -> Platform {
-        if cfg!(target_os = "macos") { Platform::Macos } else { Platform::Linux }
+        if cfg!(target_os = "macos") {
+            Platform::Macos
+        } else {
+            Platform::Linux
+        }
     }
 
     /// `linux` or `macos`.
@@ -69,7 +73,9 @@ impl Platform {
 
     /// The per-user managed preferences plist (`mdm-user` source).
     pub fn mdm_user_plist(self, user: &str, domain: &str) -> PathBuf {
-        self.managed_preferences().join(user).join(format!("{domain}.plist"))
+        self.managed_preferences()
+            .join(user)
+            .join(format!("{domain}.plist"))
     }
 
     /// Where a user's config lives under `--root` (home directories in the stand-in tree).

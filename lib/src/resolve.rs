@@ -131,7 +131,11 @@ impl SourceStatus {
 
 impl SourceReport {
     /// A report with only a name, status and location.
-    pub fn new(name: SourceKind, status: SourceStatus, location: impl Into<String>) -> SourceReport {
+    pub fn new(
+        name: SourceKind,
+        status: SourceStatus,
+        location: impl Into<String>,
+    ) -> SourceReport {
         SourceReport {
             name,
             status,
@@ -318,7 +322,11 @@ impl Effective {
 
     /// The effective value of a list of strings.
     pub fn get_strings(&self, key: &str) -> Option<Vec<&str>> {
-        self.get(key)?.as_array()?.iter().map(Value::as_str).collect()
+        self.get(key)?
+            .as_array()?
+            .iter()
+            .map(Value::as_str)
+            .collect()
     }
 
     /// Whether managed policy could not be applied as written.
@@ -340,9 +348,12 @@ impl Effective {
             .as_array()?
             .iter()
             .filter(|rule| {
-                rule.get("pattern").and_then(Value::as_array).is_some_and(|p| {
-                    p.len() <= argv.len() && p.iter().zip(argv).all(|(t, a)| t.as_str() == Some(a))
-                })
+                rule.get("pattern")
+                    .and_then(Value::as_array)
+                    .is_some_and(|p| {
+                        p.len() <= argv.len()
+                            && p.iter().zip(argv).all(|(t, a)| t.as_str() == Some(a))
+                    })
             })
             .filter_map(|rule| rule.get("decision").and_then(Value::as_str))
             .max_by_key(|d| rank(d))
@@ -380,21 +391,33 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             std::cmp::Reverse(l.rank),
         )
     });
-    let managed: Vec<&Layer> = stack.layers.iter().filter(|l| l.source.is_managed()).collect();
-    let unmanaged: Vec<&Layer> = stack.layers.iter().filter(|l| !l.source.is_managed()).collect();
+    let managed: Vec<&Layer> = stack
+        .layers
+        .iter()
+        .filter(|l| l.source.is_managed())
+        .collect();
+    let unmanaged: Vec<&Layer> = stack
+        .layers
+        .iter()
+        .filter(|l| !l.source.is_managed())
+        .collect();
 
     // Index entries by key once: settings are looked up per key below.
     let mut proposals: BTreeMap<&str, Vec<Candidate>> = BTreeMap::new();
     for layer in unmanaged.iter().chain(&managed) {
         for e in &layer.settings {
-            proposals.entry(e.key.as_str()).or_default().push(Candidate {
-                value: &e.value,
-                source: layer.source,
-                location: &e.location,
-            });
+            proposals
+                .entry(e.key.as_str())
+                .or_default()
+                .push(Candidate {
+                    value: &e.value,
+                    source: layer.source,
+                    location: &e.location,
+                });
         }
     }
-    let mut constraints: BTreeMap<&str, Vec<(&crate::constraint::Constraint, Setter)>> = BTreeMap::new();
+    let mut constraints: BTreeMap<&str, Vec<(&crate::constraint::Constraint, Setter)>> =
+        BTreeMap::new();
     for layer in &managed {
         for e in &layer.requirements {
             constraints.entry(e.key.as_str()).or_default().push((
@@ -465,7 +488,12 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
 }
 
 fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
-    let kept = c.kept.iter().map(Setter::to_string).collect::<Vec<_>>().join(", ");
+    let kept = c
+        .kept
+        .iter()
+        .map(Setter::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     Diagnostic {
         severity: Severity::Warning,
         code: "conflict".into(),
@@ -517,12 +545,21 @@ fn refused(c: &Candidate, r: crate::constraint::Refusal, value: Value) -> Reject
     }
 }
 
-fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates: &[Candidate]) -> Option<KeyReport> {
+fn resolve_key(
+    schema: &Schema,
+    setting: &Setting,
+    req: &Requirement,
+    candidates: &[Candidate],
+) -> Option<KeyReport> {
     let schema_location = Location::new(schema.origin());
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
     // The strictest admissible value is a fallback only where managed policy
     // constrains the setting; a pinned value is named where it was pinned.
-    let strictest = if req.is_empty() { None } else { req.strictest() };
+    let strictest = if req.is_empty() {
+        None
+    } else {
+        req.strictest()
+    };
     let req_setter = req.setters().into_iter().next();
     let strictest_location = match (req.pinned_setter(), &req_setter) {
         (Some(pin), _) => pin.location.clone(),
@@ -541,13 +578,15 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
             source: SourceKind::Default,
             location: &schema_location,
         }))
-        .chain(strictest.iter().map(|v| Candidate {
-            value: v,
-            source: req
-                .pinned_setter()
-                .or(req_setter.as_ref())
-                .map_or(SourceKind::Default, |s| s.source),
-            location: &strictest_location,
+        .chain(strictest.iter().map(|v| {
+            Candidate {
+                value: v,
+                source: req
+                    .pinned_setter()
+                    .or(req_setter.as_ref())
+                    .map_or(SourceKind::Default, |s| s.source),
+                location: &strictest_location,
+            }
         }))
         .collect();
 
@@ -556,7 +595,8 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
     let mut merged = Vec::new();
     let mut winner: Option<(Value, &Candidate)> = None;
 
-    let union = setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
+    let union =
+        setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
     if union {
         // Every layer's elements apply; the highest contributor is named as the source.
         let mut all = Vec::new();
@@ -608,6 +648,7 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
                         rejected.extend(removed.into_iter().map(|(item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
                     }
+                    Err(_) if c.source == SourceKind::Default => {}
                     Err(r) => rejected.push(refused(c, r, c.value.clone())),
                 }
                 continue;
@@ -621,13 +662,30 @@ fn resolve_key(schema: &Schema, setting: &Setting, req: &Requirement, candidates
         }
     }
     // Only fallbacks past the winner are noise: keep layer proposals only.
-    overridden.retain(|o| o.location != schema_location.to_string() && o.location != strictest_location.to_string());
+    overridden.retain(|o| {
+        o.location != schema_location.to_string() && o.location != strictest_location.to_string()
+    });
     let (value, from) = winner?;
     let constraint = (!req.is_empty()).then(|| req.to_json());
+    // A schema default that policy pins, or that policy's `includes` filled,
+    // is policy's value: name the requirement, not the schema.
+    let setter = if from.source != SourceKind::Default {
+        None
+    } else if req.is_locked() && req.pinned_setter().is_some() {
+        req.pinned_setter()
+    } else if &value != from.value {
+        req.includes_setter()
+    } else {
+        None
+    };
+    let (source, location) = match setter {
+        Some(s) => (s.source.name().to_owned(), s.location.to_string()),
+        None => (from.source.name().to_owned(), from.location.to_string()),
+    };
     Some(KeyReport {
         value,
-        source: from.source.name().into(),
-        location: from.location.to_string(),
+        source,
+        location,
         locked: req.is_locked(),
         constraint,
         rejected,

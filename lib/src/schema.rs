@@ -145,11 +145,7 @@ impl Setting {
         if let Some(values) = &self.enum_values
             && !values.contains(value)
         {
-            return Err(format!(
-                "{} is not one of {}",
-                value,
-                join_values(values)
-            ));
+            return Err(format!("{} is not one of {}", value, join_values(values)));
         }
         let validator = self
             .validator
@@ -241,10 +237,15 @@ impl Schema {
             raw: Value::Null,
         };
         let defs = raw.get("$defs").cloned();
-        let root = raw.as_object().ok_or_else(|| schema.node_error("", "the root is not an object"))?;
+        let root = raw
+            .as_object()
+            .ok_or_else(|| schema.node_error("", "the root is not an object"))?;
         schema.walk("", root, defs.as_ref())?;
         if schema.settings.is_empty() {
-            return Err(schema.node_error("", "the schema defines no settings (no node has x-mandate-lockdown)"));
+            return Err(schema.node_error(
+                "",
+                "the schema defines no settings (no node has x-mandate-lockdown)",
+            ));
         }
         schema.raw = raw;
         Ok(schema)
@@ -253,12 +254,21 @@ impl Schema {
     fn node_error(&self, key: &str, message: &str) -> SchemaError {
         SchemaError::Node {
             origin: self.origin.clone(),
-            key: if key.is_empty() { "(root)".into() } else { key.into() },
+            key: if key.is_empty() {
+                "(root)".into()
+            } else {
+                key.into()
+            },
             message: message.into(),
         }
     }
 
-    fn walk(&mut self, prefix: &str, node: &Map<String, Value>, defs: Option<&Value>) -> Result<(), SchemaError> {
+    fn walk(
+        &mut self,
+        prefix: &str,
+        node: &Map<String, Value>,
+        defs: Option<&Value>,
+    ) -> Result<(), SchemaError> {
         if node.contains_key("x-mandate-lockdown") {
             let setting = self.setting(prefix, node, defs)?;
             self.settings.insert(prefix.to_owned(), setting);
@@ -274,7 +284,11 @@ impl Schema {
             self.groups.insert(prefix.to_owned(), ());
         }
         for (name, child) in properties {
-            let key = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             let child = child
                 .as_object()
                 .ok_or_else(|| self.node_error(&key, "the schema node is not an object"))?;
@@ -283,7 +297,12 @@ impl Schema {
         Ok(())
     }
 
-    fn setting(&self, key: &str, node: &Map<String, Value>, defs: Option<&Value>) -> Result<Setting, SchemaError> {
+    fn setting(
+        &self,
+        key: &str,
+        node: &Map<String, Value>,
+        defs: Option<&Value>,
+    ) -> Result<Setting, SchemaError> {
         let kind = Kind::from_schema(node)
             .ok_or_else(|| self.node_error(key, "a setting needs a single \"type\""))?;
         let text = |name: &str| node.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -295,21 +314,30 @@ impl Schema {
                     return Err(self.node_error(key, "x-mandate-order needs an enum"));
                 };
                 if order.len() != values.len() || values.iter().any(|v| !order.contains(v)) {
-                    return Err(self.node_error(key, "x-mandate-order must list every enum value exactly once"));
+                    return Err(self.node_error(
+                        key,
+                        "x-mandate-order must list every enum value exactly once",
+                    ));
                 }
                 Some(order.clone())
             }
             Some(_) => return Err(self.node_error(key, "x-mandate-order must be a list")),
         };
         if enum_values.is_some() && order.is_none() {
-            return Err(self.node_error(key, "an enum setting needs x-mandate-order (strictest first)"));
+            return Err(self.node_error(
+                key,
+                "an enum setting needs x-mandate-order (strictest first)",
+            ));
         }
         let merge = match node.get("x-mandate-merge").and_then(Value::as_str) {
             Some("replace") => ListMerge::Replace,
             Some("union") => ListMerge::Union,
             None if !matches!(kind, Kind::Array | Kind::Object) => ListMerge::Replace,
             _ => {
-                return Err(self.node_error(key, "a list or map setting needs x-mandate-merge: \"replace\" or \"union\""));
+                return Err(self.node_error(
+                    key,
+                    "a list or map setting needs x-mandate-merge: \"replace\" or \"union\"",
+                ));
             }
         };
         let mut sub = node.clone();
@@ -325,7 +353,10 @@ impl Schema {
             order,
             enum_values,
             merge,
-            lockdown: node.get("x-mandate-lockdown").filter(|v| !v.is_null()).cloned(),
+            lockdown: node
+                .get("x-mandate-lockdown")
+                .filter(|v| !v.is_null())
+                .cloned(),
             default: node.get("default").cloned(),
             node: sub,
             validator: OnceLock::new(),
@@ -333,7 +364,10 @@ impl Schema {
         if jsonschema::validator_for(&setting.node).is_err() {
             return Err(self.node_error(key, "the setting's schema does not compile"));
         }
-        for (what, value) in [("x-mandate-lockdown", &setting.lockdown), ("default", &setting.default)] {
+        for (what, value) in [
+            ("x-mandate-lockdown", &setting.lockdown),
+            ("default", &setting.default),
+        ] {
             if let Some(value) = value
                 && let Err(e) = setting.check(value)
             {
@@ -394,5 +428,9 @@ pub fn describe_json_type(value: &Value) -> &'static str {
 
 /// Joins values for messages: `"a", "b"`.
 pub fn join_values(values: &[Value]) -> String {
-    values.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -217,7 +217,12 @@ mod tests {
         assert!(SourceKind::MdmUser < SourceKind::Session);
         assert_eq!(
             ManagedSource::DEFAULT_ORDER.map(ManagedSource::kind),
-            [SourceKind::Mdm, SourceKind::Cloud, SourceKind::System, SourceKind::MdmUser]
+            [
+                SourceKind::Mdm,
+                SourceKind::Cloud,
+                SourceKind::System,
+                SourceKind::MdmUser
+            ]
         );
     }
 
@@ -227,13 +232,19 @@ mod tests {
             assert_eq!(SourceKind::from_name(s.name()), Some(s));
         }
         assert_eq!(ManagedSource::from_name("session"), None);
-        assert_eq!(ManagedSource::from_name("mdm-user"), Some(ManagedSource::MdmUser));
+        assert_eq!(
+            ManagedSource::from_name("mdm-user"),
+            Some(ManagedSource::MdmUser)
+        );
     }
 
     #[test]
     fn locations_display() {
         let l = Location::new("/etc/mandate/policy.d/10-base.toml");
-        assert_eq!(l.at(4, 1).to_string(), "/etc/mandate/policy.d/10-base.toml:4:1");
+        assert_eq!(
+            l.at(4, 1).to_string(),
+            "/etc/mandate/policy.d/10-base.toml:4:1"
+        );
         let p = Location::new("/Library/Managed Preferences/dev.mandate.plist");
         assert_eq!(
             p.with_detail("Requirements > sandbox.mode").to_string(),

@@ -28,16 +28,19 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let path = tree
         .real(&resolver.options().platform.state_dir())
         .join(EFFECTIVE_FILE);
-    let mut json = serde_json::to_vec_pretty(&effective).map_err(|e| CliError::usage(e.to_string()))?;
+    let mut json =
+        serde_json::to_vec_pretty(&effective).map_err(|e| CliError::usage(e.to_string()))?;
     json.push(b'\n');
     if args.dry_run {
         output::out(&String::from_utf8_lossy(&json));
     } else {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| CliError::degraded(format!("{}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CliError::degraded(format!("{}: {e}", dir.display())))?;
         }
-        mandate::atomic::write_atomic(&path, &json, 0o644)
-            .map_err(|e| CliError::degraded(format!("{}: cannot write: {e}", path.display())).hint("run as root"))?;
+        mandate::atomic::write_atomic(&path, &json, 0o644).map_err(|e| {
+            CliError::degraded(format!("{}: cannot write: {e}", path.display())).hint("run as root")
+        })?;
         output::out(&format!(
             "wrote {} (status {}, digest {})",
             path.display(),
@@ -46,7 +49,9 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
         ));
     }
     if effective.is_degraded() {
-        output::error("error: managed policy could not be applied as written; lockdown values were written");
+        output::error(
+            "error: managed policy could not be applied as written; lockdown values were written",
+        );
         return Ok(ExitCode::from(EXIT_DEGRADED));
     }
     Ok(ExitCode::SUCCESS)

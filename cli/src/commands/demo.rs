@@ -79,7 +79,12 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
             false,
         ),
     };
-    lay_out(&dir).map_err(|e| CliError::usage(format!("{}: cannot lay out the demo machine: {e}", dir.display())))?;
+    lay_out(&dir).map_err(|e| {
+        CliError::usage(format!(
+            "{}: cannot lay out the demo machine: {e}",
+            dir.display()
+        ))
+    })?;
     let mut g = globals.clone();
     g.root = Some(dir.clone());
     g.platform = Some(mandate::Platform::Linux);

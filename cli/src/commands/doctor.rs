@@ -34,11 +34,19 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     let schema = resolver.schema();
     findings.push(finding(
         "ok",
-        format!("schema {} defines {} settings", schema.origin(), schema.settings().count()),
+        format!(
+            "schema {} defines {} settings",
+            schema.origin(),
+            schema.settings().count()
+        ),
         None,
     ));
     if let Some(root) = &effective.root {
-        findings.push(finding("info", format!("reading under --root {root}, not this machine's own paths"), None));
+        findings.push(finding(
+            "info",
+            format!("reading under --root {root}, not this machine's own paths"),
+            None,
+        ));
     }
     match effective.trust.mode.as_str() {
         "signed" => findings.push(finding(
@@ -65,10 +73,13 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             Some("reinstall a trust root signed by a threshold of root keys (`mandate trust verify` says what fails)"),
         )),
     }
-    let managed_in_force = effective
-        .sources
-        .iter()
-        .any(|s| s.name.is_managed() && matches!(s.status, SourceStatus::Loaded | SourceStatus::Verified | SourceStatus::Unsigned));
+    let managed_in_force = effective.sources.iter().any(|s| {
+        s.name.is_managed()
+            && matches!(
+                s.status,
+                SourceStatus::Loaded | SourceStatus::Verified | SourceStatus::Unsigned
+            )
+    });
     if !managed_in_force && !effective.is_degraded() {
         findings.push(finding(
             "warning",
@@ -100,7 +111,8 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             _ => {}
         }
         if let Some(expires) = &s.expires
-            && let Ok(at) = time::OffsetDateTime::parse(expires, &time::format_description::well_known::Rfc3339)
+            && let Ok(at) =
+                time::OffsetDateTime::parse(expires, &time::format_description::well_known::Rfc3339)
         {
             let left = at - env.now;
             if left.is_negative() {
@@ -112,7 +124,12 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             } else if left < time::Duration::days(14) {
                 findings.push(finding(
                     "warning",
-                    format!("{} {} expires in {} days", s.name, s.location, left.whole_days()),
+                    format!(
+                        "{} {} expires in {} days",
+                        s.name,
+                        s.location,
+                        left.whole_days()
+                    ),
                     Some("publish a new version with a later `expires`"),
                 ));
             }
@@ -136,7 +153,11 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             Some("fix the rejected sources above"),
         ));
     } else {
-        findings.push(finding("ok", format!("status ok, digest {}", effective.digest), None));
+        findings.push(finding(
+            "ok",
+            format!("status ok, digest {}", effective.digest),
+            None,
+        ));
     }
     if globals.json {
         output::json(&findings)?;
@@ -158,7 +179,10 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     }
     if effective.is_degraded() {
         Ok(ExitCode::from(EXIT_DEGRADED))
-    } else if findings.iter().any(|f| f.level == "error" || f.level == "warning") {
+    } else if findings
+        .iter()
+        .any(|f| f.level == "error" || f.level == "warning")
+    {
         Ok(ExitCode::from(EXIT_NO))
     } else {
         Ok(ExitCode::SUCCESS)

@@ -135,7 +135,9 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
 /// Checks whether a value would be accepted, by resolving with it as a session value.
 pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> {
     let Some((key, _)) = args.assignment.split_once('=') else {
-        return Err(CliError::usage("expected KEY=VALUE, such as sandbox.mode=read-only"));
+        return Err(CliError::usage(
+            "expected KEY=VALUE, such as sandbox.mode=read-only",
+        ));
     };
     let key = key.trim().to_owned();
     let mut with = globals.clone();
@@ -152,7 +154,12 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
     let refusals: Vec<_> = effective
         .keys
         .get(&key)
-        .map(|r| r.rejected.iter().filter(|x| x.source == "session").collect())
+        .map(|r| {
+            r.rejected
+                .iter()
+                .filter(|x| x.source == "session")
+                .collect()
+        })
         .unwrap_or_default();
     if refusals.is_empty() {
         if globals.json {
@@ -167,9 +174,16 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
     } else {
         let mut text = format!("refused: {}", args.assignment);
         for r in &refusals {
-            text.push_str(&format!("\n  {} {}", render::toml_value(&r.value), r.reason));
+            text.push_str(&format!(
+                "\n  {} {}",
+                render::toml_value(&r.value),
+                r.reason
+            ));
             if let Some(c) = &r.constraint {
-                text.push_str(&format!("\n  constraint `{}` set by {} at {}", c.op, c.source, c.location));
+                text.push_str(&format!(
+                    "\n  constraint `{}` set by {} at {}",
+                    c.op, c.source, c.location
+                ));
             }
         }
         output::out(&text);
@@ -201,7 +215,10 @@ pub fn sources(globals: &Globals) -> Result<ExitCode, CliError> {
             mode => format!(
                 "trust root: {} ({mode} mode){}",
                 t.location,
-                t.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
             ),
         };
         output::out(&render::sources(&effective, &trust_line));

@@ -9,7 +9,7 @@ use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
 use mandate::trust::header::PolicyHeader;
 use mandate::trust::keys::{self, PublicKey, SecretKey};
 use mandate::trust::root::{
-    CloudConfig, Merge, Precedence, PrecedenceRule, RoleName, TrustRoot, TrustRootBuilder, format_duration,
+    CloudConfig, Merge, PrecedenceRule, RoleName, TrustRoot, TrustRootBuilder, format_duration,
     parse_duration,
 };
 use mandate::trust::state::RollbackState;
@@ -178,8 +178,11 @@ fn sources(names: &[String]) -> Result<Vec<ManagedSource>, CliError> {
     names
         .iter()
         .map(|n| {
-            ManagedSource::from_name(n.trim())
-                .ok_or_else(|| CliError::usage(format!("unknown managed source `{n}`: use mdm, cloud, system or mdm-user")))
+            ManagedSource::from_name(n.trim()).ok_or_else(|| {
+                CliError::usage(format!(
+                    "unknown managed source `{n}`: use mdm, cloud, system or mdm-user"
+                ))
+            })
         })
         .collect()
 }
@@ -201,10 +204,25 @@ impl RootContent {
         replace_policy: bool,
         now: OffsetDateTime,
     ) -> Result<TrustRootBuilder, CliError> {
-        let load = |paths: &[PathBuf]| paths.iter().map(|p| public_key(p)).collect::<Result<Vec<_>, _>>();
+        let load = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| public_key(p))
+                .collect::<Result<Vec<_>, _>>()
+        };
         for (role, flags, threshold, replace) in [
-            (RoleName::Root, &self.root_keys, self.root_threshold, replace_root),
-            (RoleName::Policy, &self.policy_keys, self.policy_threshold, replace_policy),
+            (
+                RoleName::Root,
+                &self.root_keys,
+                self.root_threshold,
+                replace_root,
+            ),
+            (
+                RoleName::Policy,
+                &self.policy_keys,
+                self.policy_threshold,
+                replace_policy,
+            ),
         ] {
             let mut keys: Vec<PublicKey> = match base {
                 Some(root) if !replace => root.role_keys(role).into_iter().cloned().collect(),
@@ -215,7 +233,9 @@ impl RootContent {
                     keys.push(key);
                 }
             }
-            let threshold = threshold.or(base.map(|r| r.role(role).threshold)).unwrap_or(1);
+            let threshold = threshold
+                .or(base.map(|r| r.role(role).threshold))
+                .unwrap_or(1);
             b = match role {
                 RoleName::Root => b.root_keys(keys, threshold),
                 RoleName::Policy => b.policy_keys(keys, threshold),
@@ -231,7 +251,7 @@ impl RootContent {
             b = b.signed_sources(sources(s)?);
         }
         if self.order.is_some() || !self.replace.is_empty() {
-            let mut p = base.map(|r| r.precedence().clone()).unwrap_or_else(Precedence::default);
+            let mut p = base.map(|r| r.precedence().clone()).unwrap_or_default();
             if let Some(order) = &self.order {
                 p.order = sources(order)?;
             }
@@ -261,14 +281,17 @@ impl RootContent {
 /// `mandate keys generate`.
 pub fn keys(_: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
     let KeysCommand::Generate { out } = cmd;
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| CliError::usage("--out NAME: give a file name prefix such as keys/root-1"))?;
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+        CliError::usage("--out NAME: give a file name prefix such as keys/root-1")
+    })?;
     std::fs::create_dir_all(dir).map_err(|e| CliError::usage(format!("{}: {e}", dir.display())))?;
     let (secret, public) = keys::generate().map_err(|e| CliError::usage(e.to_string()))?;
-    let paths = keys::write_key_pair(dir, name, &secret).map_err(|e| CliError::usage(e.to_string()))?;
+    let paths =
+        keys::write_key_pair(dir, name, &secret).map_err(|e| CliError::usage(e.to_string()))?;
     output::out(&format!(
         "key id {}\nsecret {} (mode 0600: keep it offline)\npublic {}",
         public.id(),
@@ -287,7 +310,11 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
             let builder = TrustRootBuilder::new(args.org.clone(), default_expiry);
             let builder = args.content.apply(builder, None, true, true, now)?;
             let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
-            let signers = args.sign.iter().map(|p| secret_key(p)).collect::<Result<Vec<_>, _>>()?;
+            let signers = args
+                .sign
+                .iter()
+                .map(|p| secret_key(p))
+                .collect::<Result<Vec<_>, _>>()?;
             let refs: Vec<&SecretKey> = signers.iter().collect();
             let file = TrustRoot::sign(&body, &refs).map_err(|e| CliError::usage(e.to_string()))?;
             let root = TrustRoot::verify_self(&file, now).map_err(|e| {
@@ -295,18 +322,30 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                     .hint("sign with at least the root threshold of the --root-key keys")
             })?;
             write_new_file(&args.output, &file)?;
-            output::out(&format!("wrote {}\n{}", args.output.display(), describe(&root)));
+            output::out(&format!(
+                "wrote {}\n{}",
+                args.output.display(),
+                describe(&root)
+            ));
             Ok(ExitCode::SUCCESS)
         }
         TrustCommand::Rotate(args) => {
             let current = TrustRoot::verify_self(&read(&args.from)?, OffsetDateTime::UNIX_EPOCH)
                 .map_err(|e| CliError::usage(format!("{}: {e}", args.from.display())))?;
             let builder = TrustRootBuilder::next_version(&current);
-            let builder = args
-                .content
-                .apply(builder, Some(&current), args.replace_root_keys, args.replace_policy_keys, now)?;
+            let builder = args.content.apply(
+                builder,
+                Some(&current),
+                args.replace_root_keys,
+                args.replace_policy_keys,
+                now,
+            )?;
             let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
-            let signers = args.sign.iter().map(|p| secret_key(p)).collect::<Result<Vec<_>, _>>()?;
+            let signers = args
+                .sign
+                .iter()
+                .map(|p| secret_key(p))
+                .collect::<Result<Vec<_>, _>>()?;
             let refs: Vec<&SecretKey> = signers.iter().collect();
             let file = TrustRoot::sign(&body, &refs).map_err(|e| CliError::usage(e.to_string()))?;
             let next = current.verify_rotation(&file).map_err(|e| {
@@ -334,7 +373,11 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
             };
             match result {
                 Ok(root) => {
-                    output::out(&format!("{}: verified\n{}", args.file.display(), describe(&root)));
+                    output::out(&format!(
+                        "{}: verified\n{}",
+                        args.file.display(),
+                        describe(&root)
+                    ));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => Err(CliError::no(format!("{}: {e}", args.file.display()))),
@@ -351,7 +394,11 @@ fn describe(root: &TrustRoot) -> String {
     };
     let p = root.precedence();
     let order: Vec<&str> = p.order.iter().map(|s| s.name()).collect();
-    let rules: Vec<String> = p.rules.iter().map(|r| format!("{} {}", r.keys, r.mode.name())).collect();
+    let rules: Vec<String> = p
+        .rules
+        .iter()
+        .map(|r| format!("{} {}", r.keys, r.mode.name()))
+        .collect();
     let signed: Vec<&str> = root.signed_sources().iter().map(|s| s.name()).collect();
     let signers: Vec<String> = root.signers().iter().map(ToString::to_string).collect();
     format!(
@@ -362,10 +409,19 @@ fn describe(root: &TrustRoot) -> String {
         role(RoleName::Root),
         role(RoleName::Policy),
         order.join(" > "),
-        if rules.is_empty() { String::new() } else { format!(" (rules: {})", rules.join(", ")) },
-        if signed.is_empty() { "nothing".into() } else { signed.join(", ") },
+        if rules.is_empty() {
+            String::new()
+        } else {
+            format!(" (rules: {})", rules.join(", "))
+        },
+        if signed.is_empty() {
+            "nothing".into()
+        } else {
+            signed.join(", ")
+        },
         format_duration(root.offline_grace()),
-        root.cloud().map_or("not configured".into(), |c| c.url.clone()),
+        root.cloud()
+            .map_or("not configured".into(), |c| c.url.clone()),
         signers.join(", ")
     )
 }
@@ -382,8 +438,13 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::no(format!("{origin}: {e}")).hint("a signed policy names org, channel, id, version, issued_at and expires in [policy]"))?;
     let resolver = mandate::Resolver::with_schema_file(globals.options())?;
     let schema: &Schema = resolver.schema();
-    Layer::parse_policy(schema, SourceKind::System, &origin, text).map_err(|e| CliError::no(e.to_string()))?;
-    let keys = args.keys.iter().map(|p| secret_key(p)).collect::<Result<Vec<_>, _>>()?;
+    Layer::parse_policy(schema, SourceKind::System, &origin, text)
+        .map_err(|e| CliError::no(e.to_string()))?;
+    let keys = args
+        .keys
+        .iter()
+        .map(|p| secret_key(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&SecretKey> = keys.iter().collect();
     let envelope = Envelope::sign(POLICY_PAYLOAD_TYPE, &bytes, &refs);
     write_new_file(&args.output, &envelope.to_json())?;
@@ -437,8 +498,10 @@ pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
                 b.header.expires.format(&Rfc3339).unwrap_or_default(),
                 match b.expiry {
                     mandate::trust::Expiry::Fresh { .. } => "fresh".to_owned(),
-                    mandate::trust::Expiry::InGrace { left, .. } => format!("expired, in offline grace for {}", format_duration(left)),
-                    mandate::trust::Expiry::PastGrace { .. } => "expired, past the offline grace: devices lock down".to_owned(),
+                    mandate::trust::Expiry::InGrace { left, .. } =>
+                        format!("expired, in offline grace for {}", format_duration(left)),
+                    mandate::trust::Expiry::PastGrace { .. } =>
+                        "expired, past the offline grace: devices lock down".to_owned(),
                 },
                 signers.join(", "),
                 b.root_version
@@ -446,7 +509,11 @@ pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            output::out(&format!("{}: refused [{}]: {e}", args.bundle.display(), e.code()));
+            output::out(&format!(
+                "{}: refused [{}]: {e}",
+                args.bundle.display(),
+                e.code()
+            ));
             Ok(ExitCode::from(EXIT_NO))
         }
     }

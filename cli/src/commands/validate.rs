@@ -22,13 +22,23 @@ pub struct ValidateArgs {
 /// What kind of document a file holds, guessed from its content.
 pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors> {
     let origin = path.display().to_string();
-    let one = |message: String| DocumentErrors(vec![Problem { location: Location::new(&origin), key: None, message }]);
+    let one = |message: String| {
+        DocumentErrors(vec![Problem {
+            location: Location::new(&origin),
+            key: None,
+            message,
+        }])
+    };
     let meta = std::fs::metadata(path).map_err(|e| one(e.to_string()))?;
     if !meta.is_file() {
         return Err(one("not a regular file".into()));
     }
     if meta.len() > mandate::fsafe::MAX_FILE_SIZE {
-        return Err(one(format!("{} bytes, more than the {}-byte limit", meta.len(), mandate::fsafe::MAX_FILE_SIZE)));
+        return Err(one(format!(
+            "{} bytes, more than the {}-byte limit",
+            meta.len(),
+            mandate::fsafe::MAX_FILE_SIZE
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;
     let text = mandate::loader::utf8(&origin, &bytes)?;
@@ -81,7 +91,10 @@ pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError>
         output::json(&all)?;
     }
     if failed > 0 {
-        output::error(&format!("{failed} of {} files have problems", args.files.len()));
+        output::error(&format!(
+            "{failed} of {} files have problems",
+            args.files.len()
+        ));
         return Ok(ExitCode::from(EXIT_NO));
     }
     Ok(ExitCode::SUCCESS)

@@ -1,0 +1,209 @@
+//! `mandate package …`: configuration profiles and Jamf schemas for MDM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use mandate::mdm::{
+    PlistFormat, PolicyInput, ProfileForm, ProfileOptions, Scope, build_mobileconfig,
+    install_preview_as, jamf_schema, parse_profile,
+};
+use mandate::{Layer, Resolver, SourceKind};
+
+use crate::{CliError, Globals, output};
+
+/// `mandate package …`.
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// Build a .mobileconfig forcing the domain's keys, for upload to an MDM.
+    Mobileconfig(MobileconfigArgs),
+    /// Build the JSON schema Jamf Pro's "Application & Custom Settings" accepts.
+    JamfSchema(JamfSchemaArgs),
+    /// Write what macOS would write for a profile into --root DIR's Managed Preferences.
+    InstallPreview(InstallPreviewArgs),
+}
+
+/// `PayloadScope`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScopeArg {
+    /// Machine-wide: `/Library/Managed Preferences/<domain>.plist` (source `mdm`).
+    #[value(name = "System", alias = "system")]
+    System,
+    /// Per user: `/Library/Managed Preferences/<user>/<domain>.plist` (source `mdm-user`).
+    #[value(name = "User", alias = "user")]
+    User,
+}
+
+/// The payload form.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormArg {
+    /// A `com.apple.ManagedClient.preferences` payload (Forced keys).
+    ManagedClient,
+    /// A payload whose type is the domain itself, keys inline.
+    CustomSettings,
+}
+
+/// `mandate package mobileconfig`.
+#[derive(Debug, Args)]
+pub struct MobileconfigArgs {
+    /// The policy: a document (`.toml`) or a signed bundle (`.bundle`).
+    pub policy: PathBuf,
+    /// The profile's PayloadIdentifier, reverse-DNS (e.g. com.acme.mandate).
+    #[arg(long)]
+    pub identifier: String,
+    /// PayloadOrganization.
+    #[arg(long, default_value = "")]
+    pub organization: String,
+    /// PayloadDisplayName.
+    #[arg(long, default_value = "mandate agent policy")]
+    pub display_name: String,
+    /// System (machine-wide) or User scope.
+    #[arg(long, value_enum, default_value = "System")]
+    pub scope: ScopeArg,
+    /// Prevent users from removing the profile.
+    #[arg(long)]
+    pub removal_disallowed: bool,
+    /// The payload form.
+    #[arg(long, value_enum, default_value = "managed-client")]
+    pub form: FormArg,
+    /// Write the document's settings and requirements as native plist
+    /// dictionaries (`Settings`, `Requirements`) instead of a `Policy` string.
+    #[arg(long, conflicts_with = "trust_root")]
+    pub native: bool,
+    /// Also deliver this trust root (`TrustRoot` key).
+    #[arg(long, value_name = "trust.toml")]
+    pub trust_root: Option<PathBuf>,
+    /// Where to write the profile.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// `mandate package jamf-schema`.
+#[derive(Debug, Args)]
+pub struct JamfSchemaArgs {
+    /// Where to write the schema (stdout when absent).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `mandate package install-preview`.
+#[derive(Debug, Args)]
+pub struct InstallPreviewArgs {
+    /// The profile.
+    pub profile: PathBuf,
+    /// Write XML plists instead of binary ones (macOS writes binary).
+    #[arg(long)]
+    pub xml: bool,
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))
+}
+
+/// Runs a `package` subcommand.
+pub fn run(globals: &Globals, cmd: &PackageCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        PackageCommand::Mobileconfig(args) => mobileconfig(globals, args),
+        PackageCommand::JamfSchema(args) => {
+            let resolver = Resolver::with_schema_file(globals.options())?;
+            let schema = jamf_schema(resolver.schema(), &globals.domain);
+            let mut text = serde_json::to_string_pretty(&schema)
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            text.push('\n');
+            match &args.output {
+                Some(path) => {
+                    mandate::atomic::write_atomic(path, text.as_bytes(), 0o644)
+                        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+                    output::out(&format!("wrote {}", path.display()));
+                }
+                None => output::out(&text),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PackageCommand::InstallPreview(args) => {
+            let Some(root) = &globals.root else {
+                return Err(
+                    CliError::usage("install-preview writes under --root DIR; give one").hint(
+                        "mandate --root /tmp/mac package install-preview profile.mobileconfig",
+                    ),
+                );
+            };
+            let profile = parse_profile(&read(&args.profile)?)
+                .map_err(|e| CliError::no(format!("{}: {e}", args.profile.display())))?;
+            let format = if args.xml {
+                PlistFormat::Xml
+            } else {
+                PlistFormat::Binary
+            };
+            let written = install_preview_as(&profile, root, globals.user.as_deref(), format)
+                .map_err(|e| CliError::usage(format!("{}: {e}", args.profile.display())))?;
+            for path in &written {
+                output::out(&format!("wrote {}", path.display()));
+            }
+            output::out(&format!(
+                "inspect with: mandate --root {} --platform macos{} sources",
+                root.display(),
+                globals
+                    .user
+                    .as_deref()
+                    .map(|u| format!(" --user {u}"))
+                    .unwrap_or_default()
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, CliError> {
+    let bytes = read(&args.policy)?;
+    let origin = args.policy.display().to_string();
+    let is_bundle =
+        args.policy.extension().is_some_and(|e| e == "bundle") || bytes.first() == Some(&b'{');
+    let input = if is_bundle {
+        if args.native {
+            return Err(CliError::usage(
+                "--native needs a policy document: a signed bundle is delivered whole",
+            ));
+        }
+        PolicyInput::Bundle(bytes)
+    } else {
+        let text =
+            mandate::loader::utf8(&origin, &bytes).map_err(|e| CliError::no(e.to_string()))?;
+        let resolver = Resolver::with_schema_file(globals.options())?;
+        Layer::parse_policy(resolver.schema(), SourceKind::Mdm, &origin, text)
+            .map_err(|e| CliError::no(e.to_string()))?;
+        if args.native {
+            PolicyInput::NativeFrom(text.to_owned())
+        } else {
+            PolicyInput::Document(text.to_owned())
+        }
+    };
+    let mut options = ProfileOptions::new(args.identifier.clone(), args.organization.clone());
+    options.display_name = args.display_name.clone();
+    options.scope = match args.scope {
+        ScopeArg::System => Scope::System,
+        ScopeArg::User => Scope::User,
+    };
+    options.removal_disallowed = args.removal_disallowed;
+    options.form = match args.form {
+        FormArg::ManagedClient => ProfileForm::ManagedClient,
+        FormArg::CustomSettings => ProfileForm::CustomSettings,
+    };
+    options.domain = globals.domain.clone();
+    options.trust_root = args.trust_root.as_deref().map(read).transpose()?;
+    let profile =
+        build_mobileconfig(&input, &options).map_err(|e| CliError::usage(e.to_string()))?;
+    mandate::atomic::write_atomic(&args.output, &profile, 0o644)
+        .map_err(|e| CliError::usage(format!("{}: {e}", args.output.display())))?;
+    output::out(&format!(
+        "wrote {} ({} scope, {} payload for {}): upload it to your MDM as a custom configuration profile",
+        args.output.display(),
+        options.scope.name(),
+        match options.form {
+            ProfileForm::ManagedClient => "ManagedClient",
+            ProfileForm::CustomSettings => "custom settings",
+        },
+        options.domain
+    ));
+    Ok(ExitCode::SUCCESS)
+}
