@@ -24,8 +24,17 @@ impl Admin {
         for d in ["etc/mandate/policy.d", "var/lib/mandate"] {
             std::fs::create_dir_all(machine.join(d)).unwrap();
         }
-        for d in ["", "etc", "etc/mandate", "etc/mandate/policy.d", "var", "var/lib", "var/lib/mandate"] {
-            std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for d in [
+            "",
+            "etc",
+            "etc/mandate",
+            "etc/mandate/policy.d",
+            "var",
+            "var/lib",
+            "var/lib/mandate",
+        ] {
+            std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
         }
         Admin { dir, machine }
     }
@@ -112,17 +121,45 @@ fn the_admin_walk_through_works_as_written() {
         let out = admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
         assert!(out.starts_with("key id "), "{out}");
     }
-    let mode = std::fs::metadata(admin.dir.join("keys/root-1.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(admin.dir.join("keys/root-1.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
-    assert!(!admin.run(&["keys", "generate", "--out", "keys/root-1"]).status.success(), "never overwrites a key");
+    assert!(
+        !admin
+            .run(&["keys", "generate", "--out", "keys/root-1"])
+            .status
+            .success(),
+        "never overwrites a key"
+    );
 
     // 2. A 2-of-3 trust root, signed by two root keys.
     let out = admin.ok(&[
-        "trust", "init", "--org", "acme",
-        "--root-key", "keys/root-1.pub", "--root-key", "keys/root-2.pub", "--root-key", "keys/root-3.pub",
-        "--root-threshold", "2", "--policy-key", "keys/policy-1.pub", "--expires", "3650d",
-        "--signed-sources", "mdm,cloud,system",
-        "--sign", "keys/root-1.key", "--sign", "keys/root-2.key", "-o", "trust.toml",
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--root-key",
+        "keys/root-2.pub",
+        "--root-key",
+        "keys/root-3.pub",
+        "--root-threshold",
+        "2",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--expires",
+        "3650d",
+        "--signed-sources",
+        "mdm,cloud,system",
+        "--sign",
+        "keys/root-1.key",
+        "--sign",
+        "keys/root-2.key",
+        "-o",
+        "trust.toml",
     ]);
     assert!(out.contains("root keys 2-of-3"), "{out}");
     admin.ok(&["trust", "verify", "trust.toml"]);
@@ -130,8 +167,22 @@ fn the_admin_walk_through_works_as_written() {
     assert!(
         !admin
             .run(&[
-                "trust", "init", "--org", "acme", "--root-key", "keys/root-1.pub", "--root-key", "keys/root-2.pub",
-                "--root-threshold", "2", "--policy-key", "keys/policy-1.pub", "--sign", "keys/root-1.key", "-o", "t1.toml",
+                "trust",
+                "init",
+                "--org",
+                "acme",
+                "--root-key",
+                "keys/root-1.pub",
+                "--root-key",
+                "keys/root-2.pub",
+                "--root-threshold",
+                "2",
+                "--policy-key",
+                "keys/policy-1.pub",
+                "--sign",
+                "keys/root-1.key",
+                "-o",
+                "t1.toml",
             ])
             .status
             .success()
@@ -139,12 +190,22 @@ fn the_admin_walk_through_works_as_written() {
 
     // 3. Sign a policy.
     admin.write_policy("baseline.toml", 1, "workspace-write");
-    admin.ok(&["sign", "--key", "keys/policy-1.key", "baseline.toml", "-o", "baseline-v1.bundle"]);
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "baseline.toml",
+        "-o",
+        "baseline-v1.bundle",
+    ]);
     admin.ok(&["verify", "--trust", "trust.toml", "baseline-v1.bundle"]);
 
     // 4. Install both on the machine; inspect.
     admin.install("trust.toml", "etc/mandate/trust.toml");
-    admin.install("baseline-v1.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    admin.install(
+        "baseline-v1.bundle",
+        "etc/mandate/policy.d/10-baseline.bundle",
+    );
     let sources = admin.sources();
     assert_eq!(sources["status"], "ok", "{sources:#}");
     assert_eq!(sources["trust"]["mode"], "signed");
@@ -154,23 +215,60 @@ fn the_admin_walk_through_works_as_written() {
     assert_eq!(system["version"], 1);
     let explain = admin.on_machine(&["-c", "sandbox.mode=full-access", "explain", "sandbox.mode"]);
     let explain = String::from_utf8(explain.stdout).unwrap();
-    assert!(explain.contains("refused: above the maximum \"workspace-write\" required by system"), "{explain}");
-    assert!(explain.contains("10-baseline.bundle [acme-baseline v1]"), "{explain}");
+    assert!(
+        explain.contains("refused: above the maximum \"workspace-write\" required by system"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("10-baseline.bundle [acme-baseline v1]"),
+        "{explain}"
+    );
 
     // 5. Rotate a root key: root-3 out, root-4 in; signed by old and new thresholds.
     let out = admin.ok(&[
-        "trust", "rotate", "--from", "trust.toml", "--replace-root-keys",
-        "--root-key", "keys/root-1.pub", "--root-key", "keys/root-2.pub", "--root-key", "keys/root-4.pub",
-        "--sign", "keys/root-1.key", "--sign", "keys/root-2.key", "-o", "trust-v2.toml",
+        "trust",
+        "rotate",
+        "--from",
+        "trust.toml",
+        "--replace-root-keys",
+        "--root-key",
+        "keys/root-1.pub",
+        "--root-key",
+        "keys/root-2.pub",
+        "--root-key",
+        "keys/root-4.pub",
+        "--sign",
+        "keys/root-1.key",
+        "--sign",
+        "keys/root-2.key",
+        "-o",
+        "trust-v2.toml",
     ]);
     assert!(out.contains("version 1 → 2"), "{out}");
-    admin.ok(&["trust", "verify", "--previous", "trust.toml", "trust-v2.toml"]);
+    admin.ok(&[
+        "trust",
+        "verify",
+        "--previous",
+        "trust.toml",
+        "trust-v2.toml",
+    ]);
     // A rotation signed only by the new key set is refused.
     assert!(
         !admin
             .run(&[
-                "trust", "rotate", "--from", "trust.toml", "--replace-root-keys", "--root-key", "keys/root-4.pub",
-                "--root-threshold", "1", "--sign", "keys/root-4.key", "-o", "bad.toml",
+                "trust",
+                "rotate",
+                "--from",
+                "trust.toml",
+                "--replace-root-keys",
+                "--root-key",
+                "keys/root-4.pub",
+                "--root-threshold",
+                "1",
+                "--sign",
+                "keys/root-4.key",
+                "-o",
+                "bad.toml",
             ])
             .status
             .success()
@@ -182,28 +280,51 @@ fn the_admin_walk_through_works_as_written() {
 
     // 6. Publish a new version of the policy.
     admin.write_policy("baseline.toml", 2, "read-only");
-    admin.ok(&["sign", "--key", "keys/policy-1.key", "baseline.toml", "-o", "baseline-v2.bundle"]);
-    admin.install("baseline-v2.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "baseline.toml",
+        "-o",
+        "baseline-v2.bundle",
+    ]);
+    admin.install(
+        "baseline-v2.bundle",
+        "etc/mandate/policy.d/10-baseline.bundle",
+    );
     let sources = admin.sources();
     assert_eq!(system_source(&sources)["version"], 2);
     let get = admin.on_machine(&["get", "sandbox.mode"]);
     assert_eq!(String::from_utf8(get.stdout).unwrap().trim(), "read-only");
 
     // 7. The old version is refused: rollback.
-    admin.install("baseline-v1.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    admin.install(
+        "baseline-v1.bundle",
+        "etc/mandate/policy.d/10-baseline.bundle",
+    );
     let out = admin.on_machine(&["sources", "--json"]);
-    assert_eq!(out.status.code(), Some(3), "a refused managed file degrades the machine");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a refused managed file degrades the machine"
+    );
     let sources: Value = serde_json::from_slice(&out.stdout).unwrap();
     let system = system_source(&sources);
     assert_eq!(system["status"], "rejected");
-    assert!(system["reason"].as_str().unwrap().contains("version 1"), "{system:#}");
+    assert!(
+        system["reason"].as_str().unwrap().contains("version 1"),
+        "{system:#}"
+    );
     // Locked down, not unmanaged.
     let get = admin.on_machine(&["get", "sandbox.mode"]);
     assert_eq!(String::from_utf8(get.stdout).unwrap().trim(), "read-only");
     assert_eq!(get.status.code(), Some(3));
 
     // 8. Rolling the trust root back to version 1 is refused too: version 2 stays in force.
-    admin.install("baseline-v2.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    admin.install(
+        "baseline-v2.bundle",
+        "etc/mandate/policy.d/10-baseline.bundle",
+    );
     admin.install("trust.toml", "etc/mandate/trust.toml");
     let sources = admin.sources();
     assert_eq!(sources["trust"]["version"], 2, "{sources:#}");
