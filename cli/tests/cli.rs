@@ -420,6 +420,7 @@ fn sources_json() {
     assert_eq!(
         statuses,
         [
+            ("cloud", "absent"),
             ("system", "unsigned"),
             ("system", "unsigned"),
             ("user", "loaded"),

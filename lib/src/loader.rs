@@ -145,20 +145,19 @@ impl Resolver {
             root: self.options.root.as_ref().map(|r| r.display().to_string()),
             ..Stack::default()
         };
-        let mdm = self.read_mdm(&tree, env, &mut stack);
-        let mdm_trust_root = mdm
-            .iter()
-            .find(|m| m.source == SourceKind::Mdm)
-            .and_then(|m| m.content.trust_root.clone());
-        let mut admission = Admission::load(
-            &tree,
-            self.options.platform,
-            env.now,
-            mdm_trust_root,
-            &mut stack,
-        );
+        let (mut admission, mdm) = self.admit_trust(&tree, env, &mut stack);
         for found in mdm {
             self.admit_mdm(&mut admission, &mut stack, found);
+        }
+        if crate::admission::in_precedence(&stack.precedence, SourceKind::Cloud) {
+            crate::cloud::read_cached(
+                &tree,
+                self.options.platform,
+                admission.root.as_ref(),
+                &admission.state,
+                env.now,
+            )
+            .add_to(&self.schema, &mut stack);
         }
         self.load_system(&tree, &mut admission, &mut stack);
         let user_config = self.user_config_path(env, &mut stack);
@@ -362,6 +361,32 @@ impl Resolver {
             }
             Err(errors) => Resolver::reject_managed(stack, source, location, errors.to_string()),
         }
+    }
+
+    /// The trust root and rollback state in force, exactly as resolution
+    /// sees them (including a trust root delivered by MDM); what `sync`
+    /// verifies against. Problems are recorded in the returned stack.
+    pub fn admission(&self, env: &Environment) -> Result<(Admission, Stack), Error> {
+        let tree = self.tree()?;
+        let mut stack = Stack::default();
+        let (admission, _) = self.admit_trust(&tree, env, &mut stack);
+        Ok((admission, stack))
+    }
+
+    fn admit_trust(
+        &self,
+        tree: &TrustedTree,
+        env: &Environment,
+        stack: &mut Stack,
+    ) -> (Admission, Vec<MdmFound>) {
+        let mdm = self.read_mdm(tree, env, stack);
+        let mdm_trust_root = mdm
+            .iter()
+            .find(|m| m.source == SourceKind::Mdm)
+            .and_then(|m| m.content.trust_root.clone());
+        let admission =
+            Admission::load(tree, self.options.platform, env.now, mdm_trust_root, stack);
+        (admission, mdm)
     }
 
     /// Parses the bytes of a managed policy document.

@@ -185,15 +185,25 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
     let resolver = Resolver::with_schema_file(globals.options())?;
     let platform = resolver.options().platform;
     let tree = resolver.tree()?;
-    let root = cloud::load_trust_root(&tree, platform, now)
-        .map_err(|e| CliError::degraded(e.to_string()).hint("`mandate sources` shows the state of the trust root"))?
-        .ok_or_else(|| {
-            CliError::degraded(format!(
-                "no trust root is installed at {}: `mandate sync` only fetches what a verified trust root names",
-                tree.real(&platform.trust_root()).display()
-            ))
-            .hint("install trust.toml (see `mandate trust init`) with a [cloud] section")
-        })?;
+    // The trust root in force, exactly as resolution admits it: the pinned
+    // copy, or a verified rotation of it (never an unverified trust.toml).
+    let (admission, scratch) = resolver.admission(&env)?;
+    let Some(root) = admission.root else {
+        let reason = scratch
+            .diagnostics
+            .iter()
+            .find(|d| d.severity == mandate::resolve::Severity::Error)
+            .map(|d| d.message.clone())
+            .or(scratch.trust.reason.clone())
+            .unwrap_or_default();
+        return Err(CliError::degraded(format!(
+            "no verified trust root at {}: `mandate sync` only fetches what a verified trust root names ({reason})",
+            tree.real(&platform.trust_root()).display()
+        ))
+        .hint("install trust.toml (see `mandate trust init`) with a [cloud] section; `mandate sources` shows the state of the trust root"));
+    };
+    // Read again, strictly: a malformed state must stop the sync rather than
+    // restart rollback protection from nothing.
     let mut state =
         cloud::load_state(&tree, platform).map_err(|e| CliError::degraded(e.to_string()))?;
     let mut options = match (SyncOptions::from_trust_root(&root, &tree, &env), &args.url) {

@@ -6,7 +6,7 @@
 //!
 //! - [`publish()`](publish::publish) lays out the static tree any web server, bucket or
 //!   CDN can serve: `<out>/<org>/cloud/<id>.bundle`, plus an informational
-//!   `index.json` (see [`publish`]).
+//!   `index.json` (see [the `publish` module](mod@publish)).
 //! - `sync` (crate feature `sync`, see the `fetch` module) fetches the URL
 //!   named in the verified trust root's `[cloud]` section with ETag /
 //!   `If-None-Match`, timeouts, a size cap and jittered retries, verifies the
@@ -67,7 +67,7 @@ use crate::trust::state::{RollbackState, STATE_FILE_NAME, StateError};
 use crate::trust::{BundleError, Expiry, Sha256, VerifiedBundle, verify_bundle};
 
 #[cfg(feature = "sync")]
-mod fetch;
+pub mod fetch;
 pub mod publish;
 
 #[cfg(feature = "sync")]
@@ -128,45 +128,6 @@ pub fn load_state(tree: &TrustedTree, platform: Platform) -> Result<RollbackStat
             source: std::io::Error::other(e.to_string()),
         }),
     }
-}
-
-/// Reads and verifies the installed trust root (`trust.toml` beside
-/// `policy.d/`) with the managed-file checks; `Ok(None)` when none is
-/// installed.
-pub fn load_trust_root(
-    tree: &TrustedTree,
-    platform: Platform,
-    now: OffsetDateTime,
-) -> Result<Option<TrustRoot>, TrustRootLoadError> {
-    let logical = platform.trust_root();
-    let bytes = match tree.read(&logical) {
-        Ok(bytes) => bytes,
-        Err(e) if e.is_absent() => return Ok(None),
-        Err(e) => return Err(TrustRootLoadError::File(e)),
-    };
-    TrustRoot::verify_self(&bytes, now)
-        .map(Some)
-        .map_err(|error| TrustRootLoadError::Invalid {
-            path: tree.real(&logical),
-            error,
-        })
-}
-
-/// The installed trust root could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TrustRootLoadError {
-    /// The file failed the managed-file checks.
-    #[error(transparent)]
-    File(FileError),
-    /// The file is not a valid, verified, unexpired trust root.
-    #[error("{path}: {error}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        error: crate::trust::root::TrustRootError,
-    },
 }
 
 /// The last sync failure recorded in `meta.json`.
@@ -663,19 +624,41 @@ pub fn human_duration(duration: Duration) -> String {
     parts.join(" ")
 }
 
-/// Creates the cache directory (and the state directory) if missing, mode 0755.
+/// Creates a directory and any missing parents with mode 0755 exactly
+/// (whatever the umask: agents running as users must be able to read the
+/// cache); existing directories are left as they are.
 pub(crate) fn ensure_dir(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(path)
+    use std::os::unix::fs::PermissionsExt;
+    let missing: Vec<&Path> = path
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+        .collect();
+    std::fs::create_dir_all(path)?;
+    for dir in missing {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn created_directories_are_world_readable() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("var/lib/mandate/cloud");
+        ensure_dir(&deep).unwrap();
+        for d in [&deep, &dir.path().join("var")] {
+            assert_eq!(
+                std::fs::metadata(d).unwrap().permissions().mode() & 0o777,
+                0o755
+            );
+        }
+        ensure_dir(&deep).unwrap();
+    }
 
     #[test]
     fn human_durations() {
