@@ -199,6 +199,8 @@ fn the_admin_walk_through_works_as_written() {
         "baseline-v1.bundle",
     ]);
     admin.ok(&["verify", "--trust", "trust.toml", "baseline-v1.bundle"]);
+    let out = admin.ok(&["validate", "baseline-v1.bundle"]);
+    assert!(out.contains("baseline-v1.bundle: ok"), "{out}");
 
     // 4. Install both on the machine; inspect.
     admin.install("trust.toml", "etc/mandate/trust.toml");

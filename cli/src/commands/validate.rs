@@ -13,8 +13,10 @@ use crate::{CliError, Globals, output};
 /// `mandate validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Policy documents (`*.toml` with [policy]/[settings]/[requirements]) or
-    /// settings files (user config, `.mandate.toml`).
+    /// Policy documents (`*.toml` with [policy]/[settings]/[requirements]),
+    /// settings files (user config, `.mandate.toml`), bundles (`*.bundle`:
+    /// structure and payload; signatures are `mandate verify`'s job),
+    /// managed preferences (`*.plist`) or profiles (`*.mobileconfig`).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<std::path::PathBuf>,
 }
@@ -41,12 +43,52 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if extension == "bundle" || bytes.first() == Some(&b'{') {
+        return validate_bundle(schema, &origin, &bytes);
+    }
+    if extension == "plist" || bytes.starts_with(b"bplist") {
+        let content = mandate::mdm::read_managed_plist(schema, SourceKind::Mdm, &origin, &bytes)?;
+        return match content.policy {
+            Some(mandate::mdm::PolicyPayload::Bundle(b)) => validate_bundle(schema, &origin, &b),
+            // A document under `Policy` was checked against the schema by the reader.
+            _ => Ok(()),
+        };
+    }
+    if extension == "mobileconfig" {
+        return mandate::mdm::parse_profile(&bytes)
+            .map(drop)
+            .map_err(|e| one(e.to_string()));
+    }
     let text = mandate::loader::utf8(&origin, &bytes)?;
     if is_policy_document(text) {
         Layer::parse_policy(schema, SourceKind::System, &origin, text).map(drop)
     } else {
         Layer::parse_settings(schema, SourceKind::User, &origin, text).map(drop)
     }
+}
+
+/// A bundle: the envelope's structure, its signed header fields and its
+/// payload against the schema. Signatures need a trust root: `mandate verify`.
+fn validate_bundle(schema: &Schema, origin: &str, bytes: &[u8]) -> Result<(), DocumentErrors> {
+    let one = |message: String| {
+        DocumentErrors(vec![Problem {
+            location: Location::new(origin),
+            key: None,
+            message,
+        }])
+    };
+    let envelope =
+        mandate::trust::envelope::Envelope::parse(bytes).map_err(|e| one(e.to_string()))?;
+    let payload = envelope.unverified_payload();
+    let payload_origin = format!("{origin} [payload]");
+    mandate::trust::header::PolicyHeader::parse(payload)
+        .map_err(|e| one(e.to_string()))?
+        .ok_or_else(|| one("the payload has no [policy] header".into()))?
+        .require_signed_fields()
+        .map_err(|e| one(e.to_string()))?;
+    let text = mandate::loader::utf8(&payload_origin, payload)?;
+    Layer::parse_policy(schema, SourceKind::System, &payload_origin, text).map(drop)
 }
 
 /// A document whose top-level tables are `policy`, `settings` or `requirements`.

@@ -399,6 +399,13 @@ impl Envelope {
         &self.payload_type
     }
 
+    /// The payload bytes **before any verification**: for linting a bundle
+    /// (`mandate validate`) and publishing, never for deciding policy —
+    /// resolution only ever parses [`VerifiedPayload::payload`].
+    pub fn unverified_payload(&self) -> &[u8] {
+        &self.payload
+    }
+
     /// The signatures as found (unverified).
     pub fn signatures(&self) -> &[SignatureEntry] {
         &self.signatures
