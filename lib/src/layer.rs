@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::constraint::Constraint;
 use crate::document::{Locate, TomlTree};
 use crate::error::{DocumentErrors, Problem};
-use crate::schema::{Kind, Schema};
+use crate::schema::{Kind, Schema, Setting};
 use crate::source::{Location, SourceKind};
 
 /// One value proposed for one setting, and where it was written.
@@ -218,36 +218,28 @@ fn unknown_setting(schema: &Schema, key: &str) -> String {
     }
 }
 
-/// Walks a settings tree: dotted keys, nested tables, or a mix.
-fn walk_settings(
+/// Walks a tree of dotted keys, nested tables, or a mix, down to the
+/// settings the schema knows, calling `leaf` for each; unknown keys and
+/// values where a group is expected are problems. `table` names the
+/// top-level table (`settings`, `requirements`) whose keys start at the root.
+fn walk(
     schema: &Schema,
+    table: &str,
     map: &Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
-    out: &mut Vec<Entry<Value>>,
     problems: &mut Vec<Problem>,
+    leaf: &mut dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>),
 ) {
-    let base = path
-        .iter()
-        .position(|p| p == "settings")
-        .map_or(0, |i| i + 1);
+    let base = path.iter().position(|p| p == table).map_or(0, |i| i + 1);
     for (name, value) in map {
         path.push(name.clone());
         let key = join(path, base);
         if let Some(setting) = schema.get(&key) {
-            match setting.check(value) {
-                Ok(()) => out.push(Entry {
-                    key,
-                    value: value.clone(),
-                    location: locate.locate(path),
-                }),
-                Err(e) => {
-                    problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}")))
-                }
-            }
+            leaf(setting, key, value, path, problems);
         } else if schema.is_group(&key) {
             match value.as_object() {
-                Some(inner) => walk_settings(schema, inner, path, locate, out, problems),
+                Some(inner) => walk(schema, table, inner, path, locate, problems, leaf),
                 None => problems.push(problem(
                     locate,
                     path,
@@ -269,7 +261,34 @@ fn walk_settings(
     }
 }
 
-/// Walks a requirements tree: `"dotted.key" = { op = … }` or nested tables.
+/// Walks a settings tree into proposed values.
+fn walk_settings(
+    schema: &Schema,
+    map: &Map<String, Value>,
+    path: &mut Vec<String>,
+    locate: &dyn Locate,
+    out: &mut Vec<Entry<Value>>,
+    problems: &mut Vec<Problem>,
+) {
+    walk(
+        schema,
+        "settings",
+        map,
+        path,
+        locate,
+        problems,
+        &mut |setting, key, value, path, problems| match setting.check(value) {
+            Ok(()) => out.push(Entry {
+                key,
+                value: value.clone(),
+                location: locate.locate(path),
+            }),
+            Err(e) => problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}"))),
+        },
+    );
+}
+
+/// Walks a requirements tree (`"dotted.key" = { op = … }` or nested tables) into constraints.
 fn walk_requirements(
     schema: &Schema,
     map: &Map<String, Value>,
@@ -278,56 +297,38 @@ fn walk_requirements(
     out: &mut Vec<Entry<Constraint>>,
     problems: &mut Vec<Problem>,
 ) {
-    let base = path
-        .iter()
-        .position(|p| p == "requirements")
-        .map_or(0, |i| i + 1);
-    for (name, value) in map {
-        path.push(name.clone());
-        let key = join(path, base);
-        if let Some(setting) = schema.get(&key) {
+    walk(
+        schema,
+        "requirements",
+        map,
+        path,
+        locate,
+        problems,
+        &mut |setting, key, value, path, problems| {
             match value.as_object() {
-                Some(table) => match Constraint::from_table(setting, table) {
-                    Ok(c) => out.push(Entry {
-                        key,
-                        value: c,
-                        location: locate.locate(path),
-                    }),
-                    Err(e) => {
-                        let mut at = path.clone();
-                        at.extend(e.op);
-                        problems.push(problem(locate, &at, Some(&key), e.message));
-                    }
-                },
-                None => problems.push(problem(
-                    locate,
-                    path,
-                    Some(&key),
-                    format!(
-                        "the requirement on \"{key}\" must be a table of operators, such as {{ allowed = [...] }} or {{ value = ... }}"
-                    ),
-                )),
-            }
-        } else if schema.is_group(&key) {
-            match value.as_object() {
-                Some(inner) => walk_requirements(schema, inner, path, locate, out, problems),
-                None => problems.push(problem(
-                    locate,
-                    path,
-                    Some(&key),
-                    format!("\"{key}\" is a group of settings; constrain its settings one by one"),
-                )),
-            }
-        } else {
-            problems.push(problem(
+            Some(table) => match Constraint::from_table(setting, table) {
+                Ok(c) => out.push(Entry {
+                    key,
+                    value: c,
+                    location: locate.locate(path),
+                }),
+                Err(e) => {
+                    let mut at = path.to_vec();
+                    at.extend(e.op);
+                    problems.push(problem(locate, &at, Some(&key), e.message));
+                }
+            },
+            None => problems.push(problem(
                 locate,
                 path,
                 Some(&key),
-                unknown_setting(schema, &key),
-            ));
+                format!(
+                    "the requirement on \"{key}\" must be a table of operators, such as {{ allowed = [...] }} or {{ value = ... }}"
+                ),
+            )),
         }
-        path.pop();
-    }
+        },
+    );
 }
 
 /// Parses the value of `-c KEY=VALUE`: TOML when it parses as a TOML value,
