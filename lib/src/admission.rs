@@ -25,6 +25,10 @@ use crate::trust::{ManagedDocument, Verification, VerifiedBundle, verify_managed
 /// The most rotation steps walked in one run.
 pub const MAX_CHAIN_STEPS: usize = 16;
 
+/// How stale the recorded latest-seen time may get before a run that
+/// changes nothing else rewrites the state to advance it.
+pub const CLOCK_WRITE_INTERVAL: time::Duration = time::Duration::hours(1);
+
 /// The directory of intermediate trust roots, beside `trust.toml`.
 pub const TRUST_CHAIN_DIR: &str = "trust.d";
 
@@ -310,8 +314,27 @@ impl Admission {
     /// Records the verified bundles and the pinned root, atomically, where
     /// this process may write the state directory. A run that cannot write
     /// (an unprivileged `show`) changes nothing and says nothing.
+    ///
+    /// The state is rewritten only when it would say something new: a bundle
+    /// not yet recorded (or another version of one), a new pinned root, or a
+    /// latest-seen time more than [`CLOCK_WRITE_INTERVAL`] old. Repeated runs
+    /// on an unchanged machine write nothing.
     pub fn commit(mut self, stack: &mut Stack) {
-        if self.verified.is_empty() && self.pin_changed.is_none() {
+        let new_bundle = self.verified.iter().any(|b| {
+            self.state
+                .record_for(b.header.channel, &b.header.id)
+                .is_none_or(|r| {
+                    r.version != b.header.version
+                        || r.sha256 != b.sha256
+                        || r.policy_keys != b.policy_keys
+                })
+        });
+        let clock_stale = !self.verified.is_empty()
+            && self
+                .state
+                .latest_seen()
+                .is_none_or(|t| self.now - t > CLOCK_WRITE_INTERVAL);
+        if !new_bundle && !clock_stale && self.pin_changed.is_none() {
             return;
         }
         for bundle in std::mem::take(&mut self.verified) {
