@@ -94,6 +94,7 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
         &g,
         &ShowArgs {
             include_overridden: args.include_overridden,
+            offline: true,
         },
     );
     if keep {

@@ -15,6 +15,11 @@ pub struct ShowArgs {
     /// Also list compliant values that lost to a higher-ranked layer.
     #[arg(long)]
     pub include_overridden: bool,
+    /// Never touch the network. `show` never does: only `mandate sync`
+    /// fetches, and resolution reads the verified cache. Accepted so scripts
+    /// can say so.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `mandate get`.
