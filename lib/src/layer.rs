@@ -218,6 +218,10 @@ fn unknown_setting(schema: &Schema, key: &str) -> String {
     }
 }
 
+/// What [`walk`] does at a setting: given the setting, its dotted key, the
+/// value found, its path in the document and the problem list.
+type Leaf<'a> = dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>) + 'a;
+
 /// Walks a tree of dotted keys, nested tables, or a mix, down to the
 /// settings the schema knows, calling `leaf` for each; unknown keys and
 /// values where a group is expected are problems. `table` names the
@@ -229,7 +233,7 @@ fn walk(
     path: &mut Vec<String>,
     locate: &dyn Locate,
     problems: &mut Vec<Problem>,
-    leaf: &mut dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>),
+    leaf: &mut Leaf<'_>,
 ) {
     let base = path.iter().position(|p| p == table).map_or(0, |i| i + 1);
     for (name, value) in map {
