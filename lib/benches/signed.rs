@@ -7,6 +7,8 @@
 //! cargo bench -p mandate --bench signed
 //! ```
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use std::hint::black_box;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

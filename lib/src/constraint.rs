@@ -18,7 +18,10 @@
 //! that constraint is dropped for the key and a conflict is reported: the
 //! higher-ranked source wins.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 use serde::Serialize;
@@ -45,9 +48,27 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles `source`, anchored at both ends.
     pub fn new(source: &str) -> Result<Pattern, regex::Error> {
-        let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
-            .size_limit(1 << 20)
-            .build()?;
+        // Policies repeat their patterns (one per setting, across layers):
+        // each is compiled once per process. A clone shares the compiled
+        // program. The cache is small and starts over when full.
+        static COMPILED: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+        let compiled = COMPILED.get_or_init(Mutex::default);
+        let cached = compiled.lock().ok().and_then(|c| c.get(source).cloned());
+        let regex = match cached {
+            Some(regex) => regex,
+            None => {
+                let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+                    .size_limit(1 << 20)
+                    .build()?;
+                if let Ok(mut c) = compiled.lock() {
+                    if c.len() >= 256 {
+                        c.clear();
+                    }
+                    c.insert(source.to_owned(), regex.clone());
+                }
+                regex
+            }
+        };
         Ok(Pattern {
             source: source.to_owned(),
             regex,
@@ -288,6 +309,218 @@ struct Bound<T> {
     setter: Setter,
 }
 
+/// A refusal found, before its message is written (most checks only need
+/// to know whether a value is refused).
+struct Found<'a> {
+    op: &'static str,
+    why: Why<'a>,
+    /// Who set the operator (`None` only for an `allowed` set nobody set).
+    setter: Option<&'a Setter>,
+}
+
+/// Which check refused, with what the message names.
+enum Why<'a> {
+    NotPinned(&'a Value),
+    NotAllowed(&'a [Value]),
+    Denied,
+    BelowMin(&'a Value),
+    AboveMax(&'a Value),
+    NoMatch(&'a Pattern),
+    Missing(&'a Value),
+    Excluded(&'a Value),
+    NotWithin(&'a Value, &'a Within),
+    ItemNoMatch(&'a Value, &'a Pattern),
+}
+
+impl Found<'_> {
+    /// The refusal with its message: `not in allowed set ["read-only"] required by mdm`.
+    fn refusal(self) -> Refusal {
+        let reason = match self.why {
+            Why::NotPinned(pinned) => format!("not the pinned value {pinned}"),
+            Why::NotAllowed(allowed) => format!("not in allowed set [{}]", join_values(allowed)),
+            Why::Denied => "denied".into(),
+            Why::BelowMin(min) => format!("below the minimum {min}"),
+            Why::AboveMax(max) => format!("above the maximum {max}"),
+            Why::NoMatch(p) => format!("does not match pattern {:?}", p.source),
+            Why::Missing(element) => format!("does not include {element}"),
+            Why::Excluded(item) => format!("{item} is excluded"),
+            Why::NotWithin(item, within) => format!("{item} is not within [{}]", within.joined()),
+            Why::ItemNoMatch(item, p) => format!("{item} does not match pattern {:?}", p.source),
+        };
+        let setter = self.setter.cloned().unwrap_or_else(unreachable_setter);
+        Refusal {
+            op: self.op,
+            reason: format!("{reason} required by {}", setter.source),
+            setter,
+        }
+    }
+}
+
+/// A `within` list, indexed so that checking one element does not try every
+/// pattern in turn: literal strings are found by equality, `*suffix`
+/// patterns by the element's suffix, and only other globs are matched one by
+/// one. It admits exactly what trying each entry would: a string element
+/// when a string entry matches it as a glob ([`glob::matches`]), any other
+/// element when an entry equals it.
+#[derive(Debug)]
+struct Within {
+    /// The entries as written.
+    values: Vec<Value>,
+    /// String entries without `*` or `?`.
+    literals: HashSet<String>,
+    /// The `X` of entries `*X` where `X` has no `*` or `?`.
+    suffixes: HashSet<String>,
+    /// The byte lengths of `suffixes`, without repeats.
+    suffix_lengths: Vec<usize>,
+    /// Any other string entries.
+    globs: Vec<String>,
+    /// Entries that are not strings.
+    others: Vec<Value>,
+    /// `join_values(&values)`, made once for messages.
+    joined: OnceLock<String>,
+}
+
+impl Within {
+    fn new(values: Vec<Value>) -> Within {
+        let wild = |c: char| c == '*' || c == '?';
+        let mut w = Within {
+            values: Vec::new(),
+            literals: HashSet::new(),
+            suffixes: HashSet::new(),
+            suffix_lengths: Vec::new(),
+            globs: Vec::new(),
+            others: Vec::new(),
+            joined: OnceLock::new(),
+        };
+        for v in &values {
+            match v {
+                Value::String(p) if !p.contains(wild) => {
+                    w.literals.insert(p.clone());
+                }
+                Value::String(p) => match p.strip_prefix('*') {
+                    // `*X` matches exactly the strings that end with X.
+                    Some(suffix) if !suffix.contains(wild) => {
+                        if !w.suffix_lengths.contains(&suffix.len()) {
+                            w.suffix_lengths.push(suffix.len());
+                        }
+                        w.suffixes.insert(suffix.to_owned());
+                    }
+                    _ => w.globs.push(p.clone()),
+                },
+                other => w.others.push(other.clone()),
+            }
+        }
+        w.values = values;
+        w
+    }
+
+    /// The entries as messages show them: `"a", "*.b"`.
+    fn joined(&self) -> &str {
+        self.joined.get_or_init(|| join_values(&self.values))
+    }
+
+    /// Whether `item` may stay in the list.
+    fn admits(&self, item: &Value) -> bool {
+        match item {
+            Value::String(text) => {
+                self.literals.contains(text.as_str())
+                    || self.suffix_lengths.iter().any(|&n| {
+                        n <= text.len()
+                            && text.is_char_boundary(text.len() - n)
+                            && self.suffixes.contains(&text[text.len() - n..])
+                    })
+                    || self.globs.iter().any(|p| glob::matches(p, text))
+            }
+            item => self.others.iter().any(|v| v == item),
+        }
+    }
+}
+
+/// A list of values without repeats, in the order first seen. Membership is
+/// `Value` equality, as with `Vec::contains`, but found through a hash
+/// instead of a scan, so removing repeats from a long list stays linear.
+#[derive(Debug, Default)]
+pub(crate) struct UniqueValues {
+    items: Vec<Value>,
+    /// The hash of a value to the last item with that hash.
+    heads: HashMap<u64, usize>,
+    /// For each item, the previous item with the same hash.
+    chain: Vec<Option<usize>>,
+}
+
+impl UniqueValues {
+    /// Adds a copy of `value` unless an equal value is already there; says whether it was added.
+    pub(crate) fn insert(&mut self, value: &Value) -> bool {
+        let hash = value_hash(value);
+        let mut at = self.heads.get(&hash).copied();
+        while let Some(i) = at {
+            if self.items[i] == *value {
+                return false;
+            }
+            at = self.chain[i];
+        }
+        let i = self.items.len();
+        self.items.push(value.clone());
+        self.chain.push(self.heads.insert(hash, i));
+        true
+    }
+
+    /// How many values there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The values, in the order first seen.
+    pub(crate) fn into_vec(self) -> Vec<Value> {
+        self.items
+    }
+}
+
+/// A hash of a JSON value that agrees with `Value` equality: equal values
+/// hash alike (unequal ones may collide, as `1` and `1.0` do).
+fn value_hash(value: &Value) -> u64 {
+    fn feed(value: &Value, h: &mut DefaultHasher) {
+        match value {
+            Value::Null => h.write_u8(0),
+            Value::Bool(b) => {
+                h.write_u8(1);
+                b.hash(h);
+            }
+            Value::Number(n) => {
+                h.write_u8(2);
+                // Equal numbers have equal f64 images; 0.0 and -0.0 are equal.
+                let f = n.as_f64().unwrap_or(0.0);
+                h.write_u64(if f == 0.0 { 0 } else { f.to_bits() });
+            }
+            Value::String(s) => {
+                h.write_u8(3);
+                s.hash(h);
+            }
+            Value::Array(items) => {
+                h.write_u8(4);
+                h.write_usize(items.len());
+                items.iter().for_each(|v| feed(v, h));
+            }
+            Value::Object(map) => {
+                h.write_u8(5);
+                h.write_usize(map.len());
+                // Order-independent, as map equality is.
+                let mut sum = 0u64;
+                for (k, v) in map {
+                    let mut entry = DefaultHasher::new();
+                    k.hash(&mut entry);
+                    feed(v, &mut entry);
+                    sum = sum.wrapping_add(entry.finish());
+                }
+                h.write_u64(sum);
+            }
+        }
+    }
+    let mut h = DefaultHasher::new();
+    feed(value, &mut h);
+    h.finish()
+}
+
 /// The combined requirement on one setting across every accepted managed layer.
 #[derive(Clone, Debug)]
 pub struct Requirement<'s> {
@@ -301,7 +534,7 @@ pub struct Requirement<'s> {
     max: Option<Bound<Value>>,
     patterns: Vec<Bound<Pattern>>,
     includes: Vec<Bound<Value>>,
-    within: Vec<Bound<Vec<Value>>>,
+    within: Vec<Bound<Arc<Within>>>,
     excludes: Vec<Bound<Value>>,
     default: Option<Bound<Value>>,
 }
@@ -332,7 +565,20 @@ impl<'s> Requirement<'s> {
 
     /// Whether no managed layer constrains the setting.
     pub fn is_empty(&self) -> bool {
-        self.setters().is_empty()
+        // The same as `self.setters().is_empty()`, without building the list.
+        self.pinned.is_none()
+            && self
+                .allowed
+                .as_ref()
+                .is_none_or(|(_, setters)| setters.is_empty())
+            && self.denied.is_empty()
+            && self.min.is_none()
+            && self.max.is_none()
+            && self.patterns.is_empty()
+            && self.includes.is_empty()
+            && self.within.is_empty()
+            && self.excludes.is_empty()
+            && self.default.is_none()
     }
 
     /// Tightens the requirement with a lower-ranked layer's constraint.
@@ -421,7 +667,7 @@ impl<'s> Requirement<'s> {
         }
         if let Some(w) = &c.within {
             self.within.push(Bound {
-                value: w.clone(),
+                value: Arc::new(Within::new(w.clone())),
                 setter: setter.clone(),
             });
         }
@@ -471,7 +717,7 @@ impl<'s> Requirement<'s> {
                 }
             }
             if let Some((allowed, _)) = &self.allowed
-                && allowed.iter().all(|v| self.refusal(v).is_some())
+                && allowed.iter().all(|v| self.refuses(v))
             {
                 return Some(format!(
                     "no allowed list of {} complies with every constraint",
@@ -484,7 +730,7 @@ impl<'s> Requirement<'s> {
             Some((allowed, _)) => allowed.clone(),
             None => self.setting.finite_domain()?,
         };
-        if candidates.iter().all(|v| self.refusal(v).is_some()) {
+        if candidates.iter().all(|v| self.refuses(v)) {
             return Some(format!(
                 "no value of {} complies with every constraint",
                 join_values(&candidates)
@@ -496,21 +742,36 @@ impl<'s> Requirement<'s> {
     /// Why `value` is refused as a whole, or `None` when it complies
     /// (for lists: after repair would not be needed).
     pub fn refusal(&self, value: &Value) -> Option<Refusal> {
-        let refuse = |op: &'static str, reason: String, setter: &Setter| {
-            Some(Refusal {
+        self.refusal_after(value, None)
+    }
+
+    /// Whether `value` is refused: `self.refusal(value).is_some()`, without
+    /// writing the message.
+    fn refuses(&self, value: &Value) -> bool {
+        self.find_refusal(value, None).is_some()
+    }
+
+    /// [`Requirement::refusal`], told with `repaired = Some(n)` that `value`
+    /// is a list [`Requirement::repair`] built: it holds every `includes`
+    /// element, and its first `n` elements already passed
+    /// [`Requirement::item_refusal`], so neither is checked again.
+    fn refusal_after(&self, value: &Value, repaired: Option<usize>) -> Option<Refusal> {
+        self.find_refusal(value, repaired).map(Found::refusal)
+    }
+
+    /// The first check that refuses `value` (see [`Requirement::refusal_after`]).
+    fn find_refusal<'a>(&'a self, value: &'a Value, repaired: Option<usize>) -> Option<Found<'a>> {
+        let found = |op: &'static str, why: Why<'a>, setter: &'a Setter| {
+            Some(Found {
                 op,
-                reason: format!("{reason} required by {}", setter.source),
-                setter: setter.clone(),
+                why,
+                setter: Some(setter),
             })
         };
         if let Some(p) = &self.pinned
             && &p.value != value
         {
-            return refuse(
-                "value",
-                format!("not the pinned value {}", p.value),
-                &p.setter,
-            );
+            return found("value", Why::NotPinned(&p.value), &p.setter);
         }
         if let Some((allowed, setters)) = &self.allowed
             && !allowed.contains(value)
@@ -519,55 +780,40 @@ impl<'s> Requirement<'s> {
                 .allowed_by
                 .iter()
                 .find(|b| !b.value.contains(value))
-                .map(|b| b.setter.clone())
-                .or_else(|| setters.last().cloned())
-                .unwrap_or_else(unreachable_setter);
-            return refuse(
-                "allowed",
-                format!("not in allowed set [{}]", join_values(allowed)),
-                &setter,
-            );
+                .map(|b| &b.setter)
+                .or_else(|| setters.last());
+            return Some(Found {
+                op: "allowed",
+                why: Why::NotAllowed(allowed),
+                setter,
+            });
         }
         if let Some(d) = self.denied.iter().find(|d| &d.value == value) {
-            return refuse("denied", "denied".into(), &d.setter);
+            return found("denied", Why::Denied, &d.setter);
         }
         if let Some(min) = &self.min
             && self.cmp(value, &min.value).is_lt()
         {
-            return refuse(
-                "min",
-                format!("below the minimum {}", min.value),
-                &min.setter,
-            );
+            return found("min", Why::BelowMin(&min.value), &min.setter);
         }
         if let Some(max) = &self.max
             && self.cmp(value, &max.value).is_gt()
         {
-            return refuse(
-                "max",
-                format!("above the maximum {}", max.value),
-                &max.setter,
-            );
+            return found("max", Why::AboveMax(&max.value), &max.setter);
         }
         if let Some(s) = value.as_str()
             && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
         {
-            return refuse(
-                "pattern",
-                format!("does not match pattern {:?}", p.value.source),
-                &p.setter,
-            );
+            return found("pattern", Why::NoMatch(&p.value), &p.setter);
         }
         if let Some(items) = value.as_array() {
-            if let Some(inc) = self.includes.iter().find(|i| !items.contains(&i.value)) {
-                return refuse(
-                    "includes",
-                    format!("does not include {}", inc.value),
-                    &inc.setter,
-                );
+            if repaired.is_none()
+                && let Some(inc) = self.includes.iter().find(|i| !items.contains(&i.value))
+            {
+                return found("includes", Why::Missing(&inc.value), &inc.setter);
             }
-            for item in items {
-                if let Some(r) = self.item_refusal(item) {
+            for item in items.iter().skip(repaired.unwrap_or(0)) {
+                if let Some(r) = self.find_item_refusal(item) {
                     return Some(r);
                 }
             }
@@ -577,37 +823,30 @@ impl<'s> Requirement<'s> {
 
     /// Why one list element must be removed, or `None` when it may stay.
     fn item_refusal(&self, item: &Value) -> Option<Refusal> {
-        let refuse = |op: &'static str, reason: String, setter: &Setter| {
-            Some(Refusal {
+        self.find_item_refusal(item).map(Found::refusal)
+    }
+
+    /// The first check that removes `item` from a list.
+    fn find_item_refusal<'a>(&'a self, item: &'a Value) -> Option<Found<'a>> {
+        let found = |op: &'static str, why: Why<'a>, setter: &'a Setter| {
+            Some(Found {
                 op,
-                reason: format!("{reason} required by {}", setter.source),
-                setter: setter.clone(),
+                why,
+                setter: Some(setter),
             })
         };
         if let Some(e) = self.excludes.iter().find(|e| &e.value == item) {
-            return refuse("excludes", format!("{item} is excluded"), &e.setter);
+            return found("excludes", Why::Excluded(item), &e.setter);
         }
         for w in &self.within {
-            let inside = w.value.iter().any(|allowed| match (allowed, item) {
-                (Value::String(pattern), Value::String(text)) => glob::matches(pattern, text),
-                (allowed, item) => allowed == item,
-            });
-            if !inside {
-                return refuse(
-                    "within",
-                    format!("{item} is not within [{}]", join_values(&w.value)),
-                    &w.setter,
-                );
+            if !w.value.admits(item) {
+                return found("within", Why::NotWithin(item, &w.value), &w.setter);
             }
         }
         if let Some(s) = item.as_str()
             && let Some(p) = self.patterns.iter().find(|p| !p.value.is_match(s))
         {
-            return refuse(
-                "pattern",
-                format!("{item} does not match pattern {:?}", p.value.source),
-                &p.setter,
-            );
+            return found("pattern", Why::ItemNoMatch(item, &p.value), &p.setter);
         }
         None
     }
@@ -618,21 +857,21 @@ impl<'s> Requirement<'s> {
     /// a whole is refused (`value`, `allowed`, `denied`).
     pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
         let mut removed = Vec::new();
-        let mut kept = Vec::new();
+        let mut kept = UniqueValues::default();
         for item in list {
             match self.item_refusal(item) {
                 Some(r) => removed.push((item.clone(), r)),
-                None if !kept.contains(item) => kept.push(item.clone()),
-                None => {}
+                None => {
+                    kept.insert(item);
+                }
             }
         }
+        let checked = kept.len();
         for inc in &self.includes {
-            if !kept.contains(&inc.value) {
-                kept.push(inc.value.clone());
-            }
+            kept.insert(&inc.value);
         }
-        let repaired = Value::Array(kept);
-        match self.refusal(&repaired) {
+        let repaired = Value::Array(kept.into_vec());
+        match self.refusal_after(&repaired, Some(checked)) {
             Some(r) => Err(r),
             None => match repaired {
                 Value::Array(kept) => Ok((kept, removed)),
@@ -668,7 +907,7 @@ impl<'s> Requirement<'s> {
             let mut candidates = Vec::new();
             candidates.extend(self.setting.lockdown.clone());
             candidates.extend(ordered);
-            return candidates.into_iter().find(|v| self.refusal(v).is_none());
+            return candidates.into_iter().find(|v| !self.refuses(v));
         }
         if self.setting.kind == Kind::Array
             && let Ok((v, _)) = self.repair(&[])
@@ -676,15 +915,12 @@ impl<'s> Requirement<'s> {
             return Some(Value::Array(v));
         }
         if let Some((allowed, _)) = &self.allowed {
-            return allowed.iter().find(|v| self.refusal(v).is_none()).cloned();
+            return allowed.iter().find(|v| !self.refuses(v)).cloned();
         }
         if self.setting.kind == Kind::Array {
             return None;
         }
-        self.setting
-            .lockdown
-            .clone()
-            .filter(|v| self.refusal(v).is_none())
+        self.setting.lockdown.clone().filter(|v| !self.refuses(v))
     }
 
     /// Whether exactly one value complies, so nothing below can change it.
@@ -699,7 +935,7 @@ impl<'s> Requirement<'s> {
         }
         match self.setting.finite_domain() {
             Some(domain) if self.setting.kind != Kind::Array => {
-                domain.iter().filter(|v| self.refusal(v).is_none()).count() == 1
+                domain.iter().filter(|v| !self.refuses(v)).count() == 1
             }
             _ => false,
         }
@@ -762,7 +998,7 @@ impl<'s> Requirement<'s> {
             let ws = self
                 .within
                 .iter()
-                .map(|w| Value::Array(w.value.clone()))
+                .map(|w| Value::Array(w.value.values.clone()))
                 .collect();
             m.insert("within".into(), Value::Array(ws));
         }
@@ -814,11 +1050,7 @@ impl<'s> Requirement<'s> {
             lines.push(line("includes", b.value.to_string(), &b.setter));
         }
         for b in &self.within {
-            lines.push(line(
-                "within",
-                format!("[{}]", join_values(&b.value)),
-                &b.setter,
-            ));
+            lines.push(line("within", format!("[{}]", b.value.joined()), &b.setter));
         }
         for b in &self.excludes {
             lines.push(line("excludes", b.value.to_string(), &b.setter));
@@ -842,5 +1074,108 @@ fn unreachable_refusal() -> Refusal {
         op: "value",
         reason: "internal: a repaired list is not a list".into(),
         setter: unreachable_setter(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// What `within` meant before it was indexed: try every entry.
+    fn admits_by_scan(entries: &[Value], item: &Value) -> bool {
+        entries.iter().any(|allowed| match (allowed, item) {
+            (Value::String(pattern), Value::String(text)) => glob::matches(pattern, text),
+            (allowed, item) => allowed == item,
+        })
+    }
+
+    #[test]
+    fn within_admits_what_a_scan_admits() {
+        let entries = [
+            json!("github.com"),
+            json!("*.npmjs.org"),
+            json!("*"),
+            json!("a?c"),
+            json!("*.é.org"),
+            json!({ "name": "docs" }),
+            json!(1),
+        ];
+        let items = [
+            json!("github.com"),
+            json!("api.github.com"),
+            json!("registry.npmjs.org"),
+            json!("npmjs.org"),
+            json!("x.é.org"),
+            json!({ "name": "docs" }),
+            json!({ "name": "other" }),
+            json!(1),
+            json!(1.0),
+            json!(true),
+        ];
+        for cut in 0..entries.len() {
+            let w = Within::new(entries[cut..].to_vec());
+            for item in &items {
+                assert_eq!(
+                    w.admits(item),
+                    admits_by_scan(&entries[cut..], item),
+                    "{item} in {:?}",
+                    &entries[cut..]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unique_values_keep_the_first_of_equal_values() {
+        let list = [
+            json!(1),
+            json!(1.0),
+            json!(-0.0),
+            json!(0.0),
+            json!({ "a": [1, "x"] }),
+            json!({ "a": [1, "x"] }),
+            json!(1),
+        ];
+        let mut unique = UniqueValues::default();
+        let mut naive: Vec<Value> = Vec::new();
+        for v in &list {
+            assert_eq!(unique.insert(v), !naive.contains(v));
+            if !naive.contains(v) {
+                naive.push(v.clone());
+            }
+        }
+        assert_eq!(unique.into_vec(), naive);
+    }
+
+    proptest! {
+        #[test]
+        fn within_agrees_with_a_scan(
+            entries in proptest::collection::vec("[*?]?[a-c.]{0,3}[*?]?[a-c]{0,2}", 0..6),
+            text in "[a-c.*?]{0,6}",
+        ) {
+            let entries: Vec<Value> = entries.into_iter().map(Value::String).collect();
+            let item = Value::String(text);
+            prop_assert_eq!(Within::new(entries.clone()).admits(&item), admits_by_scan(&entries, &item));
+        }
+
+        #[test]
+        fn unique_values_agree_with_contains(list in proptest::collection::vec(0u8..6, 0..20)) {
+            let values: Vec<Value> = list.iter().map(|&n| match n % 3 {
+                0 => json!(n),
+                1 => json!(format!("s{n}")),
+                _ => json!({ "k": n }),
+            }).collect();
+            let mut unique = UniqueValues::default();
+            let mut naive: Vec<Value> = Vec::new();
+            for v in &values {
+                if !naive.contains(v) {
+                    naive.push(v.clone());
+                }
+                unique.insert(v);
+            }
+            prop_assert_eq!(unique.into_vec(), naive);
+        }
     }
 }

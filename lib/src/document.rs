@@ -5,7 +5,6 @@
 //! ([`crate::layer`]) then turns trees into settings and constraints, so the
 //! rules (and messages) are the same whatever the format.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -52,21 +51,92 @@ pub struct TomlTree {
     pub tree: Map<String, Value>,
     origin: Location,
     index: LineIndex,
-    spans: HashMap<Vec<String>, usize>,
+    /// The parsed document, kept for its spans: a key is located by walking
+    /// it when asked, instead of recording every key's position up front.
+    root: Table,
 }
 
 impl Locate for TomlTree {
     fn locate(&self, path: &[String]) -> Location {
         // The deepest known ancestor: an inline table's inner keys have spans
         // too, but a path built by the walker may go deeper than the text.
-        for len in (1..=path.len()).rev() {
-            if let Some(&offset) = self.spans.get(&path[..len]) {
-                let (line, column) = self.index.position(offset);
-                return self.origin.at(line, column);
+        let mut best = None;
+        let mut node = Some(Node::Table(&self.root));
+        for name in path {
+            let Some((span, next)) = node.and_then(|n| n.child(name)) else {
+                break;
+            };
+            if let Some(span) = span {
+                best = Some(span.start);
             }
+            node = next;
         }
-        self.origin.at(1, 1)
+        self.at(best)
     }
+}
+
+/// A place in the parsed document that may have children.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Table(&'a Table),
+    Tables(&'a toml_edit::ArrayOfTables),
+    Value(&'a toml_edit::Value),
+}
+
+impl<'a> Node<'a> {
+    fn of(item: &'a Item) -> Option<Node<'a>> {
+        match item {
+            Item::None => None,
+            Item::Value(v) => Some(Node::Value(v)),
+            Item::Table(t) => Some(Node::Table(t)),
+            Item::ArrayOfTables(a) => Some(Node::Tables(a)),
+        }
+    }
+
+    /// The child `name` (a key, or a list index written in decimal): the
+    /// span it is located at, and the child itself. The spans are the ones
+    /// [`TomlTree::parse`] converts along: a key's own span where it has one,
+    /// else its value's.
+    fn child(self, name: &str) -> Option<(Option<Range<usize>>, Option<Node<'a>>)> {
+        use toml_edit::Value as V;
+        match self {
+            Node::Table(t) => {
+                let item = t.get(name)?;
+                let span = t
+                    .key(name)
+                    .and_then(toml_edit::Key::span)
+                    .or_else(|| item.span());
+                Some((span, Node::of(item)))
+            }
+            Node::Tables(a) => {
+                let t = a.iter().nth(list_index(name)?)?;
+                Some((t.span(), Some(Node::Table(t))))
+            }
+            Node::Value(V::Array(a)) => {
+                let v = a.iter().nth(list_index(name)?)?;
+                Some((v.span(), Some(Node::Value(v))))
+            }
+            Node::Value(V::InlineTable(t)) => {
+                let v = t.get(name)?;
+                let span = t
+                    .key(name)
+                    .and_then(toml_edit::Key::span)
+                    .or_else(|| v.span());
+                Some((span, Some(Node::Value(v))))
+            }
+            Node::Value(_) => None,
+        }
+    }
+}
+
+/// A list index as paths write it: decimal, no sign, no leading zeros.
+fn list_index(name: &str) -> Option<usize> {
+    name.parse::<usize>().ok().filter(|i| i.to_string() == name)
+}
+
+/// The start of a span, or of the deepest ancestor that has one.
+fn start(span: Option<Range<usize>>, ancestor: Option<usize>) -> Option<usize> {
+    span.map(|s| s.start).or(ancestor)
 }
 
 impl TomlTree {
@@ -86,59 +156,50 @@ impl TomlTree {
             tree: Map::new(),
             origin,
             index,
-            spans: HashMap::new(),
+            root: doc.into_table(),
         };
-        let mut path = Vec::new();
-        tree.tree = tree.table(doc.as_table(), &mut path)?;
+        tree.tree = tree.table(&tree.root, None)?;
         Ok(tree)
     }
 
-    fn note(&mut self, path: &[String], span: Option<Range<usize>>) {
-        if let Some(span) = span {
-            self.spans.entry(path.to_vec()).or_insert(span.start);
+    /// The location of a byte offset, or the start of the document.
+    fn at(&self, offset: Option<usize>) -> Location {
+        match offset {
+            Some(offset) => {
+                let (line, column) = self.index.position(offset);
+                self.origin.at(line, column)
+            }
+            None => self.origin.at(1, 1),
         }
     }
 
-    fn table(
-        &mut self,
-        table: &Table,
-        path: &mut Vec<String>,
-    ) -> Result<Map<String, Value>, Problem> {
+    /// Converts a table; `at` is where its nearest located ancestor starts.
+    fn table(&self, table: &Table, at: Option<usize>) -> Result<Map<String, Value>, Problem> {
         let mut out = Map::new();
         for (key, item) in table.iter() {
-            path.push(key.to_owned());
             let span = table.key(key).and_then(toml_edit::Key::span);
-            self.note(path, span.or_else(|| item.span()));
-            let value = self.item(item, path)?;
+            let value = self.item(item, start(span.or_else(|| item.span()), at))?;
             out.insert(key.to_owned(), value);
-            path.pop();
         }
         Ok(out)
     }
 
-    fn item(&mut self, item: &Item, path: &mut Vec<String>) -> Result<Value, Problem> {
+    fn item(&self, item: &Item, at: Option<usize>) -> Result<Value, Problem> {
         match item {
             Item::None => Ok(Value::Null),
-            Item::Value(v) => self.value(v, path),
-            Item::Table(t) => Ok(Value::Object(self.table(t, path)?)),
+            Item::Value(v) => self.value(v, at),
+            Item::Table(t) => Ok(Value::Object(self.table(t, at)?)),
             Item::ArrayOfTables(a) => {
-                let mut out = Vec::new();
-                for (i, t) in a.iter().enumerate() {
-                    path.push(i.to_string());
-                    self.note(path, t.span());
-                    out.push(Value::Object(self.table(t, path)?));
-                    path.pop();
+                let mut out = Vec::with_capacity(a.len());
+                for t in a.iter() {
+                    out.push(Value::Object(self.table(t, start(t.span(), at))?));
                 }
                 Ok(Value::Array(out))
             }
         }
     }
 
-    fn value(
-        &mut self,
-        value: &toml_edit::Value,
-        path: &mut Vec<String>,
-    ) -> Result<Value, Problem> {
+    fn value(&self, value: &toml_edit::Value, at: Option<usize>) -> Result<Value, Problem> {
         use toml_edit::Value as V;
         Ok(match value {
             V::String(s) => Value::String(s.value().clone()),
@@ -147,7 +208,7 @@ impl TomlTree {
                 Some(n) => Value::Number(n),
                 None => {
                     return Err(Problem {
-                        location: self.locate(path),
+                        location: self.at(at),
                         key: None,
                         message: format!("{} is not a finite number", f.value()),
                     });
@@ -156,27 +217,20 @@ impl TomlTree {
             V::Boolean(b) => Value::Bool(*b.value()),
             V::Datetime(d) => Value::String(d.value().to_string()),
             V::Array(a) => {
-                let mut out = Vec::new();
-                for (i, v) in a.iter().enumerate() {
-                    path.push(i.to_string());
-                    self.note(path, v.span());
-                    out.push(self.value(v, path)?);
-                    path.pop();
+                let mut out = Vec::with_capacity(a.len());
+                for v in a.iter() {
+                    out.push(self.value(v, start(v.span(), at))?);
                 }
                 Value::Array(out)
             }
             V::InlineTable(t) => {
                 let mut out = Map::new();
                 for (key, v) in t.iter() {
-                    path.push(key.to_owned());
-                    self.note(
-                        path,
-                        t.key(key)
-                            .and_then(toml_edit::Key::span)
-                            .or_else(|| v.span()),
-                    );
-                    out.insert(key.to_owned(), self.value(v, path)?);
-                    path.pop();
+                    let span = t
+                        .key(key)
+                        .and_then(toml_edit::Key::span)
+                        .or_else(|| v.span());
+                    out.insert(key.to_owned(), self.value(v, start(span, at))?);
                 }
                 Value::Object(out)
             }
@@ -215,6 +269,27 @@ mod tests {
                 .to_string(),
             "f.toml:5:19"
         );
+    }
+
+    #[test]
+    fn nested_lists_and_tables_are_located() {
+        let text = "a = 1\n[[x]]\nb = 2\n[[x]]\nc = { d = [1, {e = 2}], f.g = 3 }\n[y.z]\nw = [[1,2],[3]]\n";
+        let t = TomlTree::parse("f.toml", text).expect("parses");
+        let at = |s: &[&str]| {
+            t.locate(&s.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .to_string()
+        };
+        assert_eq!(at(&["x", "1"]), "f.toml:4:1");
+        assert_eq!(at(&["x", "1", "c", "d", "1", "e"]), "f.toml:5:16");
+        assert_eq!(at(&["x", "1", "c", "f", "g"]), "f.toml:5:27");
+        assert_eq!(at(&["y", "z", "w", "1", "0"]), "f.toml:7:13");
+        // Deeper than the text, or not an index as written: the deepest known ancestor.
+        assert_eq!(at(&["x", "1", "c", "d", "1", "e", "deeper"]), "f.toml:5:16");
+        assert_eq!(at(&["x", "1", "c", "d", "01"]), "f.toml:5:7");
+        assert_eq!(at(&["x", "7"]), "f.toml:2:3");
+        assert_eq!(at(&["nothing"]), "f.toml:1:1");
+        let e = TomlTree::parse("f.toml", "[s]\nx = [1.0, -inf]\n").expect_err("not finite");
+        assert_eq!(e.to_string(), "f.toml:2:11: -inf is not a finite number");
     }
 
     #[test]

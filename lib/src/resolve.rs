@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::constraint::{Conflict, Requirement, Setter};
+use crate::constraint::{Conflict, Requirement, Setter, UniqueValues};
 use crate::layer::Layer;
 use crate::schema::{Kind, ListMerge, Schema, Setting};
 use crate::source::{Location, SourceKind};
@@ -599,12 +599,10 @@ fn resolve_key(
         setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
     if union {
         // Every layer's elements apply; the highest contributor is named as the source.
-        let mut all = Vec::new();
+        let mut unique = UniqueValues::default();
         for c in candidates {
             for item in c.value.as_array().into_iter().flatten() {
-                if !all.contains(item) {
-                    all.push(item.clone());
-                }
+                unique.insert(item);
             }
             merged.push(Overridden {
                 value: c.value.clone(),
@@ -613,6 +611,7 @@ fn resolve_key(
             });
         }
         let head = &candidates[0];
+        let all = unique.into_vec();
         match req.repair(&all) {
             Ok((repaired, removed)) => {
                 rejected.extend(removed.into_iter().map(|(item, r)| {
@@ -662,9 +661,9 @@ fn resolve_key(
         }
     }
     // Only fallbacks past the winner are noise: keep layer proposals only.
-    overridden.retain(|o| {
-        o.location != schema_location.to_string() && o.location != strictest_location.to_string()
-    });
+    let (schema_location, strictest_location) =
+        (schema_location.to_string(), strictest_location.to_string());
+    overridden.retain(|o| o.location != schema_location && o.location != strictest_location);
     let (value, from) = winner?;
     let constraint = (!req.is_empty()).then(|| req.to_json());
     // A schema default that policy pins, or that policy's `includes` filled,
@@ -713,32 +712,45 @@ fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
 
 /// Writes `value` as canonical JSON: object keys sorted, no spaces.
 pub fn canonical_json(value: &Value, out: &mut String) {
+    let mut bytes = Vec::new();
+    write_canonical(value, &mut bytes);
+    // serde_json writes UTF-8, so this never replaces anything.
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    // Keys and scalars are written by serde_json's compact writer, exactly
+    // as `Value::to_string` writes them, without a string for each. Writing
+    // to a `Vec` cannot fail.
+    fn scalar<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+        let _ = serde_json::to_writer(out, v);
+    }
     match value {
         Value::Object(map) => {
-            out.push('{');
+            out.push(b'{');
             let mut entries: Vec<_> = map.iter().collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                canonical_json(v, out);
+                scalar(k, out);
+                out.push(b':');
+                write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                canonical_json(v, out);
+                write_canonical(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&other.to_string()),
+        other => scalar(other, out),
     }
 }
 

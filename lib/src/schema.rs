@@ -128,8 +128,26 @@ pub struct Setting {
     pub default: Option<Value>,
     /// The setting's schema node, with the root's `$defs` attached.
     node: Value,
+    /// Whether the node has no validation keyword beyond `type` and `enum`,
+    /// which [`Setting::check`] tests itself: then the JSON Schema validator
+    /// could refuse nothing those tests accept, and is not run.
+    plain: bool,
     validator: OnceLock<Option<jsonschema::Validator>>,
 }
+
+/// Keywords of a setting's node that [`Setting::check`] tests itself (`type`,
+/// `enum`) or that validate nothing (annotations). `x-` keys are ours.
+const PLAIN_KEYWORDS: [&str; 9] = [
+    "type",
+    "enum",
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "$comment",
+    "readOnly",
+];
 
 impl Setting {
     /// Checks a value against the setting's type and schema; the error says
@@ -146,6 +164,9 @@ impl Setting {
             && !values.contains(value)
         {
             return Err(format!("{} is not one of {}", value, join_values(values)));
+        }
+        if self.plain {
+            return Ok(());
         }
         let validator = self
             .validator
@@ -340,11 +361,19 @@ impl Schema {
                 ));
             }
         };
+        let plain = node
+            .keys()
+            .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k.as_str()));
         let mut sub = node.clone();
         if let Some(defs) = defs {
             sub.insert("$defs".into(), defs.clone());
         }
         let sub = Value::Object(sub);
+        // Compiled once: to refuse a schema that does not compile, and then
+        // kept for `check`.
+        let Ok(validator) = jsonschema::validator_for(&sub) else {
+            return Err(self.node_error(key, "the setting's schema does not compile"));
+        };
         let setting = Setting {
             key: key.to_owned(),
             kind,
@@ -359,11 +388,9 @@ impl Schema {
                 .cloned(),
             default: node.get("default").cloned(),
             node: sub,
-            validator: OnceLock::new(),
+            plain,
+            validator: OnceLock::from(Some(validator)),
         };
-        if jsonschema::validator_for(&setting.node).is_err() {
-            return Err(self.node_error(key, "the setting's schema does not compile"));
-        }
         for (what, value) in [
             ("x-mandate-lockdown", &setting.lockdown),
             ("default", &setting.default),
