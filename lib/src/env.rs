@@ -30,8 +30,17 @@ impl Environment {
     pub fn capture() -> Environment {
         let uid = rustix::process::getuid().as_raw();
         Environment {
-            user_config: directories::ProjectDirs::from("dev", "mandate", "mandate")
-                .map(|d| d.config_dir().join("config.toml")),
+            // The same place `Platform::user_config_in_home` names under --root:
+            // ~/.config/mandate (or $XDG_CONFIG_HOME) on Linux,
+            // ~/Library/Application Support/dev.mandate on macOS.
+            user_config: directories::BaseDirs::new().map(|d| {
+                let dir = if cfg!(target_os = "macos") {
+                    "dev.mandate"
+                } else {
+                    "mandate"
+                };
+                d.config_dir().join(dir).join("config.toml")
+            }),
             cwd: std::env::current_dir().ok(),
             uid,
             user_name: uzers::get_user_by_uid(uid).map(|u| u.name().to_string_lossy().into_owned()),

@@ -91,6 +91,28 @@ pub enum FileError {
 }
 
 impl FileError {
+    /// The path concerned.
+    pub fn path(&self) -> &Path {
+        match self {
+            FileError::Absent { path }
+            | FileError::Symlink { path }
+            | FileError::WrongType { path, .. }
+            | FileError::Owner { path, .. }
+            | FileError::Writable { path, .. }
+            | FileError::TooLarge { path, .. }
+            | FileError::Io { path, .. } => path,
+        }
+    }
+
+    /// The message without the leading path, for reports that name the file already.
+    pub fn reason(&self) -> String {
+        let text = self.to_string();
+        let prefix = format!("{}: ", self.path().display());
+        text.strip_prefix(&prefix)
+            .map(str::to_owned)
+            .unwrap_or(text)
+    }
+
     /// Whether the file simply is not there (as opposed to being unsafe or unreadable).
     pub fn is_absent(&self) -> bool {
         matches!(self, FileError::Absent { .. })

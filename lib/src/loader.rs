@@ -486,7 +486,12 @@ impl Resolver {
             stack.sources.push(
                 SourceReport::new(SourceKind::Project, SourceStatus::Ignored, location).because(format!(
                     "the project is not trusted; to trust it add [projects.\"{}\"] trusted = true to your user config",
-                    dir.display()
+                    // Under --root, trusted paths are written as the machine sees them.
+                    match &self.options.root {
+                        Some(root) => Path::new("/").join(dir.strip_prefix(root).unwrap_or(&dir)),
+                        None => dir.clone(),
+                    }
+                    .display()
                 )),
             );
             return;
@@ -699,7 +704,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
 
 /// A file error as a reason, without repeating the path.
 pub fn file_reason(e: &FileError) -> String {
-    e.to_string()
+    e.reason()
 }
 
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.

@@ -25,7 +25,7 @@ fn finding(level: &'static str, what: impl Into<String>, fix: Option<&str>) -> F
     }
 }
 
-/// Runs every check; exit 0 when healthy, 1 with warnings, 3 when managed policy is not applied.
+/// Runs every check; exit 0 when healthy (warnings are advice), 1 with errors, 3 when managed policy is not applied.
 pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     let resolver = Resolver::with_schema_file(globals.options())?;
     let env = Environment::capture();
@@ -179,10 +179,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     }
     if effective.is_degraded() {
         Ok(ExitCode::from(EXIT_DEGRADED))
-    } else if findings
-        .iter()
-        .any(|f| f.level == "error" || f.level == "warning")
-    {
+    } else if findings.iter().any(|f| f.level == "error") {
         Ok(ExitCode::from(EXIT_NO))
     } else {
         Ok(ExitCode::SUCCESS)

@@ -179,11 +179,12 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
     } else {
         let mut text = format!("refused: {}", args.assignment);
         for r in &refusals {
-            text.push_str(&format!(
-                "\n  {} {}",
-                render::toml_value(&r.value),
-                r.reason
-            ));
+            let value = render::toml_value(&r.value);
+            if r.reason.contains(&value) {
+                text.push_str(&format!("\n  {}", r.reason));
+            } else {
+                text.push_str(&format!("\n  {value} {}", r.reason));
+            }
             if let Some(c) = &r.constraint {
                 text.push_str(&format!(
                     "\n  constraint `{}` set by {} at {}",
