@@ -222,7 +222,7 @@ impl Resolver {
                 return;
             }
             Err(e) => {
-                Resolver::reject_managed(stack, SourceKind::System, &real, e.to_string());
+                Resolver::reject_managed(stack, SourceKind::System, &real, file_reason(&e, &real));
                 return;
             }
         };
@@ -245,7 +245,12 @@ impl Resolver {
             let bytes = match tree.read_in(&dir, name) {
                 Ok(bytes) => bytes,
                 Err(e) => {
-                    Resolver::reject_managed(stack, SourceKind::System, &location, file_reason(&e));
+                    Resolver::reject_managed(
+                        stack,
+                        SourceKind::System,
+                        &location,
+                        file_reason(&e, &location),
+                    );
                     continue;
                 }
             };
@@ -604,7 +609,7 @@ impl Resolver {
                     continue;
                 }
                 Err(e) => {
-                    Resolver::reject_managed(stack, source, &location, file_reason(&e));
+                    Resolver::reject_managed(stack, source, &location, file_reason(&e, &location));
                     continue;
                 }
             };
@@ -702,9 +707,14 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
     );
 }
 
-/// A file error as a reason, without repeating the path.
-pub fn file_reason(e: &FileError) -> String {
-    e.reason()
+/// A file error as a reason for a report at `location`: without the path
+/// when it is the location itself, with it when a parent is at fault.
+pub fn file_reason(e: &FileError, location: &str) -> String {
+    if e.path() == Path::new(location) {
+        e.reason()
+    } else {
+        e.to_string()
+    }
 }
 
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.

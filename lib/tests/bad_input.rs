@@ -142,6 +142,10 @@ fn assert_rejected(
     assert_eq!(r.name, SourceKind::System);
     assert_eq!(r.status, SourceStatus::Rejected, "{r:?}");
     let reason = r.reason.as_deref().unwrap();
+    // The report's location names the file; the reason does not repeat it.
+    assert_eq!(r.location, bad.display().to_string());
+    let prefix = format!("{}: ", bad.display());
+    let reason_starts = reason_starts.strip_prefix(&prefix).unwrap_or(reason_starts);
     assert!(
         reason.starts_with(reason_starts),
         "{reason:?} should start with {reason_starts:?}"
