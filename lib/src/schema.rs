@@ -404,6 +404,16 @@ impl Schema {
         Ok(setting)
     }
 
+    /// Follows a local `$ref` (`#/$defs/NAME`) of a schema node into the
+    /// schema's `$defs`; any other node is returned as it is.
+    pub fn resolve_ref<'a>(&'a self, node: &'a Value) -> &'a Value {
+        node.get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(|name| self.raw.get("$defs").and_then(|d| d.get(name)))
+            .unwrap_or(node)
+    }
+
     /// Where the schema came from.
     pub fn origin(&self) -> &str {
         &self.origin

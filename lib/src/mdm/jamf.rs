@@ -163,24 +163,9 @@ fn optional(
     Json::Object(out)
 }
 
-fn resolve<'a>(schema: &'a Schema, node: &'a Json) -> &'a Json {
-    match node
-        .get("$ref")
-        .and_then(Json::as_str)
-        .and_then(|r| r.strip_prefix("#/$defs/"))
-    {
-        Some(name) => schema
-            .raw()
-            .get("$defs")
-            .and_then(|d| d.get(name))
-            .unwrap_or(node),
-        None => node,
-    }
-}
-
 /// The Jamf form of a value schema: type, enum with titles, structure.
 fn value_schema(schema: &Schema, node: &Json, checks: Checks) -> Json {
-    let node = resolve(schema, node);
+    let node = schema.resolve_ref(node);
     let mut out = Map::new();
     let kind = node.get("type").and_then(Json::as_str);
     if let Some(kind) = kind {
@@ -244,7 +229,7 @@ fn value_schema(schema: &Schema, node: &Json, checks: Checks) -> Json {
                     .unwrap_or_default();
                 let mut props = Map::new();
                 for (i, (name, child)) in properties.iter().enumerate() {
-                    let child = resolve(schema, child);
+                    let child = schema.resolve_ref(child);
                     let title = Some(text(child, "title"))
                         .filter(|t| !t.is_empty())
                         .unwrap_or_else(|| name.clone());
@@ -350,7 +335,7 @@ fn requirement(schema: &Schema, setting: &Setting, position: u64) -> Json {
     let kind = kind_name(setting.kind);
     let value = || value_schema(schema, node, Checks::Full);
     let list_of = |item: Json| json!({ "type": "array", "items": item });
-    let items = resolve(schema, node).get("items");
+    let items = schema.resolve_ref(node).get("items");
     let is_list = setting.kind == Kind::Array;
     let mut ops: Vec<(&str, &str, Option<&str>, Json)> = vec![
         (

@@ -408,22 +408,6 @@ enum Expect<'a> {
     Text,
 }
 
-/// Follows `$ref` into the schema's `$defs`.
-fn resolve<'a>(schema: &'a Schema, node: &'a Json) -> &'a Json {
-    match node
-        .get("$ref")
-        .and_then(Json::as_str)
-        .and_then(|r| r.strip_prefix("#/$defs/"))
-    {
-        Some(name) => schema
-            .raw()
-            .get("$defs")
-            .and_then(|d| d.get(name))
-            .unwrap_or(node),
-        None => node,
-    }
-}
-
 /// The schema node of the setting `key`.
 pub(crate) fn setting_node<'a>(schema: &'a Schema, key: &str) -> Option<&'a Json> {
     let mut node = schema.raw();
@@ -487,7 +471,7 @@ impl Converter<'_, '_> {
             }
             Expect::Node(node) => node,
         };
-        let node = resolve(self.schema, node);
+        let node = self.schema.resolve_ref(node);
         let Some(kind) = node.get("type").and_then(Json::as_str) else {
             return self.generic(value, path, key);
         };
@@ -651,7 +635,7 @@ fn requirements_tree(
             (Some(setting), Value::Dictionary(ops)) => {
                 let node = setting_node(schema, &key);
                 let items = node
-                    .map(|n| resolve(schema, n))
+                    .map(|n| schema.resolve_ref(n))
                     .and_then(|n| n.get("items"));
                 let mut table = Map::new();
                 let mut ok = true;
