@@ -352,19 +352,26 @@ impl Admission {
                 });
             }
         }
-        let writes: Vec<(PathBuf, Vec<u8>)> = [
-            Some((self.state_dir.join(STATE_FILE_NAME), self.state.to_json())),
-            self.pin_changed
-                .map(|bytes| (self.state_dir.join("trust").join("root.toml"), bytes)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        for (path, bytes) in writes {
-            let result = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
+        let create_parent = |path: &Path| path.parent().map_or(Ok(()), std::fs::create_dir_all);
+        let state_path = self.state_dir.join(STATE_FILE_NAME);
+        // `save` merges with what is on disk under a lock: a concurrent
+        // `mandate sync` loses nothing.
+        let mut results = vec![(
+            state_path.clone(),
+            create_parent(&state_path).and_then(|()| {
+                self.state.save(&state_path).map_err(|e| match e {
+                    crate::trust::state::StateError::Io { source, .. } => source,
+                    other => std::io::Error::other(other.to_string()),
+                })
+            }),
+        )];
+        if let Some(bytes) = self.pin_changed.take() {
+            let path = self.state_dir.join("trust").join("root.toml");
+            let result = create_parent(&path)
                 .and_then(|()| crate::atomic::write_atomic(&path, &bytes, 0o644));
+            results.push((path, result));
+        }
+        for (path, result) in results {
             match result {
                 Ok(()) => {}
                 Err(e)

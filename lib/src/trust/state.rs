@@ -200,6 +200,19 @@ struct RawRecord {
     recorded_at: String,
 }
 
+/// Takes an exclusive `flock` on `path` (created if needed), released when
+/// the returned descriptor is dropped. Blocks while another process holds it.
+fn lock_exclusive(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )?;
+    rustix::fs::flock(&fd, FlockOperation::LockExclusive)?;
+    Ok(fd)
+}
+
 /// What the machine has seen: per channel and bundle id, and the latest time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RollbackState {
@@ -322,11 +335,46 @@ impl RollbackState {
 
     /// Writes the state atomically (mode 0644: readers need it to check,
     /// only root writes it).
+    ///
+    /// Several processes may save at once (`mandate sync` and a resolution
+    /// run as root): under an exclusive lock on `<path>.lock`, the state on
+    /// disk is read again and merged with this one ([`RollbackState::merge`]),
+    /// so no record is lost to a concurrent writer.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        write_atomic(path, &self.to_json(), 0o644).map_err(|source| StateError::Io {
+        let io = |source| StateError::Io {
             path: path.to_owned(),
             source,
-        })
+        };
+        let _lock = lock_exclusive(&path.with_extension("lock")).map_err(io)?;
+        let mut merged = self.clone();
+        if let Ok(disk) = RollbackState::load(path) {
+            merged.merge(&disk);
+        }
+        write_atomic(path, &merged.to_json(), 0o644).map_err(io)
+    }
+
+    /// Merges another state into this one: the latest time seen is the later
+    /// of the two; for each bundle the higher version wins, or, where the
+    /// policy keys differ (a key rotation reset the high-water mark), the
+    /// record made later.
+    pub fn merge(&mut self, other: &RollbackState) {
+        if let Some(t) = other.latest_seen {
+            self.observe(t);
+        }
+        for (key, theirs) in &other.bundles {
+            let keep_theirs = match self.bundles.get(key) {
+                None => true,
+                Some(ours) if ours.policy_keys != theirs.policy_keys => {
+                    theirs.recorded_at > ours.recorded_at
+                }
+                Some(ours) => {
+                    (theirs.version, theirs.recorded_at) > (ours.version, ours.recorded_at)
+                }
+            };
+            if keep_theirs {
+                self.bundles.insert(key.clone(), theirs.clone());
+            }
+        }
     }
 
     /// The latest time recorded.
@@ -439,6 +487,47 @@ impl RollbackState {
         if self.latest_seen.is_none_or(|latest| now > latest) {
             self.latest_seen = Some(now);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod merge_tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_savers_lose_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE_NAME);
+        let at = |h| OffsetDateTime::UNIX_EPOCH + Duration::hours(h);
+        let record = |version, h| BundleRecord {
+            version,
+            sha256: Sha256::of(&[version as u8]),
+            policy_keys: Sha256::of(b"keys"),
+            issued_at: at(h),
+            recorded_at: at(h),
+        };
+        // Two writers read the same (empty) state, each records another bundle.
+        let mut a = RollbackState::new();
+        a.bundles
+            .insert((Channel::Cloud, "base".into()), record(7, 1));
+        a.observe(at(1));
+        let mut b = RollbackState::new();
+        b.bundles
+            .insert((Channel::System, "team".into()), record(3, 2));
+        b.bundles
+            .insert((Channel::Cloud, "base".into()), record(6, 0));
+        b.observe(at(2));
+        a.save(&path).unwrap();
+        b.save(&path).unwrap();
+        let disk = RollbackState::load(&path).unwrap();
+        assert_eq!(
+            disk.record_for(Channel::Cloud, "base").unwrap().version,
+            7,
+            "the higher version survives"
+        );
+        assert_eq!(disk.record_for(Channel::System, "team").unwrap().version, 3);
+        assert_eq!(disk.latest_seen(), Some(at(2)));
     }
 }
 
