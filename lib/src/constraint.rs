@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::glob;
-use crate::schema::{Kind, Setting, join_values};
+use crate::schema::{Kind, Setting, join_values, join_values_short};
 use crate::source::{Location, SourceKind};
 
 /// Every operator name, in the order they are checked and shown.
@@ -337,7 +337,9 @@ impl Found<'_> {
     fn refusal(self) -> Refusal {
         let reason = match self.why {
             Why::NotPinned(pinned) => format!("not the pinned value {pinned}"),
-            Why::NotAllowed(allowed) => format!("not in allowed set [{}]", join_values(allowed)),
+            Why::NotAllowed(allowed) => {
+                format!("not in allowed set [{}]", join_values_short(allowed))
+            }
             Why::Denied => "denied".into(),
             Why::BelowMin(min) => format!("below the minimum {min}"),
             Why::AboveMax(max) => format!("above the maximum {max}"),
@@ -416,7 +418,7 @@ impl Within {
 
     /// The entries as messages show them: `"a", "*.b"`.
     fn joined(&self) -> &str {
-        self.joined.get_or_init(|| join_values(&self.values))
+        self.joined.get_or_init(|| join_values_short(&self.values))
     }
 
     /// Whether `item` may stay in the list.

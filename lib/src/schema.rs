@@ -463,6 +463,22 @@ pub fn describe_json_type(value: &Value) -> &'static str {
     }
 }
 
+/// Joins values for a one-line reason: at most [`SHORT_LIST`] of them, then
+/// how many there are in all (`mandate explain` shows every one).
+pub fn join_values_short(values: &[Value]) -> String {
+    if values.len() <= SHORT_LIST {
+        return join_values(values);
+    }
+    format!(
+        "{}, … ({} in all)",
+        join_values(&values[..SHORT_LIST - 2]),
+        values.len()
+    )
+}
+
+/// How many values a one-line reason lists before it abbreviates.
+pub const SHORT_LIST: usize = 12;
+
 /// Joins values for messages: `"a", "b"`.
 pub fn join_values(values: &[Value]) -> String {
     values
@@ -470,4 +486,20 @@ pub fn join_values(values: &[Value]) -> String {
         .map(Value::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod join_tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_abbreviated_in_reasons() {
+        let few: Vec<Value> = (0..3).map(|i| Value::from(format!("d{i}"))).collect();
+        assert_eq!(join_values_short(&few), join_values(&few));
+        let many: Vec<Value> = (0..1000).map(|i| Value::from(format!("d{i}"))).collect();
+        let short = join_values_short(&many);
+        assert!(short.starts_with("\"d0\", \"d1\""), "{short}");
+        assert!(short.ends_with("\"d9\", … (1000 in all)"), "{short}");
+        assert!(!short.contains("d10\""), "{short}");
+    }
 }
