@@ -453,6 +453,22 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                 diagnostics.push(conflict_diagnostic(&conflict));
             }
         }
+        // A `default` the other operators refuse can never apply: say so.
+        if let Some((value, setter)) = req.default_value()
+            && let Some(refusal) = req.refusal(value)
+        {
+            diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "default-refused".into(),
+                message: format!(
+                    "the default {value} for \"{key}\" set by {setter} is {}; it never applies, so fix one of the two",
+                    refusal.reason
+                ),
+                source: Some(setter.source),
+                location: Some(setter.location.to_string()),
+                key: Some(key.into()),
+            });
+        }
         let candidates = proposals.remove(key).unwrap_or_default();
         let report = if stack.lockdown {
             lockdown_report(setting, &candidates)

@@ -1620,3 +1620,22 @@ fn a_refused_schema_default_is_not_reported_as_a_refusal() {
         eff.keys["network.allowed_domains"]
     );
 }
+
+#[test]
+fn a_default_the_other_operators_refuse_is_reported() {
+    let eff = resolve(
+        schema(),
+        vec![system(&requirement(
+            "sandbox.mode",
+            r#"max = "workspace-write", default = "full-access""#,
+        ))],
+    );
+    assert_eq!(eff.get("sandbox.mode"), Some(&json!("workspace-write")));
+    let d = eff
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "default-refused")
+        .expect("a default-refused diagnostic");
+    assert_eq!(d.key.as_deref(), Some("sandbox.mode"));
+    assert!(d.message.contains("above the maximum"), "{}", d.message);
+}
