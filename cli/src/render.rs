@@ -169,48 +169,51 @@ pub fn explain(
             let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out, "\nproposals, highest-ranked first:");
+        // One row per proposal: mark, source, value, where, and what became of it.
+        let row = |out: &mut String,
+                   mark: &str,
+                   source: &str,
+                   value: &Value,
+                   location: &str,
+                   tag: &str| {
+            let _ = writeln!(
+                out,
+                "  {mark} {source:<8} {}  ({location}){tag}",
+                toml_value(value)
+            );
+        };
         for x in &r.rejected {
             let by = x
                 .constraint
                 .as_ref()
                 .map(|c| format!(" [{} set at {}]", c.op, c.location))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "  ✗ {:<8} {}  ({})",
-                x.source,
-                toml_value(&x.value),
-                x.location
-            );
+            row(&mut out, "✗", &x.source, &x.value, &x.location, "");
             let _ = writeln!(out, "             refused: {}{by}", x.reason);
         }
         if r.merged.is_empty() {
-            let _ = writeln!(
-                out,
-                "  ✓ {:<8} {}  ({})  in force",
-                r.source,
-                toml_value(&r.value),
-                r.location
+            row(
+                &mut out,
+                "✓",
+                &r.source,
+                &r.value,
+                &r.location,
+                "  in force",
             );
         } else {
             for m in &r.merged {
-                let _ = writeln!(
-                    out,
-                    "  ✓ {:<8} {}  ({})  merged",
-                    m.source,
-                    toml_value(&m.value),
-                    m.location
-                );
+                row(&mut out, "✓", &m.source, &m.value, &m.location, "  merged");
             }
             let _ = writeln!(out, "    = {}  (union after repair)", toml_value(&r.value));
         }
         for o in &r.overridden {
-            let _ = writeln!(
-                out,
-                "  · {:<8} {}  ({})  overridden",
-                o.source,
-                toml_value(&o.value),
-                o.location
+            row(
+                &mut out,
+                "·",
+                &o.source,
+                &o.value,
+                &o.location,
+                "  overridden",
             );
         }
     }
