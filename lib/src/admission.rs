@@ -192,6 +192,7 @@ impl Admission {
                     source: None,
                     location: Some(location.clone()),
                     key: None,
+                    operator: None,
                 });
                 pin
             }
@@ -221,6 +222,7 @@ impl Admission {
                         source: None,
                         location: Some(location.clone()),
                         key: None,
+                        operator: None,
                     });
                     pin
                 }
@@ -349,6 +351,7 @@ impl Admission {
                     source: Some(bundle.source.kind()),
                     location: None,
                     key: None,
+                    operator: None,
                 });
             }
         }
@@ -390,6 +393,7 @@ impl Admission {
                     source: None,
                     location: Some(path.display().to_string()),
                     key: None,
+                    operator: None,
                 }),
             }
         }
@@ -409,6 +413,7 @@ fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
         source: None,
         location: Some(path.display().to_string()),
         key: None,
+        operator: None,
     });
 }
 

@@ -202,6 +202,7 @@ impl Resolver {
             source: Some(source),
             location: Some(location.to_owned()),
             key: None,
+            operator: None,
         });
         stack
             .sources
@@ -330,6 +331,7 @@ impl Resolver {
                             source: Some(source),
                             location: Some(location.to_owned()),
                             key: None,
+                            operator: None,
                         });
                     }
                     Expiry::PastGrace { grace_ended, .. } => {
@@ -407,6 +409,7 @@ impl Resolver {
 
     fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
         let Some(root) = &self.options.root else {
+            stack.kind_context.home = env.home.as_ref().map(|h| h.display().to_string());
             return env.user_config.clone();
         };
         let platform = self.options.platform;
@@ -440,6 +443,7 @@ impl Resolver {
                             source: Some(SourceKind::User),
                             location: None,
                             key: None,
+                            operator: None,
                         });
                     }
                     return None;
@@ -447,6 +451,8 @@ impl Resolver {
                 users.remove(0)
             }
         };
+        // `~` means the user's home on the machine the tree was copied from.
+        stack.kind_context.home = Some(platform.home_under_root(&user).display().to_string());
         let home = platform
             .home_under_root(&user)
             .join(platform.user_config_in_home());
@@ -695,6 +701,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
         source: Some(source),
         location: Some(location.to_owned()),
         key: None,
+        operator: None,
     });
     stack.sources.push(
         SourceReport::new(source, SourceStatus::Rejected, location).because(

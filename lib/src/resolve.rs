@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::constraint::{Conflict, Requirement, Setter, UniqueValues};
+use crate::constraint::{Conflict, Refusal, Requirement, Setter, UniqueValues};
+use crate::kind::KindContext;
 use crate::layer::Layer;
 use crate::schema::{Kind, ListMerge, Schema, Setting};
 use crate::source::{Location, SourceKind};
@@ -63,6 +64,9 @@ pub struct Diagnostic {
     /// The setting concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The constraint operator concerned (a `conflict` drops only this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// What one source location contributed, for `mandate sources`.
@@ -215,6 +219,8 @@ pub struct Stack {
     pub root: Option<String>,
     /// The trust root in force.
     pub trust: TrustSummary,
+    /// The user the agent runs as, for `~` in paths (see [`crate::kind`]).
+    pub kind_context: KindContext,
 }
 
 /// A refused candidate.
@@ -434,7 +440,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     let mut diagnostics = std::mem::take(&mut stack.diagnostics);
     for setting in schema.settings() {
         let key = setting.key.as_str();
-        let mut req = Requirement::new(setting);
+        let mut req = Requirement::with_context(setting, stack.kind_context.clone());
         for (i, (c, setter)) in constraints.get(key).into_iter().flatten().enumerate() {
             if i > 0 && replaces(&precedence, key) {
                 diagnostics.push(Diagnostic {
@@ -446,10 +452,11 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     source: Some(setter.source),
                     location: Some(setter.location.to_string()),
                     key: Some(key.into()),
+                    operator: None,
                 });
                 continue;
             }
-            if let Err(conflict) = req.tighten(c, setter) {
+            for conflict in req.tighten(c, setter) {
                 diagnostics.push(conflict_diagnostic(&conflict));
             }
         }
@@ -467,6 +474,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                 source: Some(setter.source),
                 location: Some(setter.location.to_string()),
                 key: Some(key.into()),
+                operator: None,
             });
         }
         let candidates = proposals.remove(key).unwrap_or_default();
@@ -514,12 +522,13 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
         severity: Severity::Warning,
         code: "conflict".into(),
         message: format!(
-            "the requirement on \"{}\" from {} contradicts {kept}: {}; the higher-ranked source wins and this requirement is ignored",
-            c.key, c.dropped, c.message
+            "`{}` on \"{}\" from {} contradicts {kept}: {}; the higher-ranked source wins: this operator is ignored, the rest of the requirement applies",
+            c.op, c.key, c.dropped, c.message
         ),
         source: Some(c.dropped.source),
         location: Some(c.dropped.location.to_string()),
         key: Some(c.key.clone()),
+        operator: Some(c.op.to_owned()),
     }
 }
 
@@ -547,7 +556,19 @@ fn lockdown_report(setting: &Setting, candidates: &[Candidate]) -> Option<KeyRep
     })
 }
 
-fn refused(c: &Candidate, r: crate::constraint::Refusal, value: Value) -> Rejected {
+/// The refusal of a value its kind cannot make sense of (`/../etc`, `a b.com`).
+fn kind_refusal(schema: &Schema, e: crate::kind::KindError) -> Refusal {
+    Refusal {
+        op: "kind",
+        reason: e.to_string(),
+        setter: Setter {
+            source: SourceKind::Default,
+            location: Location::new(schema.origin()),
+        },
+    }
+}
+
+fn refused(c: &Candidate, r: Refusal, value: Value) -> Rejected {
     Rejected {
         value,
         source: c.source.name().into(),
@@ -614,11 +635,21 @@ fn resolve_key(
     let union =
         setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
     if union {
-        // Every layer's elements apply; the highest contributor is named as the source.
+        // Every layer's elements apply; the highest contributor is named as
+        // the source, and each element is attributed to the first layer
+        // that proposed it (kept beside the de-duplicated list, not rescanned).
         let mut unique = UniqueValues::default();
-        for c in candidates {
+        let mut owner: Vec<usize> = Vec::new();
+        for (n, c) in candidates.iter().enumerate() {
             for item in c.value.as_array().into_iter().flatten() {
-                unique.insert(item);
+                match setting.canonical_item(item) {
+                    Ok(item) => {
+                        if unique.insert(&item) {
+                            owner.push(n);
+                        }
+                    }
+                    Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
+                }
             }
             merged.push(Overridden {
                 value: c.value.clone(),
@@ -627,14 +658,14 @@ fn resolve_key(
             });
         }
         let head = &candidates[0];
+        let positions = unique.clone();
         let all = unique.into_vec();
         match req.repair(&all) {
             Ok((repaired, removed)) => {
                 rejected.extend(removed.into_iter().map(|(item, r)| {
-                    let who = candidates
-                        .iter()
-                        .find(|c| c.value.as_array().is_some_and(|a| a.contains(&item)))
-                        .unwrap_or(head);
+                    let who = positions
+                        .position(&item)
+                        .map_or(head, |i| &candidates[owner[i]]);
                     refused(who, r, item)
                 }));
                 winner = Some((Value::Array(repaired), head));
@@ -655,8 +686,17 @@ fn resolve_key(
                 }
                 continue;
             }
+            // Judged in the canonical form the agent gives the value.
+            let value = match setting.canonical(c.value) {
+                Ok(v) => v,
+                Err(_) if c.source == SourceKind::Default => continue,
+                Err(e) => {
+                    rejected.push(refused(c, kind_refusal(schema, e), c.value.clone()));
+                    continue;
+                }
+            };
             if setting.kind == Kind::Array
-                && let Some(items) = c.value.as_array()
+                && let Some(items) = value.as_array()
             {
                 match req.repair(items) {
                     Ok((repaired, removed)) => {
@@ -668,8 +708,8 @@ fn resolve_key(
                 }
                 continue;
             }
-            match req.refusal(c.value) {
-                None => winner = Some((c.value.clone(), c)),
+            match req.refusal(&value) {
+                None => winner = Some((value, c)),
                 // A schema default that policy refuses is not news: only proposals are reported.
                 Some(_) if c.source == SourceKind::Default => {}
                 Some(r) => rejected.push(refused(c, r, c.value.clone())),

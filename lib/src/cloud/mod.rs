@@ -512,6 +512,7 @@ impl CachedCloud {
             source: Some(SourceKind::Cloud),
             location: location.clone(),
             key: None,
+            operator: None,
         };
         let mut out = Vec::new();
         let report = self.source_report();
@@ -593,6 +594,7 @@ impl CachedCloud {
                         source: Some(SourceKind::Cloud),
                         location: Some(self.location.display().to_string()),
                         key: None,
+                        operator: None,
                     });
                 }
                 None => {}
