@@ -171,9 +171,9 @@ impl Constraint {
                         setting.key
                     ))
                 })?;
-                setting.canonical(v).map_err(|e| {
-                    err(format!("`{op}` value for \"{}\": {e}", setting.key))
-                })
+                setting
+                    .canonical(v)
+                    .map_err(|e| err(format!("`{op}` value for \"{}\": {e}", setting.key)))
             };
             let check_item = |v: &Value| -> Result<Value, ConstraintError> {
                 setting.check_item(v).map_err(|e| {
@@ -182,9 +182,9 @@ impl Constraint {
                         setting.key
                     ))
                 })?;
-                setting.canonical_item(v).map_err(|e| {
-                    err(format!("`{op}` element for \"{}\": {e}", setting.key))
-                })
+                setting
+                    .canonical_item(v)
+                    .map_err(|e| err(format!("`{op}` element for \"{}\": {e}", setting.key)))
             };
             match op.as_str() {
                 "value" => {
@@ -800,9 +800,10 @@ impl<'s> Requirement<'s> {
             },
             |r| {
                 if r.setting.kind == Kind::Array
-                    && let Some(inc) = r.includes.iter().find(|i| {
-                        i.value.as_str().is_some_and(|s| !p.is_match(s))
-                    })
+                    && let Some(inc) = r
+                        .includes
+                        .iter()
+                        .find(|i| i.value.as_str().is_some_and(|s| !p.is_match(s)))
                 {
                     return Some(format!(
                         "required element {} does not match pattern {:?}",
@@ -824,12 +825,15 @@ impl<'s> Requirement<'s> {
         if let Some(p) = &self.pinned
             && p.value.as_array().is_some_and(|a| !a.contains(v))
         {
-            return Err(format!("required element {v} is not in the pinned list {}", p.value));
+            return Err(format!(
+                "required element {v} is not in the pinned list {}",
+                p.value
+            ));
         }
         if let Some((allowed, _)) = &self.allowed
-            && !allowed.iter().any(|list| {
-                list.as_array().is_some_and(|a| a.contains(v)) && !self.refuses(list)
-            })
+            && !allowed
+                .iter()
+                .any(|list| list.as_array().is_some_and(|a| a.contains(v)) && !self.refuses(list))
         {
             return Err(format!(
                 "required element {v} is in no allowed list of {}",
@@ -900,7 +904,9 @@ impl<'s> Requirement<'s> {
                 .flatten()
                 .find(|i| self.norm(i).intersects(&norm))
         {
-            return Err(format!("excluding {v} would remove {item} from the pinned list"));
+            return Err(format!(
+                "excluding {v} would remove {item} from the pinned list"
+            ));
         }
         self.try_with(
             |r| {

@@ -47,7 +47,8 @@ impl Environment {
             cwd: std::env::current_dir().ok(),
             uid,
             user_name: uzers::get_user_by_uid(uid).map(|u| u.name().to_string_lossy().into_owned()),
-            home: uzers::get_user_by_uid(uid).map(|u| uzers::os::unix::UserExt::home_dir(&u).to_path_buf()),
+            home: uzers::get_user_by_uid(uid)
+                .map(|u| uzers::os::unix::UserExt::home_dir(&u).to_path_buf()),
             now: OffsetDateTime::now_utc(),
             https_proxy: std::env::var("HTTPS_PROXY")
                 .or_else(|_| std::env::var("https_proxy"))

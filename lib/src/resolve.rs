@@ -311,9 +311,14 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// The effective value of `key`.
+    /// The effective value of `key` (`None` when unset; `keys` still
+    /// records an unset setting whose proposals were all refused, with
+    /// `value: null`).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.keys.get(key).map(|k| &k.value)
+        self.keys
+            .get(key)
+            .map(|k| &k.value)
+            .filter(|v| !v.is_null())
     }
 
     /// The effective value of a string setting.
@@ -489,7 +494,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     }
 
     let mut settings = Map::new();
-    for (key, report) in &keys {
+    for (key, report) in keys.iter().filter(|(_, r)| !r.value.is_null()) {
         insert_nested(&mut settings, key, report.value.clone());
     }
     let settings = Value::Object(settings);
@@ -554,6 +559,33 @@ fn lockdown_report(setting: &Setting, candidates: &[Candidate]) -> Option<KeyRep
         merged: Vec::new(),
         constraint_lines: vec!["lockdown: managed policy could not be read or verified".into()],
     })
+}
+
+/// Why a proposal that lost to a higher one would have been refused on its
+/// own (a list: its first refused element), if it would.
+fn lower_refusal(
+    schema: &Schema,
+    setting: &Setting,
+    req: &Requirement,
+    c: &Candidate,
+) -> Option<Refusal> {
+    if req.is_empty() {
+        return setting
+            .canonical(c.value)
+            .err()
+            .map(|e| kind_refusal(schema, e));
+    }
+    let value = match setting.canonical(c.value) {
+        Ok(v) => v,
+        Err(e) => return Some(kind_refusal(schema, e)),
+    };
+    if setting.kind == Kind::Array {
+        return match req.repair(value.as_array().map_or(&[][..], Vec::as_slice)) {
+            Ok((_, removed)) => removed.into_iter().next().map(|(_, r)| r),
+            Err(r) => Some(r),
+        };
+    }
+    req.refusal(&value)
 }
 
 /// The refusal of a value its kind cannot make sense of (`/../etc`, `a b.com`).
@@ -678,27 +710,35 @@ fn resolve_key(
         for c in tail.iter().chain(&fallbacks) {
             if let Some((_, w)) = &winner {
                 if w.source != c.source || w.location != c.location {
-                    overridden.push(Overridden {
-                        value: c.value.clone(),
-                        source: c.source.name().into(),
-                        location: c.location.to_string(),
-                    });
+                    // A lower proposal that breaks a requirement is refused,
+                    // not merely overridden: its author should learn so.
+                    match lower_refusal(schema, setting, req, c) {
+                        Some(r) if c.source != SourceKind::Default => {
+                            rejected.push(refused(c, r, c.value.clone()));
+                        }
+                        _ => overridden.push(Overridden {
+                            value: c.value.clone(),
+                            source: c.source.name().into(),
+                            location: c.location.to_string(),
+                        }),
+                    }
                 }
                 continue;
             }
-            // Judged in the canonical form the agent gives the value.
-            let value = match setting.canonical(c.value) {
-                Ok(v) => v,
-                Err(_) if c.source == SourceKind::Default => continue,
-                Err(e) => {
-                    rejected.push(refused(c, kind_refusal(schema, e), c.value.clone()));
-                    continue;
-                }
-            };
+            // Judged in the canonical form the agent gives the value; a list
+            // element its kind cannot read is removed like any refused one.
             if setting.kind == Kind::Array
-                && let Some(items) = value.as_array()
+                && let Some(items) = c.value.as_array()
             {
-                match req.repair(items) {
+                let mut readable = Vec::with_capacity(items.len());
+                for item in items {
+                    match setting.canonical_item(item) {
+                        Ok(v) => readable.push(v),
+                        Err(_) if c.source == SourceKind::Default => {}
+                        Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
+                    }
+                }
+                match req.repair(&readable) {
                     Ok((repaired, removed)) => {
                         rejected.extend(removed.into_iter().map(|(item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
@@ -708,6 +748,14 @@ fn resolve_key(
                 }
                 continue;
             }
+            let value = match setting.canonical(c.value) {
+                Ok(v) => v,
+                Err(_) if c.source == SourceKind::Default => continue,
+                Err(e) => {
+                    rejected.push(refused(c, kind_refusal(schema, e), c.value.clone()));
+                    continue;
+                }
+            };
             match req.refusal(&value) {
                 None => winner = Some((value, c)),
                 // A schema default that policy refuses is not news: only proposals are reported.
@@ -720,7 +768,24 @@ fn resolve_key(
     let (schema_location, strictest_location) =
         (schema_location.to_string(), strictest_location.to_string());
     overridden.retain(|o| o.location != schema_location && o.location != strictest_location);
-    let (value, from) = winner?;
+    let Some((value, from)) = winner else {
+        // Nothing complies: the setting is unset, but what was refused and
+        // why stays on record (`explain`, `check`, `show --json`).
+        if rejected.is_empty() {
+            return None;
+        }
+        return Some(KeyReport {
+            value: Value::Null,
+            source: "unset".into(),
+            location: "no proposal complies with the requirement".into(),
+            locked: req.is_locked(),
+            constraint: (!req.is_empty()).then(|| req.to_json()),
+            rejected,
+            overridden,
+            merged,
+            constraint_lines: req.describe(),
+        });
+    };
     let constraint = (!req.is_empty()).then(|| req.to_json());
     // A schema default that policy pins, or that policy's `includes` filled,
     // is policy's value: name the requirement, not the schema.

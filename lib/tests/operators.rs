@@ -249,10 +249,18 @@ fn pattern_matches_whole_strings_and_list_elements() {
             ),
         ],
     );
-    let k = &bad.keys.get("telemetry.otel.endpoint");
+    let k = bad.get("telemetry.otel.endpoint");
     assert!(
         k.is_none(),
         "no compliant value and no default: unset, {k:?}"
+    );
+    // Unset, but the refusal stays on record.
+    let report = &bad.keys["telemetry.otel.endpoint"];
+    assert_eq!(report.source, "unset");
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(
+        report.rejected[0].constraint.as_ref().unwrap().op,
+        "pattern"
     );
 
     let domains = system(&requirement(

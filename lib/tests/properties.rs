@@ -464,7 +464,13 @@ fn dropped_locations(eff: &Effective) -> BTreeSet<String> {
     eff.diagnostics
         .iter()
         .filter(|d| d.code == "conflict")
-        .filter_map(|d| Some(format!("{} {}", d.location.as_deref()?, d.operator.as_deref()?)))
+        .filter_map(|d| {
+            Some(format!(
+                "{} {}",
+                d.location.as_deref()?,
+                d.operator.as_deref()?
+            ))
+        })
         .collect()
 }
 
