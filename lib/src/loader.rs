@@ -181,11 +181,49 @@ impl Resolver {
             SourceStatus::Loaded,
             self.schema.origin(),
         ));
+        // A source the signed precedence leaves out does not count, and says so.
+        let precedence = stack.precedence.clone();
         stack
             .layers
-            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+            .retain(|l| crate::admission::in_precedence(&precedence, l.source));
+        for report in &mut stack.sources {
+            if !crate::admission::in_precedence(&precedence, report.name)
+                && report.status != SourceStatus::Absent
+            {
+                report.status = SourceStatus::Ignored;
+                report.reason = Some(format!(
+                    "left out of the signed precedence order ({}): it does not count",
+                    Self::precedence_names(&precedence)
+                ));
+            }
+        }
+        if !crate::admission::in_precedence(&precedence, SourceKind::Cloud) {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Cloud,
+                    SourceStatus::Ignored,
+                    tree.real(&crate::cloud::bundle_path(self.options.platform))
+                        .display()
+                        .to_string(),
+                )
+                .because(format!(
+                    "left out of the signed precedence order ({}): not read",
+                    Self::precedence_names(&precedence)
+                )),
+            );
+        }
+        admission.require_known_bundles(&mut stack);
         admission.commit(&mut stack);
         Ok(stack)
+    }
+
+    fn precedence_names(precedence: &crate::trust::root::Precedence) -> String {
+        precedence
+            .order
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Records a managed file that could not be used: it never counts, and

@@ -464,11 +464,14 @@ fn dropped_locations(eff: &Effective) -> BTreeSet<String> {
     eff.diagnostics
         .iter()
         .filter(|d| d.code == "conflict")
+        // Operators (and, for `denied`, `includes` and `excludes`, single
+        // elements) are dropped one by one: the message says which.
         .filter_map(|d| {
             Some(format!(
-                "{} {}",
+                "{} {} {}",
                 d.location.as_deref()?,
-                d.operator.as_deref()?
+                d.operator.as_deref()?,
+                d.message
             ))
         })
         .collect()
