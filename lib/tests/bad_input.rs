@@ -6,6 +6,8 @@
 //! column for parse errors), and nothing panics or hangs. A bad unmanaged file
 //! is skipped with a diagnostic and leaves the status `ok`.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -241,10 +243,7 @@ fn a_group_writable_file_is_rejected() {
 #[test]
 fn a_file_owned_by_someone_else_is_rejected() {
     if !rustix::process::getuid().is_root() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipped: only root can give a file to another user");
-        }
+        common::skip("only root can give a file to another user");
         return;
     }
     let m = Machine::new();

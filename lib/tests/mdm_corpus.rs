@@ -20,6 +20,8 @@ use mandate::mdm::{
     read_managed_plist,
 };
 use mandate::{Layer, Schema, SourceKind};
+
+mod common;
 use plist::Value;
 use serde_json::{Value as Json, json};
 
@@ -28,7 +30,7 @@ fn corpus_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!("skipped: the corpus directory {} is absent", dir.display());
+        common::skip(&format!("the corpus directory {} is absent", dir.display()));
         None
     }
 }
@@ -704,9 +706,7 @@ fn python3() -> Option<()> {
     match Command::new("python3").arg("--version").output() {
         Ok(out) if out.status.success() => Some(()),
         _ => {
-            println!(
-                "skipped: python3 is not installed, so the independent plistlib check cannot run"
-            );
+            common::skip("python3 is not installed, so the independent plistlib check cannot run");
             None
         }
     }
