@@ -393,8 +393,11 @@ impl Schema {
             .keys()
             .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k.as_str()));
         let mut sub = node.clone();
-        if let Some(defs) = defs {
-            sub.insert("$defs".into(), defs.clone());
+        if let Some(defs) = defs.and_then(Value::as_object) {
+            let used = referenced_defs(node, defs);
+            if !used.is_empty() {
+                sub.insert("$defs".into(), Value::Object(used));
+            }
         }
         let sub = Value::Object(sub);
         let validator = match compile {
@@ -485,6 +488,47 @@ impl Schema {
             .min()
             .map(|(_, k)| k.as_str())
     }
+}
+
+/// The definitions of `defs` that `node` refers to (`#/$defs/NAME`), with
+/// those they refer to in turn: what a setting's validator needs, and no
+/// more (each one would be checked and compiled with every setting).
+fn referenced_defs(node: &Map<String, Value>, defs: &Map<String, Value>) -> Map<String, Value> {
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    match (key.as_str(), child) {
+                        ("$ref", Value::String(target)) => {
+                            if let Some(path) = target.strip_prefix("#/$defs/") {
+                                out.push(path.split('/').next().unwrap_or(path));
+                            }
+                        }
+                        _ => refs(child, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    node.values().for_each(|v| refs(v, &mut pending));
+    let mut used = Map::new();
+    while let Some(name) = pending.pop() {
+        if used.contains_key(name) {
+            continue;
+        }
+        match defs.get(name) {
+            Some(def) => {
+                used.insert(name.to_owned(), def.clone());
+                refs(def, &mut pending);
+            }
+            // A name written with JSON Pointer escapes: keep every definition.
+            None => return defs.clone(),
+        }
+    }
+    used
 }
 
 /// Names a JSON value's type for messages.
