@@ -519,22 +519,13 @@ impl Resolver {
 
     fn read_unmanaged(&self, source: SourceKind, path: &Path, stack: &mut Stack) -> Option<String> {
         let location = path.display().to_string();
-        let result = (|| -> Result<String, String> {
-            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-            if !meta.is_file() {
-                return Err("not a regular file".into());
-            }
-            if meta.len() > MAX_UNMANAGED_SIZE {
-                return Err(format!(
-                    "{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit",
-                    meta.len()
-                ));
-            }
-            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            utf8(&location, &bytes)
-                .map(str::to_owned)
-                .map_err(|e| e.to_string())
-        })();
+        let result = read_unmanaged_file(path).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|e| {
+                utf8(&location, e.as_bytes())
+                    .err()
+                    .map_or_else(|| e.to_string(), |errors| errors.to_string())
+            })
+        });
         match result {
             Ok(text) => Some(text),
             Err(_) if !path.exists() => {
@@ -554,6 +545,23 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Reads a user or project file: a regular file (symbolic links followed),
+/// opened without blocking (a FIFO cannot hang the reader), at most
+/// [`MAX_UNMANAGED_SIZE`] bytes, read once with a bounded reader.
+fn read_unmanaged_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    crate::fsafe::read_bounded(file, meta.len(), MAX_UNMANAGED_SIZE, path).map_err(|e| e.reason())
 }
 
 /// One managed policy file (or plist payload) found by the loader, before admission.
