@@ -284,7 +284,7 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -294,7 +294,7 @@ impl Resolver {
                 if reason == crate::trust::UnsignedReason::NotRequired {
                     report.reason = Some(reason.to_string());
                 }
-                (report, text_origin.to_owned(), bytes.to_vec())
+                (report, self.parse_managed(source, text_origin, bytes))
             }
             Admitted::Verified(bundle) => {
                 let header = &bundle.header;
@@ -346,12 +346,19 @@ impl Resolver {
                     }
                 }
                 let origin = format!("{location} [{} v{}]", header.id, header.version);
-                let payload = bundle.payload.clone();
+                // The payload as parsed by verification: not parsed again.
+                let parsed = Layer::from_parsed_policy(
+                    &self.schema,
+                    source,
+                    &origin,
+                    bundle.text(),
+                    bundle.document().clone(),
+                );
                 admission.verified.push(*bundle);
-                (report, origin, payload)
+                (report, parsed)
             }
         };
-        match self.parse_managed(source, &text_origin, &payload) {
+        match parsed {
             Ok(mut layer) => {
                 layer.rank = rank;
                 layer.location = crate::source::Location::new(location);

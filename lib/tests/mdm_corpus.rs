@@ -1019,11 +1019,8 @@ fn deep_nesting_and_huge_arrays() {
         "<key>Settings</key><dict><key>network.allowed_domains</key><array>{}</array></dict>",
         "<true/>".repeat(limit + 1)
     );
-    expect_error(
-        "one element too many",
-        xml(&huge),
-        &format!("more than {limit} elements"),
-    );
+    let message: &'static str = format!("more than {limit} elements").leak();
+    expect_error("one element too many", xml(&huge), &message);
     // Exponentially shared objects in a binary plist.
     let mut objects: Vec<Vec<u8>> = vec![vec![0xD1, 0x01, 0x02], b"\x58Settings".to_vec()];
     for i in 0..10u8 {
