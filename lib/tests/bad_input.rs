@@ -333,14 +333,16 @@ fn an_empty_file_is_a_valid_empty_policy() {
 fn a_file_over_the_size_cap_is_rejected() {
     let m = Machine::new();
     let mut big = LOOSE.as_bytes().to_vec();
-    big.resize(10 << 20, b'#');
+    let cap = mandate::fsafe::MAX_MANAGED_SIZE;
+    big.resize(cap as usize + 1, b'#');
     let bad = m.write("20-big.toml", &big, 0o644);
     assert_bad_file(
         &m,
         &bad,
         &format!(
-            "{}: 10485760 bytes, more than the 1048576-byte limit",
-            bad.display()
+            "{}: {} bytes, more than the {cap}-byte limit",
+            bad.display(),
+            cap + 1
         ),
         "",
     );
