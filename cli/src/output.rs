@@ -24,3 +24,56 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<(), crate::CliError> {
     out(&text);
     Ok(())
 }
+
+/// Whether an output path means standard output (`-o -`).
+pub fn is_stdout(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// What to do when the output file exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Existing {
+    /// Replace it (atomically).
+    Replace,
+    /// Refuse: the command never overwrites.
+    Refuse,
+}
+
+/// Writes `bytes` to `path` (atomically, mode 0644), or to standard output
+/// when `path` is `-`. Returns how to name the destination in messages.
+pub fn write_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+    existing: Existing,
+) -> Result<String, crate::CliError> {
+    if is_stdout(path) {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| crate::CliError::usage(format!("standard output: {e}")))?;
+        return Ok("standard output".to_owned());
+    }
+    if existing == Existing::Refuse && std::fs::symlink_metadata(path).is_ok() {
+        return Err(crate::CliError::usage(format!(
+            "{} already exists; it is never overwritten",
+            path.display()
+        ))
+        .hint("write to another file with -o, or move the existing one away first"));
+    }
+    mandate::atomic::write_atomic(path, bytes, 0o644)
+        .map_err(|e| crate::CliError::usage(format!("{}: cannot write: {e}", path.display())))?;
+    Ok(path.display().to_string())
+}
+
+/// Where messages about a file written to `path` go: stderr when the file
+/// itself went to stdout, else stdout.
+pub fn report(path: &std::path::Path, text: &str) {
+    if is_stdout(path) {
+        for line in text.lines() {
+            error(line);
+        }
+    } else {
+        out(text);
+    }
+}

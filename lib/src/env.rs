@@ -63,3 +63,17 @@ impl Environment {
         }
     }
 }
+
+/// The `ssh-agent` socket named by `SSH_AUTH_SOCK`, if set and not empty.
+#[allow(clippy::disallowed_methods)]
+pub fn ssh_auth_sock() -> Option<PathBuf> {
+    std::env::var_os("SSH_AUTH_SOCK")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Whether `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+#[allow(clippy::disallowed_methods)]
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}

@@ -40,6 +40,7 @@ mod fields;
 pub mod header;
 pub mod keys;
 pub mod root;
+pub mod signer;
 pub mod state;
 
 pub use fields::TomlProblem;
@@ -47,7 +48,7 @@ pub use fields::TomlProblem;
 use envelope::{Envelope, EnvelopeError, POLICY_PAYLOAD_TYPE, SignatureCount};
 use header::{Channel, HeaderError, PolicyHeader, SignedHeader};
 use keys::KeyId;
-use root::{RoleName, TrustRoot};
+use root::{RetiredKey, RoleName, TrustRoot};
 use state::{RollbackError, RollbackState};
 
 use crate::source::ManagedSource;
@@ -245,12 +246,15 @@ pub enum BundleError {
     #[error(transparent)]
     Envelope(EnvelopeError),
     /// Not enough distinct policy keys signed.
-    #[error("bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)", .count.details(), other_role_note(.other_role))]
+    #[error("{}", threshold_message(.count, .other_role, .retired, *.root_version))]
     Threshold {
         /// The count of valid policy signatures.
         count: SignatureCount,
         /// Keys of the trust root outside the policy role that signed validly.
         other_role: Vec<KeyId>,
+        /// Retired policy keys (past their overlap) that signed validly, as
+        /// the trust root names them, with their retirement record.
+        retired: Vec<(String, RetiredKey)>,
         /// The version of the trust root.
         root_version: u64,
     },
@@ -294,6 +298,35 @@ pub enum BundleError {
     Rollback(RollbackError),
 }
 
+fn threshold_message(
+    count: &SignatureCount,
+    other_role: &[KeyId],
+    retired: &[(String, RetiredKey)],
+    root_version: u64,
+) -> String {
+    if retired.is_empty() {
+        return format!(
+            "bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)",
+            count.details(),
+            other_role_note(other_role)
+        );
+    }
+    let causes: Vec<String> = retired
+        .iter()
+        .map(|(name, r)| {
+            let overlap = r
+                .until
+                .map(|u| format!(", and its overlap ended at {}", fields::format_datetime(u)))
+                .unwrap_or_default();
+            format!("policy key {name} was removed by trust root version {}{overlap}", r.version)
+        })
+        .collect();
+    format!(
+        "bundle is signed by a key that no longer signs policy: {}; it has {count} from current policy keys. Re-sign it with a policy key of trust root version {root_version} and publish it again (`mandate sign --key …`)",
+        causes.join("; ")
+    )
+}
+
 fn other_role_note(keys: &[KeyId]) -> String {
     if keys.is_empty() {
         String::new()
@@ -321,6 +354,7 @@ impl BundleError {
                 EnvelopeError::PayloadType { .. } => "payload-type",
                 EnvelopeError::InvalidThreshold { .. } | EnvelopeError::Threshold(_) => "threshold",
             },
+            BundleError::Threshold { retired, .. } if !retired.is_empty() => "key-retired",
             BundleError::Threshold { .. } => "threshold",
             BundleError::Header(e) => e.code(),
             BundleError::OrgMismatch { .. } => "org-mismatch",
@@ -350,23 +384,37 @@ pub fn verify_bundle(
     }
     let envelope = Envelope::parse(bytes).map_err(BundleError::Envelope)?;
     let policy = root.role(RoleName::Policy);
-    let verified = match envelope.verify(
-        POLICY_PAYLOAD_TYPE,
-        &root.role_keys(RoleName::Policy),
-        policy.threshold,
-    ) {
+    // Retired policy keys still within their overlap count like policy keys.
+    let signing_keys = root.policy_keys_at(now);
+    let verified = match envelope.verify(POLICY_PAYLOAD_TYPE, &signing_keys, policy.threshold) {
         Ok(verified) => verified,
         Err(EnvelopeError::Threshold(count)) => {
-            // Name keys of the root that signed but may not sign policy.
+            // Name keys of the root that signed but may not sign policy:
+            // retired policy keys (the real cause after a rotation) apart.
+            let counted = |k: &&keys::PublicKey| signing_keys.iter().any(|s| s.id() == k.id());
+            let retired_keys: Vec<_> = root
+                .keys()
+                .values()
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_some())
+                .collect();
             let others: Vec<_> = root
                 .keys()
                 .values()
-                .filter(|k| !policy.keys.contains(k.id()))
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_none())
                 .collect();
             let other_role = envelope.valid_signers(&others);
+            let retired = envelope
+                .valid_signers(&retired_keys)
+                .iter()
+                .filter_map(|id| {
+                    let record = root.retired_policy_key(id)?.clone();
+                    Some((root.describe_key(id), record))
+                })
+                .collect();
             return Err(BundleError::Threshold {
                 count,
                 other_role,
+                retired,
                 root_version: root.version(),
             });
         }
