@@ -193,7 +193,7 @@ pub struct SignArgs {
     #[arg(required_unless_present = "add")]
     pub policy: Option<PathBuf>,
     /// Add the --key signatures to this existing bundle instead (signing in turn).
-    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["policy", "channel"])]
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["policy", "channel", "expires"])]
     pub add: Option<PathBuf>,
     /// The trust root the bundle is for: refuse keys that are not its policy keys and say how
     /// many of how many have signed.
@@ -202,6 +202,10 @@ pub struct SignArgs {
     /// Sign for this channel (system, cloud or mdm), overriding the header's `channel`.
     #[arg(long)]
     pub channel: Option<String>,
+    /// Set the header's `expires`: a duration from now such as 90d, or a date-time
+    /// [default: the header's].
+    #[arg(long, value_name = "DURATION|DATE")]
+    pub expires: Option<String>,
     /// Where to write the bundle (`-` for standard output) [with --add: the bundle itself].
     #[arg(short, long, required_unless_present = "add")]
     pub output: Option<PathBuf>,
@@ -544,7 +548,9 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
     let now = OffsetDateTime::now_utc();
     match cmd {
         TrustCommand::Init(args) => {
-            let default_expiry = now + time::Duration::days(365);
+            let default_expiry = (now + time::Duration::days(365))
+                .replace_nanosecond(0)
+                .unwrap_or(now + time::Duration::days(365));
             let builder = TrustRootBuilder::new(args.org.clone(), default_expiry);
             let builder = args.content.apply(builder, None, true, true, now)?;
             let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
@@ -841,6 +847,7 @@ fn prepare_payload(
     origin: &str,
     bytes: &[u8],
     channel: Option<&str>,
+    expires: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Vec<String>), CliError> {
     let text = mandate::loader::utf8(origin, bytes).map_err(|e| CliError::no(e.to_string()))?;
@@ -869,15 +876,24 @@ fn prepare_payload(
             });
         }
     }
-    if policy.get("issued_at").is_none() {
-        let at = now.replace_nanosecond(0).unwrap_or(now);
-        let stamp = rfc3339(at);
-        let datetime: toml_edit::Datetime = stamp
+    let datetime = |at: OffsetDateTime| -> Result<(toml_edit::Datetime, String), CliError> {
+        let stamp = rfc3339(at.replace_nanosecond(0).unwrap_or(at));
+        let value = stamp
             .parse()
-            .map_err(|e| CliError::usage(format!("issued_at {stamp}: {e}")))?;
-        policy.insert("issued_at", toml_edit::value(datetime));
+            .map_err(|e| CliError::usage(format!("{stamp}: {e}")))?;
+        Ok((value, stamp))
+    };
+    if policy.get("issued_at").is_none() {
+        let (value, stamp) = datetime(now)?;
+        policy.insert("issued_at", toml_edit::value(value));
         changed = true;
         notes.push(format!("issued_at {stamp} (now)"));
+    }
+    if let Some(at) = expires {
+        let (value, stamp) = datetime(at)?;
+        policy.insert("expires", toml_edit::value(value));
+        changed = true;
+        notes.push(format!("expires {stamp} (--expires)"));
     }
     let missing: Vec<&str> = SIGNED_FIELDS
         .iter()
@@ -973,7 +989,12 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let path = args.policy.as_deref().ok_or_else(|| CliError::usage("give the policy file to sign"))?;
             let bytes = read(path)?;
             let origin = path.display().to_string();
-            let (payload, notes) = prepare_payload(&origin, &bytes, args.channel.as_deref(), now)?;
+            let expires = match &args.expires {
+                Some(text) => Some(instant("--expires", text, now)?),
+                None => None,
+            };
+            let (payload, notes) =
+                prepare_payload(&origin, &bytes, args.channel.as_deref(), expires, now)?;
             let header = PolicyHeader::parse(&payload)
                 .map_err(|e| CliError::no(format!("{origin}: {e}")))?
                 .ok_or_else(|| CliError::no(format!("{origin}: a bundle needs a [policy] header")))?

@@ -688,10 +688,12 @@ impl TrustRoot {
     /// `key <id> (<name>)` for a signer, naming it as this root does.
     fn describe_signer(&self, signer: &dyn Signer) -> String {
         let id = signer.public().id();
-        match self.key_name(id) {
-            Some(name) => format!("{} (key {id}, {name})", signer.label()),
-            None if signer.label().contains(id.as_str()) => signer.label(),
-            None => format!("{} (key {id})", signer.label()),
+        let label = signer.label();
+        match (self.key_name(id), label.contains(id.as_str())) {
+            (Some(name), true) => format!("{label} ({name})"),
+            (Some(name), false) => format!("{label} (key {id}, {name})"),
+            (None, true) => label,
+            (None, false) => format!("{label} (key {id})"),
         }
     }
 
