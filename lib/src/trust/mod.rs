@@ -580,6 +580,38 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_by_a_retired_key_names_the_rotation() {
+        let until = NOW + Duration::days(10);
+        let body = TrustRootBuilder::new("acme", datetime!(2030-01-01 00:00 UTC))
+            .version(4)
+            .root_keys(vec![key(1).public().clone()], 1)
+            .policy_keys(vec![key(12).public().clone()], 1)
+            .retire_policy_key(key(11).public().clone(), 4, Some(until))
+            .key_name(key(11).id(), "policy-2025")
+            .body()
+            .unwrap();
+        let root =
+            TrustRoot::verify_self(&TrustRoot::sign(&body, &[&key(1)]).unwrap(), NOW).unwrap();
+        let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(11)]);
+        let state = RollbackState::new();
+        // Within the overlap it verifies.
+        let ok = verify_bundle(&bytes, &root, ManagedSource::Cloud, NOW, &state).unwrap();
+        assert_eq!(ok.signers, [key(11).id().clone()]);
+        // After it, the message names the key and the version that removed it.
+        let err = verify_bundle(&bytes, &root, ManagedSource::Cloud, until, &state).unwrap_err();
+        assert_eq!(err.code(), "key-retired");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "policy key {} (policy-2025) was removed by trust root version 4",
+                key(11).id()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("sign it with more policy keys"), "{text}");
+    }
+
+    #[test]
     fn binds_channel_and_reports_expiry() {
         let bytes = bundle(&policy("mdm", "2026-05-30T00:00:00Z"), &[&key(12)]);
         let state = RollbackState::new();

@@ -2066,6 +2066,78 @@ mod tests {
     }
 
     #[test]
+    fn ceremony_one_signature_at_a_time() {
+        let (r1, r2, r3) = (key(1), key(2), key(3));
+        let b = builder(&[&r1, &r2, &r3], 2).key_name(r3.id(), "carol");
+        let unsigned = TrustRoot::sign_with(&b.body().unwrap(), &[]).unwrap();
+        let status = TrustRoot::signatures(&unsigned, None).unwrap();
+        assert_eq!((status.own.signed.len(), status.own.threshold), (0, 2));
+        assert_eq!(status.own.missing().len(), 3);
+        assert!(status.own.keys.contains(&(r3.id().clone(), Some("carol".into()))));
+        let one = TrustRoot::add_signature(&unsigned, &r1, None).unwrap();
+        assert_eq!(
+            TrustRoot::add_signature(&one, &r1, None).unwrap_err().code(),
+            "already-signed"
+        );
+        assert_eq!(
+            TrustRoot::add_signature(&one, &key(11), None).unwrap_err().code(),
+            "not-a-root-key"
+        );
+        assert_eq!(
+            TrustRoot::verify_self(&one, NOW).unwrap_err().code(),
+            "root-threshold"
+        );
+        let two = TrustRoot::add_signature(&one, &r3, None).unwrap();
+        let root = TrustRoot::verify_self(&two, NOW).unwrap();
+        assert_eq!(root.key_name(r3.id()), Some("carol"));
+        assert!(TrustRoot::signatures(&two, None).unwrap().is_complete());
+        // A rotation: a key of the previous version only may sign with --previous.
+        let v2 = b.clone().version(2).root_keys(publics(&[&r2, &r3]), 2);
+        let file = TrustRoot::sign_with(&v2.body().unwrap(), &[]).unwrap();
+        assert_eq!(
+            TrustRoot::add_signature(&file, &r1, None).unwrap_err().code(),
+            "not-a-root-key"
+        );
+        let file = TrustRoot::add_signature(&file, &r1, Some(&root)).unwrap();
+        let status = TrustRoot::signatures(&file, Some(&root)).unwrap();
+        let previous = status.previous.as_ref().unwrap();
+        assert_eq!((previous.signed.len(), status.own.signed.len()), (1, 0));
+        assert!(!status.is_complete());
+    }
+
+    #[test]
+    fn retired_policy_keys_overlap_then_stop_counting() {
+        let r1 = key(1);
+        let until = NOW + Duration::days(30);
+        let b = builder(&[&r1], 1)
+            .version(2)
+            .policy_keys(publics(&[&key(12)]), 1)
+            .retire_policy_key(key(11).public().clone(), 2, Some(until));
+        let root = TrustRoot::verify_self(&signed(&b, &[&r1]), NOW).unwrap();
+        assert_eq!(root.retired_policy_keys().len(), 1);
+        assert_eq!(root.policy_keys_at(NOW).len(), 2);
+        assert_eq!(root.policy_keys_at(until).len(), 1);
+        // Carried by the next version, and the fingerprint ignores retired keys.
+        let next = TrustRootBuilder::next_version(&root).body().unwrap();
+        assert!(next.contains("[[roles.policy.retired]]"), "{next}");
+        let plain = builder(&[&r1], 1).policy_keys(publics(&[&key(12)]), 1);
+        let plain = TrustRoot::verify_self(&signed(&plain, &[&r1]), NOW).unwrap();
+        assert_eq!(root.policy_keys_fingerprint(), plain.policy_keys_fingerprint());
+        // A key cannot be both, nor retired by a future version.
+        let body = b.body().unwrap();
+        let both = body.replacen(
+            &format!("keys = [\"{}\"]\n\n[[roles", key(12).id()),
+            &format!("keys = [\"{}\", \"{}\"]\n\n[[roles", key(12).id(), key(11).id()),
+            1,
+        );
+        assert_ne!(both, body);
+        assert_eq!(TrustRoot::sign(&both, &[&r1]).unwrap_err().code(), "root-invalid");
+        let future = body.replacen("version = 2\nuntil", "version = 3\nuntil", 1);
+        assert_ne!(future, body);
+        assert_eq!(TrustRoot::sign(&future, &[&r1]).unwrap_err().code(), "root-invalid");
+    }
+
+    #[test]
     fn policy_fingerprint_depends_on_the_key_set_only() {
         let r1 = key(1);
         let a = TrustRoot::verify_self(&signed(&builder(&[&r1], 1), &[&r1]), NOW).unwrap();
