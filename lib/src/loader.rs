@@ -385,12 +385,19 @@ impl Resolver {
         stack: &mut Stack,
     ) -> (Admission, Vec<MdmFound>) {
         let mdm = self.read_mdm(tree, env, stack);
-        let mdm_trust_root = mdm
-            .iter()
-            .find(|m| m.source == SourceKind::Mdm)
-            .and_then(|m| m.content.trust_root.clone());
-        let admission =
-            Admission::load(tree, self.options.platform, env.now, mdm_trust_root, stack);
+        let machine = mdm.iter().find(|m| m.source == SourceKind::Mdm);
+        let mdm_trust_root = machine.and_then(|m| m.content.trust_root.clone());
+        let mdm_chain = machine
+            .map(|m| m.content.trust_root_chain.clone())
+            .unwrap_or_default();
+        let admission = Admission::load_with_chain(
+            tree,
+            self.options.platform,
+            env.now,
+            mdm_trust_root,
+            mdm_chain,
+            stack,
+        );
         (admission, mdm)
     }
 

@@ -685,6 +685,14 @@ impl TrustRoot {
         })
     }
 
+    /// The version a trust root file claims, without verifying anything:
+    /// only for picking the candidate files of a rotation walk, which then
+    /// verifies each of them.
+    pub fn claimed_version(file: &[u8]) -> Option<u64> {
+        let split = split(file, MAX_ROOT_BYTES).ok()?;
+        parse_body(split.body).ok().map(|r| r.version)
+    }
+
     /// `key <id> (<name>)` for a signer, naming it as this root does.
     fn describe_signer(&self, signer: &dyn Signer) -> String {
         let id = signer.public().id();
