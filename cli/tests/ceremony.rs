@@ -521,3 +521,51 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     let text = admin.fails(2, &["sign", "--key", "ssh-agent:carol.pub", "base.toml", "-o", "x.bundle"]);
     assert!(text.contains("not an OpenSSH ed25519 public key"), "{text}");
 }
+
+#[test]
+fn non_destructive_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    // demo --out on an existing directory says what to do and writes nothing.
+    admin.ok(&["demo", "--out", "demo"]);
+    let text = admin.fails(2, &["demo", "--out", "demo"]);
+    assert!(text.contains("already exists"), "{text}");
+    assert!(text.contains("it already holds the demo machine"), "{text}");
+    assert!(text.contains("rm -r demo"), "{text}");
+    std::fs::create_dir(admin.dir.join("other")).unwrap();
+    let text = admin.fails(2, &["demo", "--out", "other"]);
+    assert!(!text.contains("already holds the demo"), "{text}");
+    assert_eq!(std::fs::read_dir(admin.dir.join("other")).unwrap().count(), 0);
+
+    // `-o -` is standard output: bundles, profiles and schemas.
+    admin.ok(&[
+        "trust", "init", "--org", "acme", "--root-key", "keys/root-1.pub", "--policy-key",
+        "keys/policy-1.pub", "--sign", "keys/root-1.key", "-o", "trust.toml",
+    ]);
+    admin.write_policy("p.toml", 1);
+    let out = admin.run(&[
+        "sign", "--key", "keys/policy-1.key", "--expires", "1d", "p.toml", "-o", "-",
+    ]);
+    assert!(out.status.success());
+    let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bundle["payloadType"], "application/vnd.mandate.policy+toml");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote standard output"));
+    let out = admin.run(&["package", "jamf-schema", "-o", "-"]);
+    assert!(out.status.success());
+    let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!admin.dir.join("-").exists());
+
+    // validate warns about a policy that breaks its own requirements.
+    std::fs::write(
+        admin.dir.join("self.toml"),
+        "[settings]\nsandbox.mode = \"full-access\"\n\n[requirements]\n\"sandbox.mode\" = { max = \"read-only\" }\n",
+    )
+    .unwrap();
+    let out = admin.run(&["validate", "self.toml"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("breaks this policy's own [requirements]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -86,7 +86,7 @@ pub struct MobileconfigArgs {
 /// `mandate package jamf-schema`.
 #[derive(Debug, Args)]
 pub struct JamfSchemaArgs {
-    /// Where to write the schema (stdout when absent).
+    /// Where to write the schema (stdout when absent or `-`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 }
@@ -116,12 +116,12 @@ pub fn run(globals: &Globals, cmd: &PackageCommand) -> Result<ExitCode, CliError
                 .map_err(|e| CliError::usage(e.to_string()))?;
             text.push('\n');
             match &args.output {
-                Some(path) => {
-                    mandate::atomic::write_atomic(path, text.as_bytes(), 0o644)
-                        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-                    output::out(&format!("wrote {}", path.display()));
+                Some(path) if !output::is_stdout(path) => {
+                    let written =
+                        output::write_file(path, text.as_bytes(), output::Existing::Replace)?;
+                    output::out(&format!("wrote {written}"));
                 }
-                None => output::out(&text),
+                _ => output::out(&text),
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -916,7 +916,7 @@ fn prepare_payload(
 }
 
 /// Warnings for a policy whose own `[settings]` break its own `[requirements]`.
-fn self_conflicts(schema: &Schema, origin: &str, text: &str) -> Vec<String> {
+pub fn self_conflicts(schema: &Schema, origin: &str, text: &str) -> Vec<String> {
     let Ok(layer) = Layer::parse_policy(schema, SourceKind::System, origin, text) else {
         return Vec::new();
     };
