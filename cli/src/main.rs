@@ -8,11 +8,12 @@ mod commands;
 mod error;
 mod output;
 mod render;
+mod style;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use mandate::{Options, Platform};
 
 pub use error::CliError;
@@ -54,6 +55,10 @@ pub struct Globals {
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// When to colour status words and refusals: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: style::ColorChoice,
 }
 
 impl Globals {
@@ -110,10 +115,15 @@ enum Command {
     Publish(commands::cloud::PublishArgs),
     /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
     Sync(commands::cloud::SyncArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::meta::CompletionsArgs),
+    /// Print the man page, or write one per command with --out DIR.
+    Man(commands::meta::ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    style::init(cli.globals.color);
     let result = match &cli.command {
         Command::Show(args) => commands::inspect::show(&cli.globals, args),
         Command::Get(args) => commands::inspect::get(&cli.globals, args),
@@ -132,6 +142,8 @@ fn main() -> ExitCode {
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
+        Command::Completions(args) => commands::meta::completions(Cli::command(), args),
+        Command::Man(args) => commands::meta::man(Cli::command(), args),
     };
     match result {
         Ok(code) => code,

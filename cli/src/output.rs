@@ -11,10 +11,11 @@ pub fn out(text: &str) {
     }
 }
 
-/// Writes a line to stderr.
+/// Writes a line to stderr (an `error:`, `warning:` or `hint:` prefix in
+/// colour on a terminal).
 pub fn error(line: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{line}");
+    let _ = writeln!(stderr, "{}", crate::style::diagnostic(line));
 }
 
 /// Writes a value as pretty JSON to stdout.
@@ -48,10 +49,12 @@ pub fn write_file(
 ) -> Result<String, crate::CliError> {
     if is_stdout(path) {
         let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| crate::CliError::usage(format!("standard output: {e}")))?;
+        match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+            // A reader that stopped early (`| head`) is not an error.
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(crate::CliError::usage(format!("standard output: {e}"))),
+        }
         return Ok("standard output".to_owned());
     }
     if existing == Existing::Refuse && std::fs::symlink_metadata(path).is_ok() {

@@ -170,6 +170,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
                 "warning" => "!",
                 _ => "✗",
             };
+            let mark = crate::style::status(crate::style::Stream::Out, mark);
             text.push_str(&format!("{mark} {}\n", f.what));
             if let Some(fix) = &f.fix {
                 text.push_str(&format!("  fix: {fix}\n"));

@@ -5,6 +5,7 @@ pub mod cloud;
 pub mod demo;
 pub mod doctor;
 pub mod inspect;
+pub mod meta;
 pub mod package;
 pub mod trust;
 pub mod validate;

@@ -1,0 +1,131 @@
+//! A command line that feels native: shell completions and man pages
+//! generated from the clap definition, colour on a terminal only, honouring
+//! `NO_COLOR` and `--color`.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+
+fn mandate(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("mandate")
+        .unwrap()
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/nonexistent")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = mandate(args);
+    assert!(
+        out.status.success(),
+        "mandate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout(&["completions", shell]);
+        assert!(script.contains("trust"), "{shell}: {script}");
+        assert!(script.contains("completions"), "{shell}");
+    }
+    // The bash script is valid bash and completes subcommands and flags.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("mandate.bash");
+    std::fs::write(&file, stdout(&["completions", "bash"])).unwrap();
+    let probe = format!(
+        "source {}; COMP_WORDS=(mandate trust ro); COMP_CWORD=2; _mandate mandate ro trust; echo \"${{COMPREPLY[@]}}\"; COMP_WORDS=(mandate sign --ch); COMP_CWORD=2; _mandate mandate --ch sign; echo \"${{COMPREPLY[@]}}\"",
+        file.display()
+    );
+    let out = Process::new("bash").args(["-c", &probe]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("rotate"), "{text}");
+    assert_eq!(lines.next(), Some("--channel"), "{text}");
+    let out = mandate(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn man_pages_from_the_command_line() {
+    let page = stdout(&["man"]);
+    assert!(page.contains(".TH mandate 1"), "{page}");
+    assert!(page.contains("trust"), "{page}");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("man");
+    let out = stdout(&["man", "--out", dir.to_str().unwrap()]);
+    assert!(out.contains("man pages"), "{out}");
+    for page in ["mandate.1", "mandate-trust-init.1", "mandate-sign.1", "mandate-completions.1"] {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    let init = std::fs::read_to_string(dir.join("mandate-trust-init.1")).unwrap();
+    assert!(init.contains("root\\-threshold"), "{init}");
+    // man itself can render it, where installed.
+    if Process::new("man").arg("--version").output().is_ok() {
+        let out = Process::new("man")
+            .arg("-l")
+            .arg(dir.join("mandate-trust-init.1"))
+            .env("MANPAGER", "cat")
+            .env("PAGER", "cat")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    } else {
+        eprintln!("skipped: man is not installed; the page was checked as text only");
+    }
+}
+
+/// Runs `mandate ARGS` on a pseudo-terminal (util-linux `script`).
+fn on_tty(args: &str, no_color: bool) -> Option<String> {
+    if Process::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed, no pseudo-terminal to test on");
+        return None;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("mandate");
+    let mut cmd = Process::new("script");
+    cmd.args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/nonexistent")
+        .env("TERM", "xterm");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_on_a_terminal_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    stdout(&["demo", "--out", demo.to_str().unwrap()]);
+    let sources = format!("--root {} --platform linux sources", demo.display());
+    // A pipe gets plain text, unless --color always.
+    assert!(!stdout(&["--root", demo.to_str().unwrap(), "--platform", "linux", "sources"]).contains('\x1b'));
+    let forced = stdout(&[
+        "--color", "always", "--root", demo.to_str().unwrap(), "--platform", "linux", "sources",
+    ]);
+    assert!(forced.contains("\x1b[32mok\x1b[0m"), "{forced:?}");
+    let Some(tty) = on_tty(&sources, false) else {
+        return;
+    };
+    assert!(tty.contains("\x1b[32mok\x1b[0m"), "{tty:?}");
+    assert!(tty.contains("\x1b[32mloaded"), "{tty:?}");
+    let plain = on_tty(&sources, true).unwrap();
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    let never = on_tty(&format!("--color never {sources}"), false).unwrap();
+    assert!(!never.contains('\x1b'), "{never:?}");
+    // Refusals in colour: `error:` on stderr (the terminal shows both streams).
+    let error = on_tty("get no.such.key", false).unwrap();
+    assert!(error.contains("\x1b[1;31merror:\x1b[0m"), "{error:?}");
+}
