@@ -57,7 +57,13 @@ pub struct Globals {
     pub json: bool,
     /// When to colour status words and refusals: auto (on a terminal, unless NO_COLOR is set),
     /// always or never.
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     pub color: style::ColorChoice,
 }
 

@@ -95,14 +95,7 @@ impl Admin {
 
     fn sources(&self) -> Value {
         let root = self.machine.display().to_string();
-        let out = self.run(&[
-            "--root",
-            &root,
-            "--platform",
-            "linux",
-            "sources",
-            "--json",
-        ]);
+        let out = self.run(&["--root", &root, "--platform", "linux", "sources", "--json"]);
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -158,7 +151,10 @@ fn a_trust_root_signed_by_three_people_in_turn() {
 
     // Several root keys and no threshold: refused, not silently 1.
     let text = admin.fails(2, &init(&["--unsigned", "-o", "trust.toml"]));
-    assert!(text.contains("3 root keys and no --root-threshold"), "{text}");
+    assert!(
+        text.contains("3 root keys and no --root-threshold"),
+        "{text}"
+    );
     assert!(text.contains("--root-threshold 2"), "{text}");
     assert!(!admin.dir.join("trust.toml").exists());
 
@@ -169,18 +165,34 @@ fn a_trust_root_signed_by_three_people_in_turn() {
     // One signature below a threshold of two needs --partial.
     let text = admin.fails(
         2,
-        &init(&["--root-threshold", "2", "--sign", "keys/root-1.key", "-o", "trust.toml"]),
+        &init(&[
+            "--root-threshold",
+            "2",
+            "--sign",
+            "keys/root-1.key",
+            "-o",
+            "trust.toml",
+        ]),
     );
     assert!(text.contains("1 of 2 required signatures"), "{text}");
 
-    let out = admin.ok(&init(&["--root-threshold", "2", "--unsigned", "-o", "trust.toml"]));
+    let out = admin.ok(&init(&[
+        "--root-threshold",
+        "2",
+        "--unsigned",
+        "-o",
+        "trust.toml",
+    ]));
     assert!(out.contains("NOT yet valid"), "{out}");
     assert!(out.contains("0 of 2"), "{out}");
     assert!(out.contains("(root-3)"), "{out}");
 
     // trust init never overwrites.
     let before = admin.read("trust.toml");
-    let text = admin.fails(2, &init(&["--root-threshold", "2", "--unsigned", "-o", "trust.toml"]));
+    let text = admin.fails(
+        2,
+        &init(&["--root-threshold", "2", "--unsigned", "-o", "trust.toml"]),
+    );
     assert!(text.contains("already exists"), "{text}");
     assert!(text.contains("trust rotate"), "{text}");
     assert_eq!(admin.read("trust.toml"), before);
@@ -200,16 +212,34 @@ fn a_trust_root_signed_by_three_people_in_turn() {
     assert!(out.contains("1 of 2"), "{out}");
     // The same key again: refused, file unchanged.
     let once = admin.read("trust.toml");
-    let text = admin.fails(1, &["trust", "sign", "trust.toml", "--key", "keys/root-1.key"]);
+    let text = admin.fails(
+        1,
+        &["trust", "sign", "trust.toml", "--key", "keys/root-1.key"],
+    );
     assert!(text.contains("already signed"), "{text}");
     assert_eq!(admin.read("trust.toml"), once);
     // A policy key is not a root key.
-    let text = admin.fails(1, &["trust", "sign", "trust.toml", "--key", "keys/policy-1.key"]);
-    assert!(text.contains("is not a root key of trust root version 1"), "{text}");
+    let text = admin.fails(
+        1,
+        &["trust", "sign", "trust.toml", "--key", "keys/policy-1.key"],
+    );
+    assert!(
+        text.contains("is not a root key of trust root version 1"),
+        "{text}"
+    );
     let text = admin.fails(1, &["trust", "verify", "trust.toml"]);
     assert!(text.contains("1 of 2"), "{text}");
-    let not_yet = text.split("not yet:").nth(1).unwrap().lines().next().unwrap();
-    assert!(not_yet.contains(&r2) && not_yet.contains(&r3) && !not_yet.contains(&r1), "{text}");
+    let not_yet = text
+        .split("not yet:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    assert!(
+        not_yet.contains(&r2) && not_yet.contains(&r3) && !not_yet.contains(&r1),
+        "{text}"
+    );
 
     // Second signer: the root verifies.
     let out = admin.ok(&["trust", "sign", "trust.toml", "--key", "keys/root-3.key"]);
@@ -234,16 +264,34 @@ fn a_trust_root_signed_by_three_people_in_turn() {
         "trust-v2.toml",
     ]);
     assert!(out.contains("NOT yet valid"), "{out}");
-    let text = admin.fails(1, &["trust", "sign", "trust-v2.toml", "--key", "keys/root-1.key"]);
+    let text = admin.fails(
+        1,
+        &["trust", "sign", "trust-v2.toml", "--key", "keys/root-1.key"],
+    );
     assert!(text.contains("--previous"), "{text}");
     admin.ok(&[
-        "trust", "sign", "trust-v2.toml", "--previous", "trust.toml", "--key", "keys/root-1.key",
+        "trust",
+        "sign",
+        "trust-v2.toml",
+        "--previous",
+        "trust.toml",
+        "--key",
+        "keys/root-1.key",
     ]);
     let text = admin.fails(
         1,
-        &["trust", "verify", "--previous", "trust.toml", "trust-v2.toml"],
+        &[
+            "trust",
+            "verify",
+            "--previous",
+            "trust.toml",
+            "trust-v2.toml",
+        ],
     );
-    assert!(text.contains("previous root keys (version 1): 1 of 2"), "{text}");
+    assert!(
+        text.contains("previous root keys (version 1): 1 of 2"),
+        "{text}"
+    );
     assert!(text.contains("root keys (version 2): 0 of 2"), "{text}");
     for key in ["root-2", "root-3"] {
         admin.ok(&[
@@ -256,16 +304,38 @@ fn a_trust_root_signed_by_three_people_in_turn() {
             &format!("keys/{key}.key"),
         ]);
     }
-    let out = admin.ok(&["trust", "verify", "--previous", "trust.toml", "trust-v2.toml"]);
+    let out = admin.ok(&[
+        "trust",
+        "verify",
+        "--previous",
+        "trust.toml",
+        "trust-v2.toml",
+    ]);
     assert!(out.contains("version 2"), "{out}");
 
     // rotate never writes over the version it starts from; `-o -` is stdout.
     let text = admin.fails(
         2,
-        &["trust", "rotate", "--from", "trust.toml", "--unsigned", "-o", "./trust.toml"],
+        &[
+            "trust",
+            "rotate",
+            "--from",
+            "trust.toml",
+            "--unsigned",
+            "-o",
+            "./trust.toml",
+        ],
     );
     assert!(text.contains("is the --from file"), "{text}");
-    let out = admin.run(&["trust", "rotate", "--from", "trust.toml", "--unsigned", "-o", "-"]);
+    let out = admin.run(&[
+        "trust",
+        "rotate",
+        "--from",
+        "trust.toml",
+        "--unsigned",
+        "-o",
+        "-",
+    ]);
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with("# mandate trust root"), "{stdout}");
@@ -278,9 +348,22 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
     let tmp = tempfile::tempdir().unwrap();
     let admin = Admin::new(tmp.path());
     admin.ok(&[
-        "trust", "init", "--org", "acme", "--root-key", "keys/root-1.pub", "--policy-key",
-        "keys/policy-1.pub", "--policy-key", "keys/policy-2.pub", "--policy-threshold", "2",
-        "--sign", "keys/root-1.key", "-o", "trust.toml",
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--policy-key",
+        "keys/policy-2.pub",
+        "--policy-threshold",
+        "2",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust.toml",
     ]);
     // One file, every channel; issued_at and expires filled at signing.
     std::fs::write(
@@ -289,15 +372,28 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
     )
     .unwrap();
     let out = admin.run(&[
-        "sign", "--key", "keys/policy-1.key", "--trust", "trust.toml", "--channel", "cloud",
-        "--expires", "30d", "p.toml", "-o", "p.bundle",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--trust",
+        "trust.toml",
+        "--channel",
+        "cloud",
+        "--expires",
+        "30d",
+        "p.toml",
+        "-o",
+        "p.bundle",
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("/ cloud"), "{stdout}");
     assert!(stdout.contains("issued_at"), "{stdout}");
-    assert!(stdout.contains("1 of 2 required signatures, NOT met"), "{stdout}");
+    assert!(
+        stdout.contains("1 of 2 required signatures, NOT met"),
+        "{stdout}"
+    );
     // Its own settings break its own requirements: a warning, not a failure.
     assert!(
         stderr.contains("warning: p.toml: [settings] sandbox.mode = \"full-access\" breaks this policy's own [requirements]"),
@@ -311,14 +407,31 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
     // A root key is refused when the trust root is given.
     let text = admin.fails(
         2,
-        &["sign", "--add", "p.bundle", "--key", "keys/root-1.key", "--trust", "trust.toml"],
+        &[
+            "sign",
+            "--add",
+            "p.bundle",
+            "--key",
+            "keys/root-1.key",
+            "--trust",
+            "trust.toml",
+        ],
     );
     assert!(text.contains("is a root key, not a policy key"), "{text}");
     // The same key twice is refused, the second one completes it.
-    let text = admin.fails(1, &["sign", "--add", "p.bundle", "--key", "keys/policy-1.key"]);
+    let text = admin.fails(
+        1,
+        &["sign", "--add", "p.bundle", "--key", "keys/policy-1.key"],
+    );
     assert!(text.contains("already signed this bundle"), "{text}");
     let out = admin.ok(&[
-        "sign", "--add", "p.bundle", "--key", "keys/policy-2.key", "--trust", "trust.toml",
+        "sign",
+        "--add",
+        "p.bundle",
+        "--key",
+        "keys/policy-2.key",
+        "--trust",
+        "trust.toml",
     ]);
     assert!(out.contains("2 of 2 required signatures, met"), "{out}");
     let out = admin.ok(&["verify", "--trust", "trust.toml", "p.bundle"]);
@@ -326,8 +439,21 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
 
     // Every missing header field at once.
     std::fs::write(admin.dir.join("bare.toml"), "[policy]\nid = \"x\"\n").unwrap();
-    let text = admin.fails(1, &["sign", "--key", "keys/policy-1.key", "bare.toml", "-o", "b.bundle"]);
-    assert!(text.contains("[policy] lacks org, channel, version, expires"), "{text}");
+    let text = admin.fails(
+        1,
+        &[
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "bare.toml",
+            "-o",
+            "b.bundle",
+        ],
+    );
+    assert!(
+        text.contains("[policy] lacks org, channel, version, expires"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -335,13 +461,31 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     let tmp = tempfile::tempdir().unwrap();
     let admin = Admin::new(tmp.path());
     admin.ok(&[
-        "trust", "init", "--org", "acme", "--root-key", "keys/root-1.pub", "--policy-key",
-        "keys/policy-1.pub", "--signed-sources", "system", "--sign", "keys/root-1.key", "-o",
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--signed-sources",
+        "system",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
         "trust.toml",
     ]);
     admin.write_policy("base.toml", 1);
     admin.ok(&[
-        "sign", "--key", "keys/policy-1.key", "--expires", "30d", "base.toml", "-o", "v1.bundle",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--expires",
+        "30d",
+        "base.toml",
+        "-o",
+        "v1.bundle",
     ]);
     admin.install("trust.toml", "etc/mandate/trust.toml");
     admin.install("v1.bundle", "etc/mandate/policy.d/10-base.bundle");
@@ -349,13 +493,28 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
 
     // Version 2: policy-2 in, policy-1 retired with a 30-day overlap.
     let out = admin.ok(&[
-        "trust", "rotate", "--from", "trust.toml", "--policy-key", "keys/policy-2.pub",
-        "--remove-policy-key", "keys/policy-1.pub", "--overlap", "30d", "--sign",
-        "keys/root-1.key", "-o", "trust-v2.toml",
+        "trust",
+        "rotate",
+        "--from",
+        "trust.toml",
+        "--policy-key",
+        "keys/policy-2.pub",
+        "--remove-policy-key",
+        "keys/policy-1.pub",
+        "--overlap",
+        "30d",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust-v2.toml",
     ]);
     assert!(out.contains("bundles in the field:"), "{out}");
     assert!(out.contains("retired with an overlap until"), "{out}");
-    assert!(admin.read("trust-v2.toml").contains("[[roles.policy.retired]]"));
+    assert!(
+        admin
+            .read("trust-v2.toml")
+            .contains("[[roles.policy.retired]]")
+    );
     admin.install("trust-v2.toml", "etc/mandate/trust.toml");
     let sources = admin.sources();
     assert_eq!(sources["trust"]["version"], 2, "{sources:#}");
@@ -364,8 +523,16 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
 
     // Version 3 ends the overlap (the key is compromised): the device names the cause.
     let out = admin.ok(&[
-        "trust", "rotate", "--from", "trust-v2.toml", "--remove-policy-key", "keys/policy-1.pub",
-        "--sign", "keys/root-1.key", "-o", "trust-v3.toml",
+        "trust",
+        "rotate",
+        "--from",
+        "trust-v2.toml",
+        "--remove-policy-key",
+        "keys/policy-1.pub",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust-v3.toml",
     ]);
     assert!(out.contains("ends now"), "{out}");
     std::fs::create_dir_all(admin.machine.join("etc/mandate/trust.d")).unwrap();
@@ -382,15 +549,27 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     let reason = bundle["reason"].as_str().unwrap();
     let id = key_id(&admin, "policy-1");
     assert!(
-        reason.contains(&format!("policy key {id} (policy-1) was removed by trust root version 2")),
+        reason.contains(&format!(
+            "policy key {id} (policy-1) was removed by trust root version 2"
+        )),
         "{reason}"
     );
-    assert!(!reason.contains("sign it with more policy keys"), "{reason}");
+    assert!(
+        !reason.contains("sign it with more policy keys"),
+        "{reason}"
+    );
 
     // Re-signed with the new key, the policy is back.
     admin.write_policy("base.toml", 2);
     admin.ok(&[
-        "sign", "--key", "keys/policy-2.key", "--expires", "30d", "base.toml", "-o", "v2.bundle",
+        "sign",
+        "--key",
+        "keys/policy-2.key",
+        "--expires",
+        "30d",
+        "base.toml",
+        "-o",
+        "v2.bundle",
     ]);
     admin.install("v2.bundle", "etc/mandate/policy.d/10-base.bundle");
     let sources = admin.sources();
@@ -431,7 +610,11 @@ fn start_agent(dir: &Path) -> Option<Agent> {
         .arg(&socket)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let pid = text
         .split("SSH_AGENT_PID=")
@@ -484,17 +667,43 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     // Without SSH_AUTH_SOCK: a clear error.
     let text = admin.fails(
         2,
-        &["trust", "init", "--org", "acme", "--root-key", "alice.pub", "--policy-key",
-          "bob.pub", "--sign", "ssh-agent:alice.pub", "-o", "trust.toml"],
+        &[
+            "trust",
+            "init",
+            "--org",
+            "acme",
+            "--root-key",
+            "alice.pub",
+            "--policy-key",
+            "bob.pub",
+            "--sign",
+            "ssh-agent:alice.pub",
+            "-o",
+            "trust.toml",
+        ],
     );
     assert!(text.contains("SSH_AUTH_SOCK is not set"), "{text}");
 
     admin.agent = Some(agent.socket.clone());
     // An OpenSSH public key names the key in the root; the agent signs.
     let out = admin.ok(&[
-        "trust", "init", "--org", "acme", "--root-key", "alice.pub", "--root-key",
-        "keys/root-1.pub", "--root-threshold", "2", "--policy-key", "bob.pub", "--sign",
-        "ssh-agent:alice.pub", "--partial", "-o", "trust.toml",
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "alice.pub",
+        "--root-key",
+        "keys/root-1.pub",
+        "--root-threshold",
+        "2",
+        "--policy-key",
+        "bob.pub",
+        "--sign",
+        "ssh-agent:alice.pub",
+        "--partial",
+        "-o",
+        "trust.toml",
     ]);
     assert!(out.contains("1 of 2"), "{out}");
     assert!(out.contains("(alice@acme)"), "{out}");
@@ -507,7 +716,15 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     admin.write_policy("base.toml", 1);
     let by_fp = format!("ssh-agent:{bob_fp}");
     admin.ok(&[
-        "sign", "--key", &by_fp, "--trust", "trust.toml", "--expires", "30d", "base.toml", "-o",
+        "sign",
+        "--key",
+        &by_fp,
+        "--trust",
+        "trust.toml",
+        "--expires",
+        "30d",
+        "base.toml",
+        "-o",
         "base.bundle",
     ]);
     let out = admin.ok(&["verify", "--trust", "trust.toml", "base.bundle"]);
@@ -516,9 +733,29 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     let text = admin.fails(1, &["trust", "sign", "trust.toml", "--key", &by_fp]);
     assert!(text.contains("is not a root key"), "{text}");
     // A key the agent does not hold, and an RSA key, are refused by name.
-    let text = admin.fails(2, &["sign", "--key", "ssh-agent:SHA256:AAAA", "base.toml", "-o", "x.bundle"]);
+    let text = admin.fails(
+        2,
+        &[
+            "sign",
+            "--key",
+            "ssh-agent:SHA256:AAAA",
+            "base.toml",
+            "-o",
+            "x.bundle",
+        ],
+    );
     assert!(text.contains("holds no ed25519 key SHA256:AAAA"), "{text}");
-    let text = admin.fails(2, &["sign", "--key", "ssh-agent:carol.pub", "base.toml", "-o", "x.bundle"]);
+    let text = admin.fails(
+        2,
+        &[
+            "sign",
+            "--key",
+            "ssh-agent:carol.pub",
+            "base.toml",
+            "-o",
+            "x.bundle",
+        ],
+    );
     assert!(text.contains("not an OpenSSH ed25519 public key"), "{text}");
 }
 
@@ -535,16 +772,36 @@ fn non_destructive_defaults() {
     std::fs::create_dir(admin.dir.join("other")).unwrap();
     let text = admin.fails(2, &["demo", "--out", "other"]);
     assert!(!text.contains("already holds the demo"), "{text}");
-    assert_eq!(std::fs::read_dir(admin.dir.join("other")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(admin.dir.join("other")).unwrap().count(),
+        0
+    );
 
     // `-o -` is standard output: bundles, profiles and schemas.
     admin.ok(&[
-        "trust", "init", "--org", "acme", "--root-key", "keys/root-1.pub", "--policy-key",
-        "keys/policy-1.pub", "--sign", "keys/root-1.key", "-o", "trust.toml",
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust.toml",
     ]);
     admin.write_policy("p.toml", 1);
     let out = admin.run(&[
-        "sign", "--key", "keys/policy-1.key", "--expires", "1d", "p.toml", "-o", "-",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--expires",
+        "1d",
+        "p.toml",
+        "-o",
+        "-",
     ]);
     assert!(out.status.success());
     let bundle: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -48,7 +48,9 @@ fn script(page: &str) -> String {
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("file="))
             {
-                out.push_str(&format!("cat > {file} <<'MANDATE_DOC_EOF'\n{body}\nMANDATE_DOC_EOF\n"));
+                out.push_str(&format!(
+                    "cat > {file} <<'MANDATE_DOC_EOF'\n{body}\nMANDATE_DOC_EOF\n"
+                ));
             }
             previous = "";
             continue;
@@ -70,13 +72,19 @@ fn run(page: &str, prelude: &str) -> (String, String) {
     let bin = assert_cmd::cargo::cargo_bin("mandate");
     let bin_dir = bin.parent().unwrap();
     let body = format!("{prelude}\n{}", script(page))
-        .replace("/tmp/machine", &tmp.path().join("machine").display().to_string())
+        .replace(
+            "/tmp/machine",
+            &tmp.path().join("machine").display().to_string(),
+        )
         .replace("/tmp/mac", &tmp.path().join("mac").display().to_string());
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &format!("set -x\n{body}")])
         .current_dir(&work)
         .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin_dir.display()))
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin:/usr/sbin:/sbin", bin_dir.display()),
+        )
         .env("HOME", &home)
         .env("LANG", "C.UTF-8")
         .output()

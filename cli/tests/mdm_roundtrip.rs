@@ -204,15 +204,41 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     // v1 .. v4, each rotating the root key: only the chain leads from v1 to v4.
     ok_in(
         &admin,
-        &["trust", "init", "--org", "acme", "--root-key", "r1.pub", "--policy-key", "p1.pub",
-          "--signed-sources", "mdm", "--sign", "r1.key", "-o", "v1.toml"],
+        &[
+            "trust",
+            "init",
+            "--org",
+            "acme",
+            "--root-key",
+            "r1.pub",
+            "--policy-key",
+            "p1.pub",
+            "--signed-sources",
+            "mdm",
+            "--sign",
+            "r1.key",
+            "-o",
+            "v1.toml",
+        ],
     );
     for (from, to, old, new) in [(1, 2, "r1", "r2"), (2, 3, "r2", "r3"), (3, 4, "r3", "r4")] {
         ok_in(
             &admin,
-            &["trust", "rotate", "--from", &format!("v{from}.toml"), "--replace-root-keys",
-              "--root-key", &format!("{new}.pub"), "--sign", &format!("{old}.key"), "--sign",
-              &format!("{new}.key"), "-o", &format!("v{to}.toml")],
+            &[
+                "trust",
+                "rotate",
+                "--from",
+                &format!("v{from}.toml"),
+                "--replace-root-keys",
+                "--root-key",
+                &format!("{new}.pub"),
+                "--sign",
+                &format!("{old}.key"),
+                "--sign",
+                &format!("{new}.key"),
+                "-o",
+                &format!("v{to}.toml"),
+            ],
         );
     }
     std::fs::write(
@@ -222,8 +248,18 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     .unwrap();
     ok_in(
         &admin,
-        &["sign", "--key", "p1.key", "--channel", "mdm", "--expires", "30d", "p.toml", "-o",
-          "p.bundle"],
+        &[
+            "sign",
+            "--key",
+            "p1.key",
+            "--channel",
+            "mdm",
+            "--expires",
+            "30d",
+            "p.toml",
+            "-o",
+            "p.bundle",
+        ],
     );
     let mac = machine(&tmp.path().join("mac"));
     let mac_root = mac.to_str().unwrap();
@@ -243,8 +279,17 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     // The Mac first gets v1 and pins it.
     ok_in(
         &admin,
-        &["package", "mobileconfig", "p.bundle", "--identifier", "com.example.mandate",
-          "--trust-root", "v1.toml", "-o", "v1.mobileconfig"],
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v1.toml",
+            "-o",
+            "v1.mobileconfig",
+        ],
     );
     install("v1.mobileconfig", false);
     assert_eq!(trust_version(), 1);
@@ -252,11 +297,27 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     // A profile with v4 alone cannot be accepted: v2 and v3 are missing.
     ok_in(
         &admin,
-        &["package", "mobileconfig", "p.bundle", "--identifier", "com.example.mandate",
-          "--trust-root", "v4.toml", "-o", "v4-alone.mobileconfig"],
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v4.toml",
+            "-o",
+            "v4-alone.mobileconfig",
+        ],
     );
     install("v4-alone.mobileconfig", false);
-    let out = mandate(&["--root", mac_root, "--platform", "macos", "sources", "--json"]);
+    let out = mandate(&[
+        "--root",
+        mac_root,
+        "--platform",
+        "macos",
+        "sources",
+        "--json",
+    ]);
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["trust"]["version"], 1, "{doc:#}");
     assert_eq!(doc["status"], "degraded");
@@ -264,9 +325,19 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     assert!(text.contains("TrustRootChain"), "{text}");
 
     // A chain that does not lead to the root is refused when packaging.
-    let out = mandate(&["package", "mobileconfig", admin.join("p.bundle").to_str().unwrap(),
-        "--identifier", "x.y", "--trust-root", admin.join("v4.toml").to_str().unwrap(),
-        "--trust-chain", admin.join("v2.toml").to_str().unwrap(), "-o", "-"]);
+    let out = mandate(&[
+        "package",
+        "mobileconfig",
+        admin.join("p.bundle").to_str().unwrap(),
+        "--identifier",
+        "x.y",
+        "--trust-root",
+        admin.join("v4.toml").to_str().unwrap(),
+        "--trust-chain",
+        admin.join("v2.toml").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not lead to --trust-root"));
 
@@ -274,14 +345,32 @@ fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
     let chain = admin.join("trust.d");
     std::fs::create_dir_all(&chain).unwrap();
     for v in 1..=3 {
-        std::fs::copy(admin.join(format!("v{v}.toml")), chain.join(format!("{v}.toml"))).unwrap();
+        std::fs::copy(
+            admin.join(format!("v{v}.toml")),
+            chain.join(format!("{v}.toml")),
+        )
+        .unwrap();
     }
     let out = ok_in(
         &admin,
-        &["package", "mobileconfig", "p.bundle", "--identifier", "com.example.mandate",
-          "--trust-root", "v4.toml", "--trust-chain", "trust.d", "-o", "v4.mobileconfig"],
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v4.toml",
+            "--trust-chain",
+            "trust.d",
+            "-o",
+            "v4.mobileconfig",
+        ],
     );
-    assert!(out.contains("trust root chain of versions 1, 2, 3"), "{out}");
+    assert!(
+        out.contains("trust root chain of versions 1, 2, 3"),
+        "{out}"
+    );
     let profile = std::fs::read_to_string(admin.join("v4.mobileconfig")).unwrap();
     assert!(profile.contains("<key>TrustRootChain</key>"), "{profile}");
     install("v4.mobileconfig", true);

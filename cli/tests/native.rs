@@ -46,7 +46,11 @@ fn completions_for_every_shell() {
     );
     let out = Process::new("bash").args(["-c", &probe]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("rotate"), "{text}");
     assert_eq!(lines.next(), Some("--channel"), "{text}");
@@ -63,7 +67,12 @@ fn man_pages_from_the_command_line() {
     let dir = tmp.path().join("man");
     let out = stdout(&["man", "--out", dir.to_str().unwrap()]);
     assert!(out.contains("man pages"), "{out}");
-    for page in ["mandate.1", "mandate-trust-init.1", "mandate-sign.1", "mandate-completions.1"] {
+    for page in [
+        "mandate.1",
+        "mandate-trust-init.1",
+        "mandate-sign.1",
+        "mandate-completions.1",
+    ] {
         let text = std::fs::read_to_string(dir.join(page)).unwrap();
         assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
     }
@@ -78,7 +87,11 @@ fn man_pages_from_the_command_line() {
             .env("PAGER", "cat")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     } else {
         eprintln!("skipped: man is not installed; the page was checked as text only");
     }
@@ -111,9 +124,24 @@ fn colour_on_a_terminal_only() {
     stdout(&["demo", "--out", demo.to_str().unwrap()]);
     let sources = format!("--root {} --platform linux sources", demo.display());
     // A pipe gets plain text, unless --color always.
-    assert!(!stdout(&["--root", demo.to_str().unwrap(), "--platform", "linux", "sources"]).contains('\x1b'));
+    assert!(
+        !stdout(&[
+            "--root",
+            demo.to_str().unwrap(),
+            "--platform",
+            "linux",
+            "sources"
+        ])
+        .contains('\x1b')
+    );
     let forced = stdout(&[
-        "--color", "always", "--root", demo.to_str().unwrap(), "--platform", "linux", "sources",
+        "--color",
+        "always",
+        "--root",
+        demo.to_str().unwrap(),
+        "--platform",
+        "linux",
+        "sources",
     ]);
     assert!(forced.contains("\x1b[32mok\x1b[0m"), "{forced:?}");
     let Some(tty) = on_tty(&sources, false) else {

@@ -26,10 +26,17 @@ pub struct ManArgs {
 }
 
 /// Prints the completion script for `args.shell`.
-pub fn completions(mut command: clap::Command, args: &CompletionsArgs) -> Result<ExitCode, CliError> {
+pub fn completions(
+    mut command: clap::Command,
+    args: &CompletionsArgs,
+) -> Result<ExitCode, CliError> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "mandate", &mut script);
-    output::write_file(std::path::Path::new("-"), &script, output::Existing::Replace)?;
+    output::write_file(
+        std::path::Path::new("-"),
+        &script,
+        output::Existing::Replace,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

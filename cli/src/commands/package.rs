@@ -207,15 +207,18 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
     let profile =
         build_mobileconfig(&input, &options).map_err(|e| CliError::usage(e.to_string()))?;
     let written = output::write_file(&args.output, &profile, output::Existing::Replace)?;
-    output::report(&args.output, &format!(
-        "wrote {written} ({} scope, {} payload for {}{chain_note}): upload it to your MDM as a custom configuration profile",
-        options.scope.name(),
-        match options.form {
-            ProfileForm::ManagedClient => "ManagedClient",
-            ProfileForm::CustomSettings => "custom settings",
-        },
-        options.domain
-    ));
+    output::report(
+        &args.output,
+        &format!(
+            "wrote {written} ({} scope, {} payload for {}{chain_note}): upload it to your MDM as a custom configuration profile",
+            options.scope.name(),
+            match options.form {
+                ProfileForm::ManagedClient => "ManagedClient",
+                ProfileForm::CustomSettings => "custom settings",
+            },
+            options.domain
+        ),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -272,5 +275,8 @@ fn trust_chain(root: &[u8], paths: &[PathBuf]) -> Result<(Vec<Vec<u8>>, String),
             .hint("give every version from the oldest a Mac may be pinned at up to the one before --trust-root")
     })?;
     let versions: Vec<String> = chain.iter().map(|(v, _)| v.to_string()).collect();
-    Ok((chain.into_iter().map(|(_, b)| b).collect(), versions.join(", ")))
+    Ok((
+        chain.into_iter().map(|(_, b)| b).collect(),
+        versions.join(", "),
+    ))
 }

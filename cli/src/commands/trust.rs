@@ -235,9 +235,9 @@ fn secret_key(path: &Path) -> Result<SecretKey, CliError> {
 fn sign_error(e: SignError) -> CliError {
     let error = CliError::usage(e.to_string());
     match e {
-        SignError::NoAgent | SignError::NotInAgent { .. } => {
-            error.hint("list the agent's keys with `ssh-add -l`; name one as ssh-agent:SHA256:<fingerprint>")
-        }
+        SignError::NoAgent | SignError::NotInAgent { .. } => error.hint(
+            "list the agent's keys with `ssh-add -l`; name one as ssh-agent:SHA256:<fingerprint>",
+        ),
         _ => error,
     }
 }
@@ -272,15 +272,16 @@ fn named_key(path: &Path) -> Result<NamedKey, CliError> {
         .map(|n| n.strip_suffix(".pub").unwrap_or(n).to_owned());
     if is_openssh_public(&text) {
         let origin = path.display().to_string();
-        let parsed = parse_openssh_public(&String::from_utf8_lossy(&text), &origin)
-            .map_err(sign_error)?;
+        let parsed =
+            parse_openssh_public(&String::from_utf8_lossy(&text), &origin).map_err(sign_error)?;
         let name = Some(parsed.comment).filter(|c| !c.is_empty()).or(stem);
         return Ok(NamedKey {
             key: parsed.key,
             name,
         });
     }
-    let key = PublicKey::read(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    let key =
+        PublicKey::read(path).map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     Ok(NamedKey { key, name: stem })
 }
 
@@ -499,8 +500,11 @@ fn signature_lines(status: &RootSignatures) -> String {
 fn field_report(base: &TrustRoot, next: &TrustRootBuilder) -> Vec<String> {
     let mut lines = Vec::new();
     let version = next.current_version();
-    let now_keys: Vec<&keys::KeyId> =
-        next.current_policy_keys().iter().map(PublicKey::id).collect();
+    let now_keys: Vec<&keys::KeyId> = next
+        .current_policy_keys()
+        .iter()
+        .map(PublicKey::id)
+        .collect();
     for key in base.role_keys(RoleName::Policy) {
         if now_keys.contains(&key.id()) {
             continue;
@@ -569,8 +573,9 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                 }
             })?;
             let text = if status.is_complete() {
-                let root = TrustRoot::verify_self(&file, now)
-                    .map_err(|e| CliError::usage(format!("the trust root would not verify: {e}")))?;
+                let root = TrustRoot::verify_self(&file, now).map_err(|e| {
+                    CliError::usage(format!("the trust root would not verify: {e}"))
+                })?;
                 format!("wrote {written}\n{}", describe(&root))
             } else {
                 format!(
@@ -651,7 +656,11 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                         error = error.hint(format!(
                             "each missing key holder runs `mandate trust sign {} --key KEY`{}",
                             args.file.display(),
-                            if args.previous.is_some() { " --previous OLD.toml" } else { "" }
+                            if args.previous.is_some() {
+                                " --previous OLD.toml"
+                            } else {
+                                ""
+                            }
                         ));
                     }
                     Err(error)
@@ -729,7 +738,9 @@ fn rotate(args: &RotateArgs, now: OffsetDateTime) -> Result<ExitCode, CliError> 
     }
     // A retired key named again ends its overlap now; one re-listed as a policy key is reinstated.
     for id in revoked {
-        if let (Some(record), Some(key)) = (current.retired_policy_key(&id), current.keys().get(&id)) {
+        if let (Some(record), Some(key)) =
+            (current.retired_policy_key(&id), current.keys().get(&id))
+        {
             builder = builder.retire_policy_key(key.clone(), record.version, None);
         }
     }
@@ -794,7 +805,11 @@ fn describe(root: &TrustRoot) -> String {
         .map(|r| format!("{} {}", r.keys, r.mode.name()))
         .collect();
     let signed: Vec<&str> = root.signed_sources().iter().map(|s| s.name()).collect();
-    let signers: Vec<String> = root.signers().iter().map(|id| root.describe_key(id)).collect();
+    let signers: Vec<String> = root
+        .signers()
+        .iter()
+        .map(|id| root.describe_key(id))
+        .collect();
     let retired: Vec<String> = root
         .retired_policy_keys()
         .iter()
@@ -803,7 +818,10 @@ fn describe(root: &TrustRoot) -> String {
                 "{} (removed by version {}, {})",
                 root.describe_key(&r.key),
                 r.version,
-                r.until.map_or("no overlap".to_owned(), |u| format!("valid until {}", rfc3339(u)))
+                r.until.map_or("no overlap".to_owned(), |u| format!(
+                    "valid until {}",
+                    rfc3339(u)
+                ))
             )
         })
         .collect();
@@ -856,7 +874,9 @@ fn prepare_payload(
         .map_err(|e| CliError::no(format!("{origin}: {e}")))?;
     let complete_hint = "a signed policy names org, channel, id, version, issued_at and expires in [policy]; `sign` fills issued_at, and --channel sets channel";
     let Some(policy) = doc.get_mut("policy").and_then(|p| p.as_table_like_mut()) else {
-        return Err(CliError::no(format!("{origin}: a bundle needs a [policy] header")).hint(complete_hint));
+        return Err(
+            CliError::no(format!("{origin}: a bundle needs a [policy] header")).hint(complete_hint),
+        );
     };
     let mut notes = Vec::new();
     let mut changed = false;
@@ -866,7 +886,10 @@ fn prepare_payload(
                 "--channel {channel}: use system, cloud or mdm"
             )));
         }
-        let old = policy.get("channel").and_then(|c| c.as_str()).map(str::to_owned);
+        let old = policy
+            .get("channel")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned);
         if old.as_deref() != Some(channel) {
             policy.insert("channel", toml_edit::value(channel));
             changed = true;
@@ -901,11 +924,10 @@ fn prepare_payload(
         .filter(|f| policy.get(f).is_none())
         .collect();
     if !missing.is_empty() {
-        return Err(CliError::no(format!(
-            "{origin}: [policy] lacks {}",
-            missing.join(", ")
-        ))
-        .hint(complete_hint));
+        return Err(
+            CliError::no(format!("{origin}: [policy] lacks {}", missing.join(", ")))
+                .hint(complete_hint),
+        );
     }
     let payload = if changed {
         doc.to_string().into_bytes()
@@ -952,7 +974,10 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let roles = root.roles_of(id);
             if !roles.contains(&RoleName::Policy) {
                 let what = if let Some(r) = root.retired_policy_key(id) {
-                    format!("was removed from the policy role by trust root version {}", r.version)
+                    format!(
+                        "was removed from the policy role by trust root version {}",
+                        r.version
+                    )
                 } else if roles.is_empty() {
                     "is not listed in the trust root".to_owned()
                 } else {
@@ -973,7 +998,10 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let mut envelope = Envelope::parse(&bytes)
                 .map_err(|e| CliError::no(format!("{}: {e}", bundle.display())))?;
             for key in &keys {
-                if !envelope.add_signature_with(key.as_ref()).map_err(sign_error)? {
+                if !envelope
+                    .add_signature_with(key.as_ref())
+                    .map_err(sign_error)?
+                {
                     return Err(CliError::no(format!(
                         "{}: {} has already signed this bundle",
                         bundle.display(),
@@ -986,7 +1014,10 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             (envelope, target, String::new())
         }
         None => {
-            let path = args.policy.as_deref().ok_or_else(|| CliError::usage("give the policy file to sign"))?;
+            let path = args
+                .policy
+                .as_deref()
+                .ok_or_else(|| CliError::usage("give the policy file to sign"))?;
             let bytes = read(path)?;
             let origin = path.display().to_string();
             let expires = match &args.expires {
@@ -1020,7 +1051,10 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let refs: Vec<&dyn Signer> = keys.iter().map(AsRef::as_ref).collect();
             let envelope =
                 Envelope::sign_with(POLICY_PAYLOAD_TYPE, &payload, &refs).map_err(sign_error)?;
-            let target = args.output.clone().ok_or_else(|| CliError::usage("give -o FILE.bundle"))?;
+            let target = args
+                .output
+                .clone()
+                .ok_or_else(|| CliError::usage("give -o FILE.bundle"))?;
             let summary = format!(
                 ": {} v{} for {} / {}{}",
                 header.id,
@@ -1064,9 +1098,21 @@ fn policy_signature_line(envelope: &Envelope, root: &TrustRoot, now: OffsetDateT
         root.version(),
         signed.len(),
         policy.threshold,
-        if signed.len() >= policy.threshold as usize { "met" } else { "NOT met: add more with `mandate sign --add BUNDLE --key KEY`" },
-        if names.is_empty() { "none".to_owned() } else { names.join(", ") },
-        if missing.is_empty() { "none".to_owned() } else { missing.join(", ") }
+        if signed.len() >= policy.threshold as usize {
+            "met"
+        } else {
+            "NOT met: add more with `mandate sign --add BUNDLE --key KEY`"
+        },
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        },
+        if missing.is_empty() {
+            "none".to_owned()
+        } else {
+            missing.join(", ")
+        }
     )
 }
 

@@ -126,9 +126,7 @@ pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError>
                     && is_policy_document(&text)
                 {
                     let origin = file.display().to_string();
-                    for warning in
-                        super::trust::self_conflicts(resolver.schema(), &origin, &text)
-                    {
+                    for warning in super::trust::self_conflicts(resolver.schema(), &origin, &text) {
                         output::error(&format!("warning: {warning}"));
                     }
                 }

@@ -318,7 +318,10 @@ fn threshold_message(
                 .until
                 .map(|u| format!(", and its overlap ended at {}", fields::format_datetime(u)))
                 .unwrap_or_default();
-            format!("policy key {name} was removed by trust root version {}{overlap}", r.version)
+            format!(
+                "policy key {name} was removed by trust root version {}{overlap}",
+                r.version
+            )
         })
         .collect();
     format!(

@@ -632,8 +632,8 @@ impl TrustRoot {
         let mut split = split(file, MAX_ROOT_BYTES)?;
         let root = parse_body(split.body)?;
         let id = signer.public().id();
-        let allowed = root.root.keys.contains(id)
-            || previous.is_some_and(|p| p.root.keys.contains(id));
+        let allowed =
+            root.root.keys.contains(id) || previous.is_some_and(|p| p.root.keys.contains(id));
         if !allowed {
             return Err(TrustRootError::NotARootKey {
                 key: root.describe_signer(signer),
@@ -1177,7 +1177,12 @@ impl TrustRootBuilder {
 
         let mut listed = BTreeSet::new();
         let retired = self.retired.iter().map(|(k, _)| k);
-        for key in self.root_keys.iter().chain(&self.policy_keys).chain(retired) {
+        for key in self
+            .root_keys
+            .iter()
+            .chain(&self.policy_keys)
+            .chain(retired)
+        {
             if listed.insert(key.id().clone()) {
                 let _ = write!(
                     out,
@@ -2081,14 +2086,23 @@ mod tests {
         let status = TrustRoot::signatures(&unsigned, None).unwrap();
         assert_eq!((status.own.signed.len(), status.own.threshold), (0, 2));
         assert_eq!(status.own.missing().len(), 3);
-        assert!(status.own.keys.contains(&(r3.id().clone(), Some("carol".into()))));
+        assert!(
+            status
+                .own
+                .keys
+                .contains(&(r3.id().clone(), Some("carol".into())))
+        );
         let one = TrustRoot::add_signature(&unsigned, &r1, None).unwrap();
         assert_eq!(
-            TrustRoot::add_signature(&one, &r1, None).unwrap_err().code(),
+            TrustRoot::add_signature(&one, &r1, None)
+                .unwrap_err()
+                .code(),
             "already-signed"
         );
         assert_eq!(
-            TrustRoot::add_signature(&one, &key(11), None).unwrap_err().code(),
+            TrustRoot::add_signature(&one, &key(11), None)
+                .unwrap_err()
+                .code(),
             "not-a-root-key"
         );
         assert_eq!(
@@ -2103,7 +2117,9 @@ mod tests {
         let v2 = b.clone().version(2).root_keys(publics(&[&r2, &r3]), 2);
         let file = TrustRoot::sign_with(&v2.body().unwrap(), &[]).unwrap();
         assert_eq!(
-            TrustRoot::add_signature(&file, &r1, None).unwrap_err().code(),
+            TrustRoot::add_signature(&file, &r1, None)
+                .unwrap_err()
+                .code(),
             "not-a-root-key"
         );
         let file = TrustRoot::add_signature(&file, &r1, Some(&root)).unwrap();
@@ -2130,19 +2146,32 @@ mod tests {
         assert!(next.contains("[[roles.policy.retired]]"), "{next}");
         let plain = builder(&[&r1], 1).policy_keys(publics(&[&key(12)]), 1);
         let plain = TrustRoot::verify_self(&signed(&plain, &[&r1]), NOW).unwrap();
-        assert_eq!(root.policy_keys_fingerprint(), plain.policy_keys_fingerprint());
+        assert_eq!(
+            root.policy_keys_fingerprint(),
+            plain.policy_keys_fingerprint()
+        );
         // A key cannot be both, nor retired by a future version.
         let body = b.body().unwrap();
         let both = body.replacen(
             &format!("keys = [\"{}\"]\n\n[[roles", key(12).id()),
-            &format!("keys = [\"{}\", \"{}\"]\n\n[[roles", key(12).id(), key(11).id()),
+            &format!(
+                "keys = [\"{}\", \"{}\"]\n\n[[roles",
+                key(12).id(),
+                key(11).id()
+            ),
             1,
         );
         assert_ne!(both, body);
-        assert_eq!(TrustRoot::sign(&both, &[&r1]).unwrap_err().code(), "root-invalid");
+        assert_eq!(
+            TrustRoot::sign(&both, &[&r1]).unwrap_err().code(),
+            "root-invalid"
+        );
         let future = body.replacen("version = 2\nuntil", "version = 3\nuntil", 1);
         assert_ne!(future, body);
-        assert_eq!(TrustRoot::sign(&future, &[&r1]).unwrap_err().code(), "root-invalid");
+        assert_eq!(
+            TrustRoot::sign(&future, &[&r1]).unwrap_err().code(),
+            "root-invalid"
+        );
     }
 
     #[test]

@@ -76,13 +76,17 @@ pub enum SignError {
         held: String,
     },
     /// The agent refused to sign (a locked agent, a declined confirmation).
-    #[error("ssh-agent refused to sign with {key}; is the agent locked, or was confirmation declined?")]
+    #[error(
+        "ssh-agent refused to sign with {key}; is the agent locked, or was confirmation declined?"
+    )]
     Refused {
         /// The key.
         key: String,
     },
     /// The signature returned does not verify under the key.
-    #[error("the signature made by {key} does not verify under its public key; nothing was written")]
+    #[error(
+        "the signature made by {key} does not verify under its public key; nothing was written"
+    )]
     BadSignature {
         /// The key.
         key: String,
@@ -383,7 +387,9 @@ impl Signer for AgentKey {
             SSH_AGENT_SIGN_RESPONSE => {}
             SSH_AGENT_FAILURE => return Err(SignError::Refused { key: self.label() }),
             other => {
-                return Err(agent.error(format!("answered message type {other} to a signature request")));
+                return Err(agent.error(format!(
+                    "answered message type {other} to a signature request"
+                )));
             }
         }
         let malformed = || agent.error("malformed signature reply");
@@ -450,7 +456,10 @@ mod tests {
         assert_eq!(parsed.comment, "ana@laptop");
         assert!(is_openssh_public(line.as_bytes()));
         let rsa = "ssh-rsa AAAAB3NzaC1yc2E= x";
-        assert_eq!(parse_openssh_public(rsa, "r").unwrap_err().code(), "key-format");
+        assert_eq!(
+            parse_openssh_public(rsa, "r").unwrap_err().code(),
+            "key-format"
+        );
         assert!(fingerprint(&openssh_blob(key.public())).starts_with("SHA256:"));
     }
 
