@@ -2,7 +2,7 @@
 //! time, keys held by a real `ssh-agent`, policy key rotation with an
 //! overlap, and what a device says about a bundle signed by a removed key.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

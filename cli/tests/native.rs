@@ -2,7 +2,7 @@
 //! generated from the clap definition, colour on a terminal only, honouring
 //! `NO_COLOR` and `--color`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 use std::process::Command as Process;
 

@@ -39,9 +39,9 @@ pub enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
     /// Build a first trust root (version 1), signed now or by several people in turn.
-    Init(InitArgs),
+    Init(Box<InitArgs>),
     /// Build version N+1 of a trust root, signed by a threshold of N's root keys and of its own.
-    Rotate(RotateArgs),
+    Rotate(Box<RotateArgs>),
     /// Add one root key's signature to a trust root (one step of a key ceremony).
     Sign(TrustSignArgs),
     /// Verify a trust root on its own, or as the rotation of a previous one; say who has not signed.

@@ -249,7 +249,7 @@ pub enum BundleError {
     #[error("{}", threshold_message(.count, .other_role, .retired, *.root_version))]
     Threshold {
         /// The count of valid policy signatures.
-        count: SignatureCount,
+        count: Box<SignatureCount>,
         /// Keys of the trust root outside the policy role that signed validly.
         other_role: Vec<KeyId>,
         /// Retired policy keys (past their overlap) that signed validly, as
@@ -415,7 +415,7 @@ pub fn verify_bundle(
                 })
                 .collect();
             return Err(BundleError::Threshold {
-                count,
+                count: Box::new(count),
                 other_role,
                 retired,
                 root_version: root.version(),
