@@ -98,6 +98,8 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the setting schema (JSON Schema with x-mandate annotations).
     Schema,
+    /// List every setting: type, default, lockdown value, values or merge.
+    Settings,
     /// Check the health of the whole set-up and suggest fixes.
     Doctor,
     /// Lay out the bundled demo machine and show its effective configuration.
@@ -130,6 +132,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     style::init(cli.globals.color);
+    for (key, times) in mandate::layer::repeated_session_keys(&cli.globals.config) {
+        output::error(&format!(
+            "warning: -c {key} is given {times} times; the last one wins"
+        ));
+    }
     let result = match &cli.command {
         Command::Show(args) => commands::inspect::show(&cli.globals, args),
         Command::Get(args) => commands::inspect::get(&cli.globals, args),
@@ -138,6 +145,7 @@ fn main() -> ExitCode {
         Command::Sources => commands::inspect::sources(&cli.globals),
         Command::Validate(args) => commands::validate::run(&cli.globals, args),
         Command::Schema => commands::inspect::schema(&cli.globals),
+        Command::Settings => commands::settings::run(&cli.globals),
         Command::Doctor => commands::doctor::run(&cli.globals),
         Command::Demo(args) => commands::demo::run(&cli.globals, args),
         Command::Keys(cmd) => commands::trust::keys(&cli.globals, cmd),

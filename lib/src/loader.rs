@@ -163,6 +163,16 @@ impl Resolver {
         let user_config = self.user_config_path(env, &mut stack);
         let trusted = self.load_user(user_config.as_deref(), &mut stack);
         self.load_project(env, &trusted, &mut stack);
+        for (key, times) in crate::layer::repeated_session_keys(&self.options.session) {
+            stack.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "session-repeated".into(),
+                message: format!("-c {key} is given {times} times; the last one wins"),
+                source: Some(SourceKind::Session),
+                location: None,
+                key: Some(key),
+            });
+        }
         match session_layer(&self.schema, &self.options.session) {
             Ok(layer) => {
                 if !layer.settings.is_empty() {

@@ -112,6 +112,7 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
     let result = inspect::show(
         &g,
         &ShowArgs {
+            key: None,
             include_overridden: args.include_overridden,
             offline: true,
         },

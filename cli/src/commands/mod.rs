@@ -7,5 +7,6 @@ pub mod doctor;
 pub mod inspect;
 pub mod meta;
 pub mod package;
+pub mod settings;
 pub mod trust;
 pub mod validate;
