@@ -61,7 +61,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         "unsigned" => findings.push(finding(
             "warning",
             format!("unsigned mode: no trust root at {}; any root-owned policy file is accepted", effective.trust.location),
-            Some("create one with `mandate trust init` and install it (see docs/trust.md)"),
+            Some("create one with `mandate trust init` and install it (see `man mandate-trust-init`)"),
         )),
         _ => findings.push(finding(
             "error",
