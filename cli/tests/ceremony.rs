@@ -437,6 +437,13 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
     let out = admin.ok(&["verify", "--trust", "trust.toml", "p.bundle"]);
     assert!(out.contains("base v1 for acme / cloud"), "{out}");
 
+    // A public key file is not a signer.
+    let text = admin.fails(
+        2,
+        &["sign", "--add", "p.bundle", "--key", "keys/policy-2.pub"],
+    );
+    assert!(text.contains("sign with keys/policy-2.key"), "{text}");
+
     // Every missing header field at once.
     std::fs::write(admin.dir.join("bare.toml"), "[policy]\nid = \"x\"\n").unwrap();
     let text = admin.fails(
@@ -729,6 +736,9 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     ]);
     let out = admin.ok(&["verify", "--trust", "trust.toml", "base.bundle"]);
     assert!(out.contains("(bob@acme)"), "{out}");
+    // The OpenSSH public key file alone names the agent's key too.
+    let text = admin.fails(1, &["sign", "--add", "base.bundle", "--key", "bob.pub"]);
+    assert!(text.contains("already signed this bundle"), "{text}");
     // The agent key is a policy key, not a root key.
     let text = admin.fails(1, &["trust", "sign", "trust.toml", "--key", &by_fp]);
     assert!(text.contains("is not a root key"), "{text}");

@@ -411,3 +411,30 @@ pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, Document
     }
     finish(layer, problems)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_values_last_one_wins() {
+        let args = vec![
+            "sandbox.mode=read-only".to_owned(),
+            "sandbox.network=true".to_owned(),
+            "sandbox.mode=workspace-write".to_owned(),
+        ];
+        let layer = session_layer(Schema::bundled(), &args).unwrap();
+        let modes: Vec<&Value> = layer
+            .settings
+            .iter()
+            .filter(|e| e.key == "sandbox.mode")
+            .map(|e| &e.value)
+            .collect();
+        assert_eq!(modes, [&Value::String("workspace-write".into())]);
+        assert_eq!(
+            repeated_session_keys(&args),
+            [("sandbox.mode".to_owned(), 2)]
+        );
+    }
+}

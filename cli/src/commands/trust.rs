@@ -249,7 +249,31 @@ pub fn signer(spec: &str) -> Result<Box<dyn Signer>, CliError> {
         let agent = SshAgent::from_env().map_err(sign_error)?;
         return Ok(Box::new(agent.find(&selector).map_err(sign_error)?));
     }
-    Ok(Box::new(secret_key(Path::new(spec))?))
+    let path = Path::new(spec);
+    // A public key names a key held elsewhere: an OpenSSH key is looked up in
+    // the agent; a mandate public key is a mistake for its secret half.
+    if let Ok(head) = std::fs::read(path).map(|b| b.into_iter().take(64).collect::<Vec<u8>>()) {
+        if is_openssh_public(&head) {
+            let selector = AgentSelector::parse(spec).map_err(sign_error)?;
+            let agent = SshAgent::from_env().map_err(sign_error)?;
+            return Ok(Box::new(agent.find(&selector).map_err(sign_error)?));
+        }
+        let text = String::from_utf8_lossy(&head);
+        if text.starts_with("# mandate key ") || text.starts_with(keys::PUBLIC_KEY_TAG) {
+            let secret = spec.strip_suffix(".pub").map(|s| format!("{s}.key"));
+            return Err(CliError::usage(format!(
+                "{spec} is a public key: signing needs the secret key"
+            ))
+            .hint(match secret {
+                Some(secret) => {
+                    format!("sign with {secret}, or ssh-agent:… for a key held by ssh-agent")
+                }
+                None => "give the secret key file, or ssh-agent:… for a key held by ssh-agent"
+                    .to_owned(),
+            }));
+        }
+    }
+    Ok(Box::new(secret_key(path)?))
 }
 
 fn signers(specs: &[String]) -> Result<Vec<Box<dyn Signer>>, CliError> {

@@ -1014,6 +1014,24 @@ mod tests {
     }
 
     #[test]
+    fn trust_root_chain_forms() {
+        let (v2, v3) = ("version = 2\n", "version = 3\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(v3);
+        let body = format!(
+            "<key>TrustRootChain</key><array><string>{v2}</string><data>{b64}</data></array>"
+        );
+        let chain = read(&body).unwrap().trust_root_chain;
+        assert_eq!(chain, [v2.as_bytes().to_vec(), v3.as_bytes().to_vec()]);
+        let e = errors("<key>TrustRootChain</key><string>version = 2</string>");
+        assert!(e.contains("must be an <array> of trust roots"), "{e}");
+        let e = errors("<key>TrustRootChain</key><array><string>version = = 2</string></array>");
+        assert!(
+            e.starts_with(&format!("{ORIGIN} > TrustRootChain > 0:1:")),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn top_level_keys() {
         let content = read(&format!(
             "<key>PayloadUUID</key><string>x</string><key>mcx_data_timestamp</key><date>2020-01-01T00:00:00Z</date>
