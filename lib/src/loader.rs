@@ -171,6 +171,7 @@ impl Resolver {
                 source: Some(SourceKind::Session),
                 location: None,
                 key: Some(key),
+                operator: None,
             });
         }
         match session_layer(&self.schema, &self.options.session) {
@@ -191,11 +192,49 @@ impl Resolver {
             SourceStatus::Loaded,
             self.schema.origin(),
         ));
+        // A source the signed precedence leaves out does not count, and says so.
+        let precedence = stack.precedence.clone();
         stack
             .layers
-            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+            .retain(|l| crate::admission::in_precedence(&precedence, l.source));
+        for report in &mut stack.sources {
+            if !crate::admission::in_precedence(&precedence, report.name)
+                && report.status != SourceStatus::Absent
+            {
+                report.status = SourceStatus::Ignored;
+                report.reason = Some(format!(
+                    "left out of the signed precedence order ({}): it does not count",
+                    Self::precedence_names(&precedence)
+                ));
+            }
+        }
+        if !crate::admission::in_precedence(&precedence, SourceKind::Cloud) {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Cloud,
+                    SourceStatus::Ignored,
+                    tree.real(&crate::cloud::bundle_path(self.options.platform))
+                        .display()
+                        .to_string(),
+                )
+                .because(format!(
+                    "left out of the signed precedence order ({}): not read",
+                    Self::precedence_names(&precedence)
+                )),
+            );
+        }
+        admission.require_known_bundles(&mut stack);
         admission.commit(&mut stack);
         Ok(stack)
+    }
+
+    fn precedence_names(precedence: &crate::trust::root::Precedence) -> String {
+        precedence
+            .order
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Records a managed file that could not be used: it never counts, and
@@ -212,6 +251,7 @@ impl Resolver {
             source: Some(source),
             location: Some(location.to_owned()),
             key: None,
+            operator: None,
         });
         stack
             .sources
@@ -340,6 +380,7 @@ impl Resolver {
                             source: Some(source),
                             location: Some(location.to_owned()),
                             key: None,
+                            operator: None,
                         });
                     }
                     Expiry::PastGrace { grace_ended, .. } => {
@@ -424,6 +465,7 @@ impl Resolver {
 
     fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
         let Some(root) = &self.options.root else {
+            stack.kind_context.home = env.home.as_ref().map(|h| h.display().to_string());
             return env.user_config.clone();
         };
         let platform = self.options.platform;
@@ -457,6 +499,7 @@ impl Resolver {
                             source: Some(SourceKind::User),
                             location: None,
                             key: None,
+                            operator: None,
                         });
                     }
                     return None;
@@ -464,6 +507,8 @@ impl Resolver {
                 users.remove(0)
             }
         };
+        // `~` means the user's home on the machine the tree was copied from.
+        stack.kind_context.home = Some(platform.home_under_root(&user).display().to_string());
         let home = platform
             .home_under_root(&user)
             .join(platform.user_config_in_home());
@@ -712,6 +757,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
         source: Some(source),
         location: Some(location.to_owned()),
         key: None,
+        operator: None,
     });
     stack.sources.push(
         SourceReport::new(source, SourceStatus::Rejected, location).because(

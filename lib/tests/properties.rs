@@ -391,7 +391,7 @@ fn breaks(spec: Spec, op: &Op, value: &Value) -> Option<String> {
 
 /// The managed constraints resolution kept: every requirement of every
 /// managed layer, minus those a `conflict` diagnostic says were dropped.
-fn accepted<'s>(specs: &'s [LayerSpec], eff: &Effective) -> Vec<(usize, &'s [Op])> {
+fn accepted(specs: &[LayerSpec], eff: &Effective) -> Vec<(usize, Vec<Op>)> {
     let mut out = Vec::new();
     for spec in specs.iter().filter(|s| s.source.is_managed()) {
         let layer = spec.layer();
@@ -402,13 +402,19 @@ fn accepted<'s>(specs: &'s [LayerSpec], eff: &Effective) -> Vec<(usize, &'s [Op]
                 .find(|(i, _)| SPECS[*i].key == entry.key)
                 .unwrap();
             let at = entry.location.to_string();
-            let dropped = eff
+            // A conflict drops only the operator it names.
+            let dropped: Vec<&str> = eff
                 .diagnostics
                 .iter()
-                .any(|d| d.code == "conflict" && d.location.as_deref() == Some(at.as_str()));
-            if !dropped {
-                out.push((*i, ops.as_slice()));
-            }
+                .filter(|d| d.code == "conflict" && d.location.as_deref() == Some(at.as_str()))
+                .filter_map(|d| d.operator.as_deref())
+                .collect();
+            let kept: Vec<Op> = ops
+                .iter()
+                .filter(|o| !dropped.contains(&o.name))
+                .cloned()
+                .collect();
+            out.push((*i, kept));
         }
     }
     out
@@ -458,7 +464,16 @@ fn dropped_locations(eff: &Effective) -> BTreeSet<String> {
     eff.diagnostics
         .iter()
         .filter(|d| d.code == "conflict")
-        .filter_map(|d| d.location.clone())
+        // Operators (and, for `denied`, `includes` and `excludes`, single
+        // elements) are dropped one by one: the message says which.
+        .filter_map(|d| {
+            Some(format!(
+                "{} {} {}",
+                d.location.as_deref()?,
+                d.operator.as_deref()?,
+                d.message
+            ))
+        })
         .collect()
 }
 
@@ -500,7 +515,7 @@ proptest! {
                 continue;
             };
             for (_, ops) in kept.iter().filter(|(k, _)| *k == i) {
-                for op in *ops {
+                for op in ops {
                     if let Some(why) = breaks(*spec, op, value) {
                         prop_assert!(
                             false,

@@ -296,7 +296,10 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         session,
         shown,
     } = proposal(globals, args)?;
+    // The value asked about replaces any `-c` for the same key.
     let mut with = globals.clone();
+    with.config
+        .retain(|c| c.split_once('=').is_none_or(|(k, _)| k.trim() != key));
     with.config.push(session.clone());
     let (_, effective) = match resolve(&with) {
         Ok(r) => r,

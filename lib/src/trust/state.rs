@@ -200,19 +200,6 @@ struct RawRecord {
     recorded_at: String,
 }
 
-/// Takes an exclusive `flock` on `path` (created if needed), released when
-/// the returned descriptor is dropped. Blocks while another process holds it.
-fn lock_exclusive(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
-    use rustix::fs::{FlockOperation, Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o644),
-    )?;
-    rustix::fs::flock(&fd, FlockOperation::LockExclusive)?;
-    Ok(fd)
-}
-
 /// What the machine has seen: per channel and bundle id, and the latest time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RollbackState {
@@ -345,11 +332,12 @@ impl RollbackState {
             path: path.to_owned(),
             source,
         };
-        let _lock = lock_exclusive(&path.with_extension("lock")).map_err(io)?;
+        let _lock = crate::atomic::lock(&path.with_extension("lock"), crate::atomic::LOCK_TIMEOUT)
+            .map_err(|e| io(io::Error::other(e.to_string())))?;
+        // A state file that cannot be read is evidence to report, not to
+        // overwrite: the save fails instead.
         let mut merged = self.clone();
-        if let Ok(disk) = RollbackState::load(path) {
-            merged.merge(&disk);
-        }
+        merged.merge(&RollbackState::load(path)?);
         write_atomic(path, &merged.to_json(), 0o644).map_err(io)
     }
 
