@@ -437,6 +437,57 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
     let out = admin.ok(&["verify", "--trust", "trust.toml", "p.bundle"]);
     assert!(out.contains("base v1 for acme / cloud"), "{out}");
 
+    // The version must go up over the bundle already at the output path.
+    let text = admin.fails(
+        1,
+        &[
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "--channel",
+            "cloud",
+            "--expires",
+            "31d",
+            "p.toml",
+            "-o",
+            "p.bundle",
+        ],
+    );
+    assert!(text.contains("holds base v1 with other content"), "{text}");
+    assert!(text.contains("set version = 2"), "{text}");
+    let bumped = admin.read("p.toml").replace("version = 1", "version = 2");
+    std::fs::write(admin.dir.join("p.toml"), bumped).unwrap();
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--channel",
+        "cloud",
+        "--expires",
+        "30d",
+        "p.toml",
+        "-o",
+        "p.bundle",
+    ]);
+    let older = admin.read("p.toml").replace("version = 2", "version = 1");
+    std::fs::write(admin.dir.join("p.toml"), older).unwrap();
+    let text = admin.fails(
+        1,
+        &[
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "--channel",
+            "cloud",
+            "--expires",
+            "30d",
+            "p.toml",
+            "-o",
+            "p.bundle",
+        ],
+    );
+    assert!(text.contains("v1 is older"), "{text}");
+
     // A public key file is not a signer.
     let text = admin.fails(
         2,

@@ -1072,13 +1072,14 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             for warning in self_conflicts(schema, &origin, &text) {
                 output::error(&format!("warning: {warning}"));
             }
-            let refs: Vec<&dyn Signer> = keys.iter().map(AsRef::as_ref).collect();
-            let envelope =
-                Envelope::sign_with(POLICY_PAYLOAD_TYPE, &payload, &refs).map_err(sign_error)?;
             let target = args
                 .output
                 .clone()
                 .ok_or_else(|| CliError::usage("give -o FILE.bundle"))?;
+            check_previous(&target, &header, &payload)?;
+            let refs: Vec<&dyn Signer> = keys.iter().map(AsRef::as_ref).collect();
+            let envelope =
+                Envelope::sign_with(POLICY_PAYLOAD_TYPE, &payload, &refs).map_err(sign_error)?;
             let summary = format!(
                 ": {} v{} for {} / {}{}",
                 header.id,
@@ -1103,6 +1104,54 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
     }
     output::report(&target, &text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The version of a policy must go up: when the output path already holds a
+/// bundle of the same id and channel, a lower version, or the same version
+/// with other content, is refused (devices that have it would refuse the new
+/// one as a rollback).
+fn check_previous(
+    target: &Path,
+    header: &mandate::trust::header::SignedHeader,
+    payload: &[u8],
+) -> Result<(), CliError> {
+    if output::is_stdout(target) {
+        return Ok(());
+    }
+    let Ok(bytes) = std::fs::read(target) else {
+        return Ok(());
+    };
+    let Ok(envelope) = Envelope::parse(&bytes) else {
+        return Ok(());
+    };
+    let Ok(Some(old)) = PolicyHeader::parse(envelope.unverified_payload()) else {
+        return Ok(());
+    };
+    if old.id != header.id || old.channel != Some(header.channel) {
+        return Ok(());
+    }
+    let shown = target.display();
+    if old.version > header.version {
+        return Err(CliError::no(format!(
+            "{shown} holds {} v{}; v{} is older, and devices that have v{} refuse it as a rollback",
+            header.id, old.version, header.version, old.version
+        ))
+        .hint(format!(
+            "set version = {} or more in [policy]",
+            old.version + 1
+        )));
+    }
+    if old.version == header.version && envelope.unverified_payload() != payload {
+        return Err(CliError::no(format!(
+            "{shown} holds {} v{} with other content; devices that have it refuse the same version with other bytes",
+            header.id, old.version
+        ))
+        .hint(format!(
+            "set version = {} in [policy], or move {shown} away if that version was never published",
+            old.version + 1
+        )));
+    }
+    Ok(())
 }
 
 /// `policy keys: k of n …; not yet: …` for a bundle under a trust root.
