@@ -559,9 +559,11 @@ fn field_report(base: &TrustRoot, next: &TrustRootBuilder) -> Vec<String> {
     let base_ids: Vec<&keys::KeyId> = base.role(RoleName::Policy).keys.iter().collect();
     for key in next.current_policy_keys() {
         if !base_ids.contains(&key.id()) {
+            let name = next
+                .current_key_name(key.id())
+                .map_or(key.id().to_string(), |n| format!("{} ({n})", key.id()));
             lines.push(format!(
-                "policy key {} is new: its signatures count only on devices that have version {version}; until every device has it, sign bundles with an old key too",
-                key.id()
+                "policy key {name} is new: its signatures count only on devices that have version {version}; until every device has it, sign bundles with an old key too"
             ));
         }
     }
@@ -579,6 +581,17 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
             let default_expiry = (now + time::Duration::days(365))
                 .replace_nanosecond(0)
                 .unwrap_or(now + time::Duration::days(365));
+            if !output::is_stdout(&args.output) && std::fs::symlink_metadata(&args.output).is_ok() {
+                return Err(CliError::usage(format!(
+                    "{} already exists; trust init never overwrites a trust root",
+                    args.output.display()
+                ))
+                .hint(format!(
+                    "to change the trust root in force, build the next version: `mandate trust rotate --from {} -o NEW`",
+                    args.output.display()
+                ))
+                .hint("to start a new one, write it elsewhere with -o, or move the old one away first"));
+            }
             let builder = TrustRootBuilder::new(args.org.clone(), default_expiry);
             let builder = args.content.apply(builder, None, true, true, now)?;
             let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
@@ -588,14 +601,7 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                 None,
                 &args.output,
                 output::Existing::Refuse,
-            )
-            .map_err(|e| {
-                if e.message.contains("already exists") {
-                    e.hint("to change a trust root in force, build the next version with `mandate trust rotate --from FILE`")
-                } else {
-                    e
-                }
-            })?;
+            )?;
             let text = if status.is_complete() {
                 let root = TrustRoot::verify_self(&file, now).map_err(|e| {
                     CliError::usage(format!("the trust root would not verify: {e}"))

@@ -1050,6 +1050,11 @@ impl TrustRootBuilder {
         self
     }
 
+    /// The name given to a key, if any.
+    pub fn current_key_name(&self, id: &KeyId) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
+    }
+
     /// The version this builder renders.
     pub fn current_version(&self) -> u64 {
         self.version
