@@ -2,8 +2,19 @@
 
 use std::io::Write;
 
-/// Writes text to stdout; a closed pipe is not an error worth reporting.
+/// Writes text to stdout exactly as given; a closed pipe is not an error
+/// worth reporting.
 pub fn out(text: &str) {
+    raw(text);
+}
+
+/// Writes prose for people to stdout: its symbols (`✓`, `✗`, `→` …) in ASCII
+/// when the locale is not UTF-8. Not for data a program may parse.
+pub fn prose(text: &str) {
+    raw(&crate::style::localise(text));
+}
+
+fn raw(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -15,14 +26,18 @@ pub fn out(text: &str) {
 /// colour on a terminal).
 pub fn error(line: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}", crate::style::diagnostic(line));
+    let _ = writeln!(
+        stderr,
+        "{}",
+        crate::style::localise(&crate::style::diagnostic(line))
+    );
 }
 
 /// Writes a value as pretty JSON to stdout.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<(), crate::CliError> {
     let text =
         serde_json::to_string_pretty(value).map_err(|e| crate::CliError::usage(e.to_string()))?;
-    out(&text);
+    raw(&text);
     Ok(())
 }
 
@@ -77,6 +92,6 @@ pub fn report(path: &std::path::Path, text: &str) {
             error(line);
         }
     } else {
-        out(text);
+        prose(text);
     }
 }

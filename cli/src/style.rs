@@ -43,6 +43,35 @@ pub enum Tone {
 }
 
 static ENABLED: OnceLock<(bool, bool)> = OnceLock::new();
+static ASCII: OnceLock<bool> = OnceLock::new();
+
+/// The plain ASCII stand-ins for the symbols people see, used when the
+/// locale is not UTF-8.
+const ASCII_GLYPHS: [(char, &str); 7] = [
+    ('✓', "+"),
+    ('✗', "x"),
+    ('·', "-"),
+    ('→', "->"),
+    ('—', "-"),
+    ('…', "..."),
+    ('≤', "<="),
+];
+
+/// `text` with symbols replaced by ASCII when the locale is not UTF-8.
+pub fn localise(text: &str) -> std::borrow::Cow<'_, str> {
+    let ascii = *ASCII.get_or_init(|| !mandate::env::locale_is_utf8());
+    if !ascii || text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match ASCII_GLYPHS.iter().find(|(g, _)| *g == c) {
+            Some((_, plain)) => out.push_str(plain),
+            None => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// Decides, once, whether each stream gets colour.
 pub fn init(choice: ColorChoice) {

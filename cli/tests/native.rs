@@ -157,3 +157,38 @@ fn colour_on_a_terminal_only() {
     let error = on_tty("get no.such.key", false).unwrap();
     assert!(error.contains("\x1b[1;31merror:\x1b[0m"), "{error:?}");
 }
+
+#[test]
+fn plain_ascii_when_the_locale_is_not_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = tmp.path().join("demo");
+    stdout(&["demo", "--out", demo.to_str().unwrap()]);
+    let explain = |lang: Option<&str>| {
+        let mut cmd = Command::cargo_bin("mandate").unwrap();
+        cmd.env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", "/nonexistent");
+        if let Some(lang) = lang {
+            cmd.env("LANG", lang);
+        }
+        let out = cmd
+            .args([
+                "--root",
+                demo.to_str().unwrap(),
+                "--platform",
+                "linux",
+                "--user",
+                "ana",
+            ])
+            .args(["explain", "sandbox.mode"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let ascii = explain(Some("C"));
+    assert!(ascii.is_ascii(), "{ascii}");
+    assert!(ascii.contains("  x user "), "{ascii}");
+    for utf8 in [explain(Some("en_US.UTF-8")), explain(None)] {
+        assert!(utf8.contains("  ✗ user "), "{utf8}");
+    }
+}

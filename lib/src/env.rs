@@ -83,3 +83,18 @@ pub fn ssh_auth_sock() -> Option<PathBuf> {
 pub fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
+
+/// Whether the locale says text is UTF-8: the first of `LC_ALL`, `LC_CTYPE`
+/// and `LANG` that is set decides. No locale at all counts as UTF-8 (what
+/// terminals use today); an explicit other one (`C`, `POSIX`,
+/// `en_US.ISO-8859-1`) does not.
+#[allow(clippy::disallowed_methods)]
+pub fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .is_none_or(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}

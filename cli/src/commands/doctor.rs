@@ -176,7 +176,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
                 text.push_str(&format!("  fix: {fix}\n"));
             }
         }
-        output::out(&text);
+        output::prose(&text);
     }
     if effective.is_degraded() {
         Ok(ExitCode::from(EXIT_DEGRADED))

@@ -221,7 +221,7 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
             output::json(&docs)?;
         }
     } else {
-        output::out(&texts.join("\n\n"));
+        output::prose(&texts.join("\n\n"));
     }
     report_degraded(&effective);
     Ok(status_code(&effective))
