@@ -56,28 +56,28 @@ pub struct RootContent {
     pub root_keys: Vec<PathBuf>,
     /// How many root keys must sign a trust root [init: required with more than one root key,
     /// 1 with one; rotate: version N's].
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub root_threshold: Option<u32>,
     /// A policy key (public key file); repeat for several.
     #[arg(long = "policy-key", value_name = "FILE.pub")]
     pub policy_keys: Vec<PathBuf>,
     /// How many policy keys must sign a bundle [init: 1; rotate: version N's].
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     pub policy_threshold: Option<u32>,
     /// When the trust root expires: RFC 3339, or a duration from now such as 365d
     /// [init: 365d; rotate: version N's].
-    #[arg(long)]
+    #[arg(long, value_name = "DATE|DURATION")]
     pub expires: Option<String>,
     /// How long an expired bundle stays in force, e.g. 7d [init: 7d; rotate: version N's].
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub offline_grace: Option<String>,
     /// Managed sources that must be signed, comma-separated
     /// [init: mdm,cloud,system,mdm-user; rotate: version N's].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "SOURCES")]
     pub signed_sources: Option<Vec<String>>,
     /// Managed source precedence, highest first, comma-separated
     /// [init: mdm,cloud,system,mdm-user; rotate: version N's].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "SOURCES")]
     pub order: Option<Vec<String>>,
     /// A key pattern whose highest-ranked constraint replaces lower ones (e.g. 'network.*'); repeatable.
     #[arg(long = "replace", value_name = "PATTERN")]
