@@ -766,3 +766,20 @@ fn check_one_list_element_and_session_repeats() {
         run.text()
     );
 }
+
+#[test]
+fn explain_shows_an_untrusted_projects_proposal_and_why_it_does_not_count() {
+    let env = Env::demo();
+    let config = env.root().join("home/ana/.config/mandate/config.toml");
+    fs::write(&config, "[sandbox]\nmode = \"read-only\"\n").unwrap();
+    let run = env.run(&["explain", "approvals.reviewer"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stdout.contains("not counted:"), "{}", run.text());
+    assert!(
+        run.stdout
+            .contains(".mandate.toml:4:1 proposes \"auto-review\", but the project is not trusted"),
+        "{}",
+        run.text()
+    );
+    assert!(run.stdout.contains("trusted = true"), "{}", run.text());
+}

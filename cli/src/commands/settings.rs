@@ -171,8 +171,17 @@ fn where_to_edit(effective: &Effective, setting: &Setting, example: &Value) -> V
         Some(path) => lines.push(format!("for you, in {path}:\n{snippet}")),
         None => lines.push(format!("for you, in your user config.toml:\n{snippet}")),
     }
-    match location(SourceKind::Project) {
-        Some(path) => lines.push(format!("for this project, in {path}:\n{snippet}")),
+    let project = effective
+        .sources
+        .iter()
+        .find(|s| s.name == SourceKind::Project);
+    match project {
+        Some(p) if p.status == mandate::resolve::SourceStatus::Ignored => lines.push(format!(
+            "for this project, in {} once it is trusted ({}):\n{snippet}",
+            p.location,
+            p.reason.as_deref().unwrap_or("it is not trusted")
+        )),
+        Some(p) => lines.push(format!("for this project, in {}:\n{snippet}", p.location)),
         None => lines.push(
             "for a project: .mandate.toml at its root, read once your user config trusts the project".to_owned(),
         ),
@@ -189,6 +198,33 @@ fn where_to_edit(effective: &Effective, setting: &Setting, example: &Value) -> V
     };
     lines.push(format!("for one command: mandate -c {assignment} …"));
     lines
+}
+
+/// What an ignored (untrusted) project file proposes for the setting, and why
+/// it does not count.
+fn ignored_project(globals: &Globals, effective: &Effective, setting: &Setting) -> Option<String> {
+    let project = effective.sources.iter().find(|s| {
+        s.name == SourceKind::Project && s.status == mandate::resolve::SourceStatus::Ignored
+    })?;
+    let text = std::fs::read_to_string(&project.location).ok()?;
+    let resolver = Resolver::with_schema_file(globals.options()).ok()?;
+    let layer = mandate::Layer::parse_settings(
+        resolver.schema(),
+        SourceKind::Project,
+        &project.location,
+        &text,
+    )
+    .ok()?;
+    let entry = layer.settings.iter().find(|e| e.key == setting.key)?;
+    Some(format!(
+        "  ignored: {} proposes {}, but {}",
+        entry.location,
+        render::toml_value(&entry.value),
+        project
+            .reason
+            .as_deref()
+            .unwrap_or("the project is not trusted")
+    ))
 }
 
 /// The values of a finite domain the requirements in force admit, found by
@@ -226,6 +262,9 @@ pub fn choices(
     report: Option<&KeyReport>,
 ) -> String {
     let mut out = String::new();
+    if let Some(line) = ignored_project(globals, effective, setting) {
+        let _ = writeln!(out, "\nnot counted:\n{line}");
+    }
     let _ = writeln!(out, "\nwhat you may choose:");
     let _ = writeln!(out, "  type      {}", type_line(setting));
     let allowed = admissible(globals, setting);
