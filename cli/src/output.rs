@@ -95,3 +95,19 @@ pub fn report(path: &std::path::Path, text: &str) {
         prose(text);
     }
 }
+
+/// Asks a question on the terminal: `None` when standard input or standard
+/// error is not a terminal (scripts get an error, never a hidden default).
+pub fn ask(question: &str) -> Option<String> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question}");
+    let _ = stderr.flush();
+    drop(stderr);
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line)
+}

@@ -192,3 +192,61 @@ fn plain_ascii_when_the_locale_is_not_utf8() {
         assert!(utf8.contains("  ✗ user "), "{utf8}");
     }
 }
+
+#[test]
+fn trust_init_asks_for_the_root_threshold_on_a_terminal() {
+    if Process::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed, no pseudo-terminal to test on");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for name in ["r1", "r2", "r3", "p1"] {
+        let out = mandate(&[
+            "keys",
+            "generate",
+            "--out",
+            dir.join(name).to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+    }
+    let bin = assert_cmd::cargo::cargo_bin("mandate");
+    let init = |answer: &str, output: &str| {
+        let command = format!(
+            "{} trust init --org acme --root-key r1.pub --root-key r2.pub --root-key r3.pub --policy-key p1.pub --unsigned -o {output}",
+            bin.display()
+        );
+        let mut child = Process::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("TERM", "xterm")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Enter takes the majority offered.
+    let text = init("\n", "majority.toml");
+    assert!(
+        text.contains("how many must sign each trust root (1-3)? [2]"),
+        "{text}"
+    );
+    let root = std::fs::read_to_string(dir.join("majority.toml")).unwrap();
+    assert!(root.contains("[roles.root]\nthreshold = 2\n"), "{root}");
+    let text = init("3\n", "all.toml");
+    assert!(text.contains("0 of 3"), "{text}");
+    let text = init("9\n", "bad.toml");
+    assert!(text.contains("`9` is not a number from 1 to 3"), "{text}");
+    assert!(!dir.join("bad.toml").exists());
+}

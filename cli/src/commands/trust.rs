@@ -377,15 +377,9 @@ impl RootContent {
                     keys.push(named.key);
                 }
             }
+            let mut threshold = threshold;
             if role == RoleName::Root && base.is_none() && threshold.is_none() && keys.len() > 1 {
-                return Err(CliError::usage(format!(
-                    "{} root keys and no --root-threshold: say how many of them must sign a trust root",
-                    keys.len()
-                ))
-                .hint(format!(
-                    "add --root-threshold {} (a majority), or --root-threshold 1 if any one of them may sign alone",
-                    keys.len() / 2 + 1
-                )));
+                threshold = Some(ask_root_threshold(keys.len())?);
             }
             let threshold = threshold
                 .or(base.map(|r| r.role(role).threshold))
@@ -430,6 +424,33 @@ impl RootContent {
         }
         Ok(b)
     }
+}
+
+/// How many of `count` root keys must sign: asked on a terminal, refused
+/// otherwise (a threshold is a decision, never a silent default).
+fn ask_root_threshold(count: usize) -> Result<u32, CliError> {
+    let majority = count / 2 + 1;
+    let refuse = || {
+        CliError::usage(format!(
+            "{count} root keys and no --root-threshold: say how many of them must sign a trust root"
+        ))
+        .hint(format!(
+            "add --root-threshold {majority} (a majority), or --root-threshold 1 if any one of them may sign alone"
+        ))
+    };
+    let answer = output::ask(&format!(
+        "{count} root keys: how many must sign each trust root (1-{count})? [{majority}] "
+    ))
+    .ok_or_else(refuse)?;
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return u32::try_from(majority).map_err(|_| refuse());
+    }
+    answer
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=count).contains(&(*n as usize)))
+        .ok_or_else(|| CliError::usage(format!("`{answer}` is not a number from 1 to {count}")))
 }
 
 /// `mandate keys generate`.
