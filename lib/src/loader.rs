@@ -163,6 +163,17 @@ impl Resolver {
         let user_config = self.user_config_path(env, &mut stack);
         let trusted = self.load_user(user_config.as_deref(), &mut stack);
         self.load_project(env, &trusted, &mut stack);
+        for (key, times) in crate::layer::repeated_session_keys(&self.options.session) {
+            stack.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "session-repeated".into(),
+                message: format!("-c {key} is given {times} times; the last one wins"),
+                source: Some(SourceKind::Session),
+                location: None,
+                key: Some(key),
+                operator: None,
+            });
+        }
         match session_layer(&self.schema, &self.options.session) {
             Ok(layer) => {
                 if !layer.settings.is_empty() {
@@ -432,12 +443,19 @@ impl Resolver {
         stack: &mut Stack,
     ) -> (Admission, Vec<MdmFound>) {
         let mdm = self.read_mdm(tree, env, stack);
-        let mdm_trust_root = mdm
-            .iter()
-            .find(|m| m.source == SourceKind::Mdm)
-            .and_then(|m| m.content.trust_root.clone());
-        let admission =
-            Admission::load(tree, self.options.platform, env.now, mdm_trust_root, stack);
+        let machine = mdm.iter().find(|m| m.source == SourceKind::Mdm);
+        let mdm_trust_root = machine.and_then(|m| m.content.trust_root.clone());
+        let mdm_chain = machine
+            .map(|m| m.content.trust_root_chain.clone())
+            .unwrap_or_default();
+        let admission = Admission::load_with_chain(
+            tree,
+            self.options.platform,
+            env.now,
+            mdm_trust_root,
+            mdm_chain,
+            stack,
+        );
         (admission, mdm)
     }
 

@@ -120,6 +120,16 @@ pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError>
                 if !globals.json {
                     output::out(&format!("{}: ok", file.display()));
                 }
+                // A policy whose own [settings] break its own [requirements].
+                if let Ok(text) = std::fs::read_to_string(file)
+                    && !text.trim_start().starts_with('{')
+                    && is_policy_document(&text)
+                {
+                    let origin = file.display().to_string();
+                    for warning in super::trust::self_conflicts(resolver.schema(), &origin, &text) {
+                        output::error(&format!("warning: {warning}"));
+                    }
+                }
             }
             Err(errors) => {
                 failed += 1;

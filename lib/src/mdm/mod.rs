@@ -54,6 +54,10 @@ pub const MAX_DECODED_BYTES: usize = crate::fsafe::MAX_MANAGED_SIZE as usize;
 pub const POLICY_KEY: &str = "Policy";
 /// The plist key holding the bytes of a `trust.toml`.
 pub const TRUST_ROOT_KEY: &str = "TrustRoot";
+/// The plist key holding the trust roots between a pinned version and the
+/// `TrustRoot` version (an array of trust roots, oldest first), so that a
+/// Mac that missed rotations can walk the chain.
+pub const TRUST_ROOT_CHAIN_KEY: &str = "TrustRootChain";
 /// The plist key holding native settings (managed defaults).
 pub const SETTINGS_KEY: &str = "Settings";
 /// The plist key holding native requirements (constraints).

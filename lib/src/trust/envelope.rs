@@ -29,6 +29,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeyId, PublicKey, SecretKey, decode_exact, decode_strict, encode};
+use super::signer::{SignError, Signer, sign_checked};
 
 /// The payload type of a policy bundle.
 pub const POLICY_PAYLOAD_TYPE: &str = "application/vnd.mandate.policy+toml";
@@ -321,6 +322,52 @@ impl Envelope {
             keyid: key.id().to_string(),
             sig: key.sign(&message),
         });
+    }
+
+    /// [`Envelope::sign`] with any [`Signer`]s (key files, agent keys); each
+    /// signature is checked under its key before it is added.
+    pub fn sign_with(
+        payload_type: &str,
+        payload: &[u8],
+        signers: &[&dyn Signer],
+    ) -> Result<Envelope, SignError> {
+        let mut envelope = Envelope {
+            payload_type: payload_type.to_owned(),
+            payload: payload.to_vec(),
+            signatures: Vec::new(),
+        };
+        for signer in signers {
+            envelope.add_signature_with(*signer)?;
+        }
+        Ok(envelope)
+    }
+
+    /// Adds a signature by `signer`; `Ok(false)` (and nothing added) when
+    /// that key has already signed.
+    pub fn add_signature_with(&mut self, signer: &dyn Signer) -> Result<bool, SignError> {
+        if self.signed_by(signer.public()) {
+            return Ok(false);
+        }
+        let message = pae(&self.payload_type, &self.payload);
+        let sig = sign_checked(signer, &message)?;
+        self.signatures.push(SignatureEntry {
+            keyid: signer.public().id().to_string(),
+            sig,
+        });
+        Ok(true)
+    }
+
+    /// Whether `key` has a valid signature on this envelope.
+    pub fn signed_by(&self, key: &PublicKey) -> bool {
+        let message = pae(&self.payload_type, &self.payload);
+        self.signatures.iter().any(|s| key.verify(&message, &s.sig))
+    }
+
+    /// The keys among `keys` with a valid signature, whatever their number
+    /// (for people collecting signatures; verification is
+    /// [`Envelope::verify`]).
+    pub fn signers_among(&self, keys: &[&PublicKey]) -> Vec<KeyId> {
+        self.valid_signers(keys)
     }
 
     /// Parses an envelope strictly. Nothing is verified yet.

@@ -41,6 +41,7 @@ mod fields;
 pub mod header;
 pub mod keys;
 pub mod root;
+pub mod signer;
 pub mod state;
 
 pub use fields::TomlProblem;
@@ -48,7 +49,7 @@ pub use fields::TomlProblem;
 use envelope::{Envelope, EnvelopeError, POLICY_PAYLOAD_TYPE, SignatureCount};
 use header::{Channel, HeaderError, PolicyHeader, SignedHeader};
 use keys::KeyId;
-use root::{RoleName, TrustRoot};
+use root::{RetiredKey, RoleName, TrustRoot};
 use state::{RollbackError, RollbackState};
 
 use crate::source::ManagedSource;
@@ -311,12 +312,15 @@ pub enum BundleError {
     #[error(transparent)]
     Envelope(EnvelopeError),
     /// Not enough distinct policy keys signed.
-    #[error("bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)", .count.details(), other_role_note(.other_role))]
+    #[error("{}", threshold_message(.count, .other_role, .retired, *.root_version))]
     Threshold {
         /// The count of valid policy signatures.
-        count: SignatureCount,
+        count: Box<SignatureCount>,
         /// Keys of the trust root outside the policy role that signed validly.
         other_role: Vec<KeyId>,
+        /// Retired policy keys (past their overlap) that signed validly, as
+        /// the trust root names them, with their retirement record.
+        retired: Vec<(String, RetiredKey)>,
         /// The version of the trust root.
         root_version: u64,
     },
@@ -360,6 +364,38 @@ pub enum BundleError {
     Rollback(RollbackError),
 }
 
+fn threshold_message(
+    count: &SignatureCount,
+    other_role: &[KeyId],
+    retired: &[(String, RetiredKey)],
+    root_version: u64,
+) -> String {
+    if retired.is_empty() {
+        return format!(
+            "bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)",
+            count.details(),
+            other_role_note(other_role)
+        );
+    }
+    let causes: Vec<String> = retired
+        .iter()
+        .map(|(name, r)| {
+            let overlap = r
+                .until
+                .map(|u| format!(", and its overlap ended at {}", fields::format_datetime(u)))
+                .unwrap_or_default();
+            format!(
+                "policy key {name} was removed by trust root version {}{overlap}",
+                r.version
+            )
+        })
+        .collect();
+    format!(
+        "bundle is signed by a key that no longer signs policy: {}; it has {count} from current policy keys. Re-sign it with a policy key of trust root version {root_version} and publish it again (`mandate sign --key …`)",
+        causes.join("; ")
+    )
+}
+
 fn other_role_note(keys: &[KeyId]) -> String {
     if keys.is_empty() {
         String::new()
@@ -387,6 +423,7 @@ impl BundleError {
                 EnvelopeError::PayloadType { .. } => "payload-type",
                 EnvelopeError::InvalidThreshold { .. } | EnvelopeError::Threshold(_) => "threshold",
             },
+            BundleError::Threshold { retired, .. } if !retired.is_empty() => "key-retired",
             BundleError::Threshold { .. } => "threshold",
             BundleError::Header(e) => e.code(),
             BundleError::OrgMismatch { .. } => "org-mismatch",
@@ -416,23 +453,37 @@ pub fn verify_bundle(
     }
     let envelope = Envelope::parse(bytes).map_err(BundleError::Envelope)?;
     let policy = root.role(RoleName::Policy);
-    let verified = match envelope.verify(
-        POLICY_PAYLOAD_TYPE,
-        &root.role_keys(RoleName::Policy),
-        policy.threshold,
-    ) {
+    // Retired policy keys still within their overlap count like policy keys.
+    let signing_keys = root.policy_keys_at(now);
+    let verified = match envelope.verify(POLICY_PAYLOAD_TYPE, &signing_keys, policy.threshold) {
         Ok(verified) => verified,
         Err(EnvelopeError::Threshold(count)) => {
-            // Name keys of the root that signed but may not sign policy.
+            // Name keys of the root that signed but may not sign policy:
+            // retired policy keys (the real cause after a rotation) apart.
+            let counted = |k: &&keys::PublicKey| signing_keys.iter().any(|s| s.id() == k.id());
+            let retired_keys: Vec<_> = root
+                .keys()
+                .values()
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_some())
+                .collect();
             let others: Vec<_> = root
                 .keys()
                 .values()
-                .filter(|k| !policy.keys.contains(k.id()))
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_none())
                 .collect();
             let other_role = envelope.valid_signers(&others);
+            let retired = envelope
+                .valid_signers(&retired_keys)
+                .iter()
+                .filter_map(|id| {
+                    let record = root.retired_policy_key(id)?.clone();
+                    Some((root.describe_key(id), record))
+                })
+                .collect();
             return Err(BundleError::Threshold {
-                count,
+                count: Box::new(count),
                 other_role,
+                retired,
                 root_version: root.version(),
             });
         }
@@ -441,8 +492,8 @@ pub fn verify_bundle(
 
     // The one parse of the payload: the header is read from it here, and
     // the resolver reads the rest from the same document.
-    let text = fields::utf8(&verified.payload)
-        .map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let text =
+        fields::utf8(&verified.payload).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
     let doc = fields::parse(text).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
     let header = PolicyHeader::of_document(text, doc.as_table())
         .map_err(BundleError::Header)?
@@ -603,14 +654,9 @@ mod tests {
         assert!(ok.document().contains_key("policy"));
         let schema = crate::Schema::bundled();
         let source = crate::SourceKind::Cloud;
-        let shared = crate::Layer::from_parsed_policy(
-            schema,
-            source,
-            "b",
-            ok.text(),
-            ok.document().clone(),
-        )
-        .unwrap();
+        let shared =
+            crate::Layer::from_parsed_policy(schema, source, "b", ok.text(), ok.document().clone())
+                .unwrap();
         let again = crate::Layer::parse_policy(schema, source, "b", ok.text()).unwrap();
         assert_eq!(format!("{shared:?}"), format!("{again:?}"));
         assert_eq!(shared.settings[0].location.to_string(), "b:10:1");
@@ -635,6 +681,38 @@ mod tests {
         assert_eq!(other_role, &[key(1).id().clone()]);
         assert!(err.to_string().contains("may not sign policy"), "{err}");
         assert_eq!(err.code(), "threshold");
+    }
+
+    #[test]
+    fn a_bundle_by_a_retired_key_names_the_rotation() {
+        let until = NOW + Duration::days(10);
+        let body = TrustRootBuilder::new("acme", datetime!(2030-01-01 00:00 UTC))
+            .version(4)
+            .root_keys(vec![key(1).public().clone()], 1)
+            .policy_keys(vec![key(12).public().clone()], 1)
+            .retire_policy_key(key(11).public().clone(), 4, Some(until))
+            .key_name(key(11).id(), "policy-2025")
+            .body()
+            .unwrap();
+        let root =
+            TrustRoot::verify_self(&TrustRoot::sign(&body, &[&key(1)]).unwrap(), NOW).unwrap();
+        let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(11)]);
+        let state = RollbackState::new();
+        // Within the overlap it verifies.
+        let ok = verify_bundle(&bytes, &root, ManagedSource::Cloud, NOW, &state).unwrap();
+        assert_eq!(ok.signers, [key(11).id().clone()]);
+        // After it, the message names the key and the version that removed it.
+        let err = verify_bundle(&bytes, &root, ManagedSource::Cloud, until, &state).unwrap_err();
+        assert_eq!(err.code(), "key-retired");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "policy key {} (policy-2025) was removed by trust root version 4",
+                key(11).id()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("sign it with more policy keys"), "{text}");
     }
 
     #[test]
