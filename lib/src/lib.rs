@@ -63,6 +63,7 @@ pub mod admission;
 pub mod atomic;
 pub mod cloud;
 pub mod constraint;
+pub mod decide;
 pub mod document;
 pub mod env;
 pub mod error;

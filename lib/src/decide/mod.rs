@@ -1,0 +1,3 @@
+//! Decisions at the moment of action.
+
+pub mod shell;
