@@ -353,6 +353,20 @@ pub fn is_wrapper(program: &str) -> bool {
     WRAPPERS.iter().any(|w| w.names.contains(&program)) || program == "find"
 }
 
+/// Wrappers that run their command as it is, as the same user: a command
+/// explicitly allowed stays explicitly allowed behind them. (`sudo`, `su`,
+/// `doas`, `chroot`, `xargs`, `find`, `watch`, `eval` are not: behind them an
+/// allowed command is at most "no rule applies".)
+const TRANSPARENT: &[&str] = &[
+    "env", "nice", "nohup", "timeout", "time", "stdbuf", "ionice", "command", "exec", "builtin",
+    "setsid", "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "fish",
+];
+
+/// Whether an explicit allow of the wrapped command carries through `program`.
+pub fn is_transparent(program: &str) -> bool {
+    TRANSPARENT.contains(&program)
+}
+
 /// What a wrapper runs: `None` when `program` is not a wrapper.
 pub fn unwrap(program: &str, args: &[Token]) -> Option<Unwrapped> {
     if program == "find" {

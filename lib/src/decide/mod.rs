@@ -575,17 +575,32 @@ impl Judge<'_> {
         by_name[0] = Token::Lit(program.clone());
         self.commands.push(command::display(&by_name));
         let raw_lower = raw.to_lowercase();
+        let mut matched = false;
         if raw_lower != program {
             let mut as_written = argv.to_vec();
             as_written[0] = Token::Lit(raw_lower);
-            self.rules(&as_written, open_tail);
+            matched |= self.rules(&as_written, open_tail);
         }
-        self.rules(&by_name, open_tail);
+        matched |= self.rules(&by_name, open_tail);
         if let Some(skipped) = command::skip_global_options(&program, &by_name) {
-            self.inner(&skipped, &by_name, open_tail, depth, stdin, false);
+            matched |= self.inner(&skipped, &by_name, open_tail, depth, stdin, false);
         }
-        if let Some(unwrapped) = command::unwrap(&program, &by_name[1..]) {
-            self.inner(&unwrapped, &by_name, open_tail, depth + 1, stdin, true);
+        let unwrapped = command::unwrap(&program, &by_name[1..]);
+        if let Some(unwrapped) = &unwrapped {
+            self.inner(unwrapped, &by_name, open_tail, depth + 1, stdin, true);
+        }
+        // A command no rule names is not explicitly allowed, and neither is
+        // one run through a wrapper that changes who runs it or with what.
+        let transparent = unwrapped
+            .as_ref()
+            .is_some_and(|u| !u.inner.is_empty() && command::is_transparent(&program));
+        if !matched && !transparent {
+            self.note(Judgement {
+                verdict: Verdict::Allow,
+                reason: format!("no rule applies to `{}`", command::display(&by_name)),
+                rule: None,
+                subject: command::display(&by_name),
+            });
         }
         if NETWORK_TOOLS.contains(&program.as_str()) {
             for t in &argv[1..] {
@@ -608,7 +623,8 @@ impl Judge<'_> {
         depth: usize,
         stdin: &Stdin,
         wrapper: bool,
-    ) {
+    ) -> bool {
+        let mut matched = false;
         let shown = command::display(outer);
         if let Some(doubt) = &u.doubt {
             self.prompt(shown.clone(), format!("{doubt}, so the command cannot be fully judged"));
@@ -640,7 +656,7 @@ impl Judge<'_> {
                         let mut canonical = argv.clone();
                         canonical[0] = outer[0].clone();
                         self.commands.push(command::display(&canonical));
-                        self.rules(&canonical, open_tail || *more);
+                        matched |= self.rules(&canonical, open_tail || *more);
                     }
                 }
                 Inner::Shell(s) => self.shell(s, depth + 1),
@@ -665,10 +681,11 @@ impl Judge<'_> {
                 }
             }
         }
+        matched
     }
 
-    /// The command rules matching `argv`.
-    fn rules(&mut self, argv: &[Token], open_tail: bool) {
+    /// The command rules matching `argv`; whether one matched.
+    fn rules(&mut self, argv: &[Token], open_tail: bool) -> bool {
         let found = self.d.commands.lookup(argv, open_tail);
         let key = |r: &&CommandRule| {
             (
@@ -724,6 +741,7 @@ impl Judge<'_> {
                 subject: shown,
             });
         }
+        definite.is_some()
     }
 
     /// Judges a URL or host; returns the canonical host.

@@ -400,8 +400,7 @@ impl Parser {
         self.blanks();
         if self.starts_with("((") {
             self.pos += 2;
-            let body = self.balanced_arith()?;
-            self.arith_check(&body)?;
+            self.balanced_arith()?;
             return self.trailing_redirects();
         }
         if self.peek() == Some('(') {
@@ -564,8 +563,7 @@ impl Parser {
                 Some('(') if self.starts_with("((") => {
                     // C-style `for (( … ))`.
                     self.pos += 2;
-                    let body = self.balanced_arith()?;
-                    return self.arith_check(&body);
+                    return self.balanced_arith();
                 }
                 _ if self.at_word("do") => return Ok(()),
                 _ => {
@@ -917,8 +915,7 @@ impl Parser {
         match self.peek_at(1) {
             Some('(') if self.peek_at(2) == Some('(') => {
                 self.pos += 3;
-                let body = self.balanced_arith()?;
-                self.arith_check(&body)?;
+                self.balanced_arith()?;
                 Ok(true)
             }
             Some('(') => {
@@ -985,33 +982,32 @@ impl Parser {
         }
     }
 
-    /// Reads up to the `))` closing an arithmetic expression; returns its body.
-    fn balanced_arith(&mut self) -> Result<String, ParseError> {
-        let start = self.pos;
+    /// Reads up to the `))` closing an arithmetic expression; command
+    /// substitutions inside it are parsed as commands.
+    fn balanced_arith(&mut self) -> Result<(), ParseError> {
         let mut depth = 0usize;
         loop {
             match self.peek() {
                 None => return Err(self.error("unterminated arithmetic `((`")),
+                Some('$') if self.peek_at(1) == Some('(') => {
+                    self.dollar()?;
+                    continue;
+                }
+                Some('`') => {
+                    self.pos += 1;
+                    self.backtick()?;
+                    continue;
+                }
                 Some('(') => depth += 1,
                 Some(')') if depth == 0 && self.peek_at(1) == Some(')') => {
-                    let body = self.src[start..self.pos].iter().collect();
                     self.pos += 2;
-                    return Ok(body);
+                    return Ok(());
                 }
                 Some(')') => depth = depth.saturating_sub(1),
                 _ => {}
             }
             self.pos += 1;
         }
-    }
-
-    fn arith_check(&mut self, body: &str) -> Result<(), ParseError> {
-        if body.contains("$(") || body.contains('`') {
-            self.script
-                .unresolved
-                .push("command substitution inside arithmetic".into());
-        }
-        Ok(())
     }
 
     /// Reads a backquoted command substitution after the opening backquote.
@@ -1310,7 +1306,7 @@ mod tests {
         ]]);
         assert_eq!(argvs("x=$(rm -rf /)"), vec![vec!["rm", "-rf", "/"], vec![]]);
         assert_eq!(argvs("echo $((1 + 2))"), vec![vec!["echo", "$((1 + 2))"]]);
-        assert!(!parse("echo $(( $(id) ))").unwrap_or_default().unresolved.is_empty());
+        assert_eq!(argvs("echo $(( $(id) + `id` ))")[..2], [vec!["id"], vec!["id"]]);
     }
 
     #[test]
