@@ -61,6 +61,7 @@
 
 pub mod admission;
 pub mod atomic;
+pub mod audit;
 pub mod cloud;
 pub mod constraint;
 pub mod decide;
