@@ -110,6 +110,13 @@ enum Command {
     Publish(commands::cloud::PublishArgs),
     /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
     Sync(commands::cloud::SyncArgs),
+    /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
+    Decide(commands::decide::DecideArgs),
+    /// Answer an agent's pre-tool hook on stdin/stdout (claude, codex, gemini).
+    Hook(commands::hook::HookArgs),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -132,6 +139,9 @@ fn main() -> ExitCode {
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
+        Command::Decide(args) => commands::decide::run(&cli.globals, args),
+        Command::Hook(args) => commands::hook::run(&cli.globals, args),
+        Command::Audit(cmd) => commands::audit::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

@@ -201,6 +201,17 @@ pub struct Decider {
     resolve_symlinks: bool,
 }
 
+/// The normalisation context for a user: their home directory from the user
+/// database (never `$HOME`, which the agent's environment could change).
+pub fn context_for_uid(uid: u32) -> KindContext {
+    KindContext {
+        home: uzers::get_user_by_uid(uid).map(|u| {
+            use uzers::os::unix::UserExt;
+            u.home_dir().to_string_lossy().into_owned()
+        }),
+    }
+}
+
 /// Who set one entry of a list setting: the highest-ranked layer whose list
 /// holds it, else the setting's source.
 fn provenance(report: &KeyReport, entry: &Value) -> (String, String) {
