@@ -65,9 +65,10 @@ fn open(globals: &Globals, args: &LogArgs) -> Result<AuditLog, CliError> {
         return Ok(AuditLog::new(file.clone()));
     }
     let env = Environment::capture();
-    let (resolver, effective) = crate::commands::inspect::resolve(globals)?;
+    let (_, effective) = crate::commands::inspect::resolve(globals)?;
+    let inputs = mandate::decide::Inputs::of(&effective);
     let cx = mandate::decide::context_for_uid(env.uid);
-    crate::commands::decide::audit_log(globals, &resolver, &effective, &env, cx.home.as_deref())
+    crate::commands::decide::audit_log(globals, &inputs, &env, cx.home.as_deref())
         .ok_or_else(|| {
             CliError::no("no audit log: audit.log is unset")
                 .hint("set audit.log in managed policy, or pass --file")

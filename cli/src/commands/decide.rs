@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use mandate::Environment;
 use mandate::audit::{self, AuditEvent, AuditLog, Who};
-use mandate::decide::{Action, Decider, Decision, McpServer};
+use mandate::Resolver;
+use mandate::decide::{Action, Decider, Decision, Inputs, McpServer, snapshot};
 use mandate::resolve::Effective;
 
 use crate::{CliError, Globals, output};
@@ -25,6 +26,9 @@ pub struct DecideArgs {
     /// Do not append the decision to the audit log.
     #[arg(long, global = true)]
     pub no_audit: bool,
+    /// Resolve every layer even when the compiled snapshot is current.
+    #[arg(long, global = true)]
+    pub no_snapshot: bool,
 }
 
 /// What to judge.
@@ -106,23 +110,48 @@ pub struct Engine {
     env: Environment,
     /// Whether the effective configuration is degraded.
     pub degraded: bool,
+    /// Where the configuration came from: `snapshot`, or why it was resolved.
+    pub origin: String,
 }
 
 impl Engine {
-    /// Resolves the effective configuration and compiles it.
-    pub fn load(globals: &Globals, resolve_symlinks: bool) -> Result<Engine, CliError> {
+    /// Loads the decision inputs — from the compiled snapshot when it stands,
+    /// by resolving every layer otherwise — and compiles them.
+    pub fn load(
+        globals: &Globals,
+        resolve_symlinks: bool,
+        use_snapshot: bool,
+    ) -> Result<Engine, CliError> {
         let env = Environment::capture();
-        let (resolver, effective) = crate::commands::inspect::resolve(globals)?;
+        let options = globals.options();
+        let snap = if use_snapshot {
+            snapshot::load(&options, &env)
+        } else {
+            Err(snapshot::Stale("--no-snapshot".into()))
+        };
+        let (inputs, origin) = match snap {
+            Ok(inputs) => (inputs, "snapshot".to_owned()),
+            Err(stale) => {
+                let resolver = Resolver::with_schema_file(options.clone())?;
+                let effective = resolver.resolve(&env)?;
+                // The first resolution by root leaves a snapshot for the next call.
+                if use_snapshot && env.uid == 0 && snapshot::eligible(&options, &env).is_ok() {
+                    write_snapshot(&resolver, &env);
+                }
+                (Inputs::of(&effective), format!("resolved ({stale})"))
+            }
+        };
         let cx = mandate::decide::context_for_uid(env.uid);
-        let decider = effective.decider(&cx).resolve_symlinks(resolve_symlinks);
-        let audit = audit_log(globals, &resolver, &effective, &env, cx.home.as_deref());
+        let decider = Decider::new(&inputs, &cx).resolve_symlinks(resolve_symlinks);
+        let audit = audit_log(globals, &inputs, &env, cx.home.as_deref());
         Ok(Engine {
             decider,
             audit,
             journal: globals.root.is_none()
                 && std::path::Path::new(audit::JOURNAL_SOCKET).exists(),
-            degraded: effective.is_degraded(),
+            degraded: inputs.degraded,
             env,
+            origin,
         })
     }
 
@@ -146,20 +175,21 @@ impl Engine {
     ) -> Decision {
         let decision = self.decider.decide(action, cwd);
         if record {
-            self.record(action, agent, input, &decision);
+            let who = Who {
+                user: self.env.user_name.clone(),
+                uid: self.env.uid,
+            };
+            let event =
+                AuditEvent::decision(self.env.now, &who, Some(agent), action, input, &decision);
+            self.record(&event);
         }
         decision
     }
 
-    /// Appends a decision to the audit log (and the journal).
-    pub fn record(&self, action: &Action, agent: &str, input: &str, decision: &Decision) {
-        let who = Who {
-            user: self.env.user_name.clone(),
-            uid: self.env.uid,
-        };
-        let event = AuditEvent::decision(self.env.now, &who, Some(agent), action, input, decision);
+    /// Appends an event to the audit log (and the journal).
+    fn record(&self, event: &AuditEvent) {
         if let Some(log) = &self.audit
-            && let Err(e) = log.append(&event)
+            && let Err(e) = log.append(event)
         {
             output::error(&format!(
                 "warning: the decision stands, but it was not recorded: {e}"
@@ -167,8 +197,54 @@ impl Engine {
         }
         if self.journal {
             // Best effort: the journal may not be running.
-            let _ = audit::journal(std::path::Path::new(audit::JOURNAL_SOCKET), &event);
+            let _ = audit::journal(std::path::Path::new(audit::JOURNAL_SOCKET), event);
         }
+    }
+}
+
+/// Writes the compiled snapshot of the machine; a failure is reported, not fatal.
+fn write_snapshot(resolver: &Resolver, env: &Environment) -> Option<PathBuf> {
+    let result = snapshot::machine(resolver, env)
+        .map_err(|e| e.to_string())
+        .and_then(|(_, snap)| snapshot::write(resolver, &snap).map_err(|e| e.to_string()));
+    match result {
+        Ok(path) => Some(path),
+        Err(e) => {
+            output::error(&format!(
+                "warning: the decision snapshot was not written ({e}); decisions resolve every layer until it is"
+            ));
+            None
+        }
+    }
+}
+
+/// After `apply` or `sync` (root): refresh the decision snapshot and record
+/// the operation in the audit log. Failures are reported, never fatal.
+pub fn after_operation(
+    globals: &Globals,
+    resolver: &Resolver,
+    event: &str,
+    effective: Option<&Effective>,
+    details: serde_json::Value,
+) {
+    let env = Environment::capture();
+    let snapshot_path = write_snapshot(resolver, &env);
+    let Some(effective) = effective else { return };
+    let inputs = Inputs::of(effective);
+    let cx = mandate::decide::context_for_uid(env.uid);
+    let mut details = details;
+    if let (Some(map), Some(p)) = (details.as_object_mut(), &snapshot_path) {
+        map.insert("snapshot".into(), p.display().to_string().into());
+    }
+    let who = Who {
+        user: env.user_name.clone(),
+        uid: env.uid,
+    };
+    let line = AuditEvent::operation(env.now, &who, event, &effective.digest, details);
+    if let Some(log) = audit_log(globals, &inputs, &env, cx.home.as_deref())
+        && let Err(e) = log.append(&line)
+    {
+        output::error(&format!("warning: `{event}` was not recorded: {e}"));
     }
 }
 
@@ -176,23 +252,33 @@ impl Engine {
 /// per-user log otherwise.
 pub fn audit_log(
     globals: &Globals,
-    resolver: &mandate::Resolver,
-    effective: &Effective,
+    inputs: &Inputs,
     env: &Environment,
     home: Option<&str>,
 ) -> Option<AuditLog> {
-    let tree = resolver.tree().ok()?;
+    let options = globals.options();
+    let real = |p: &std::path::Path| -> PathBuf {
+        match &options.root {
+            Some(root) => {
+                let mut r = root.clone();
+                r.extend(
+                    p.components()
+                        .filter(|c| matches!(c, std::path::Component::Normal(_))),
+                );
+                r
+            }
+            None => p.to_path_buf(),
+        }
+    };
     if env.uid == 0 {
-        let path = effective.get_str("audit.log")?;
-        return Some(AuditLog::new(tree.real(std::path::Path::new(path))));
+        let path = inputs.get("audit.log").and_then(|v| v.as_str())?;
+        return Some(AuditLog::new(real(std::path::Path::new(path))));
     }
     let home = PathBuf::from(home?);
-    let path = audit::user_log_path(&home, globals.options().platform);
-    Some(AuditLog::new(if globals.root.is_some() {
-        tree.real(&path)
-    } else {
-        path
-    }))
+    Some(AuditLog::new(real(&audit::user_log_path(
+        &home,
+        options.platform,
+    ))))
 }
 
 /// One line for people: the decision, why, and who set the rule.
@@ -209,7 +295,7 @@ pub fn human_line(d: &Decision) -> String {
 
 /// Decides one action; exit 0 allow, 1 deny, 4 prompt.
 pub fn run(globals: &Globals, args: &DecideArgs) -> Result<ExitCode, CliError> {
-    let engine = Engine::load(globals, args.resolve_symlinks)?;
+    let engine = Engine::load(globals, args.resolve_symlinks, !args.no_snapshot)?;
     let action = args.action.action();
     let input = match &action {
         Action::Exec(argv) => mandate::decide::command::display(
@@ -224,7 +310,12 @@ pub fn run(globals: &Globals, args: &DecideArgs) -> Result<ExitCode, CliError> {
     let cwd = engine.cwd(globals);
     let decision = engine.decide(&action, cwd.as_deref(), &args.agent, &input, !args.no_audit);
     if globals.json {
-        output::json(&decision)?;
+        let mut value =
+            serde_json::to_value(&decision).map_err(|e| CliError::usage(e.to_string()))?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("configuration".into(), engine.origin.clone().into());
+        }
+        output::json(&value)?;
     } else {
         output::out(&human_line(&decision));
     }

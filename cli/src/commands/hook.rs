@@ -313,7 +313,7 @@ pub fn run(globals: &Globals, args: &HookArgs) -> Result<ExitCode, crate::CliErr
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let engine = match Engine::load(globals, false) {
+    let engine = match Engine::load(globals, false, true) {
         Ok(e) => e,
         Err(e) => return Ok(block(&format!("the policy could not be loaded: {}", e.message))),
     };

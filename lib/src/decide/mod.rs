@@ -34,9 +34,12 @@
 
 pub mod command;
 pub mod shell;
+pub mod snapshot;
 mod trie;
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::kind::{self, KindContext, Norm, NormSet, ValueKind};
@@ -212,19 +215,112 @@ pub fn context_for_uid(uid: u32) -> KindContext {
     }
 }
 
+/// The settings decisions read.
+pub const DECISION_KEYS: &[&str] = &[
+    "commands.rules",
+    "network.allowed_domains",
+    "network.denied_domains",
+    "network.unknown_domains",
+    "sandbox.mode",
+    "sandbox.deny_read",
+    "sandbox.writable_roots",
+    "mcp.allowed_servers",
+    "audit.log",
+];
+
+/// What a decision needs from an effective configuration: the decision
+/// settings with their provenance, and the digest. This is what the compiled
+/// snapshot stores.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The digest of the effective configuration.
+    pub digest: String,
+    /// Whether it was degraded (lockdown values in force).
+    pub degraded: bool,
+    /// The decision settings, by key.
+    pub keys: BTreeMap<String, KeyInput>,
+}
+
+/// One setting's value and who set it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyInput {
+    /// The effective value.
+    pub value: Value,
+    /// Who supplied it.
+    pub source: String,
+    /// Where.
+    pub location: String,
+    /// For union lists: each contributing layer's list, highest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<Contribution>,
+}
+
+/// One layer's contribution to a union list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// The layer's list.
+    pub value: Value,
+    /// Its source.
+    pub source: String,
+    /// Its location.
+    pub location: String,
+}
+
+impl Inputs {
+    /// The decision inputs of `effective`.
+    pub fn of(effective: &Effective) -> Inputs {
+        let keys = DECISION_KEYS
+            .iter()
+            .filter_map(|k| effective.keys.get(*k).map(|r| ((*k).to_owned(), KeyInput::of(r))))
+            .collect();
+        Inputs {
+            digest: effective.digest.clone(),
+            degraded: effective.is_degraded(),
+            keys,
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.keys.get(key).map(|k| &k.value)
+    }
+
+    fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+}
+
+impl KeyInput {
+    fn of(r: &KeyReport) -> KeyInput {
+        KeyInput {
+            value: r.value.clone(),
+            source: r.source.clone(),
+            location: r.location.clone(),
+            merged: r
+                .merged
+                .iter()
+                .map(|m| Contribution {
+                    value: m.value.clone(),
+                    source: m.source.clone(),
+                    location: m.location.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Who set one entry of a list setting: the highest-ranked layer whose list
 /// holds it, else the setting's source.
-fn provenance(report: &KeyReport, entry: &Value) -> (String, String) {
-    report
-        .merged
+fn provenance(key: &KeyInput, entry: &Value) -> (String, String) {
+    key.merged
         .iter()
         .find(|m| m.value.as_array().is_some_and(|a| a.contains(entry)))
         .map(|m| (m.source.clone(), m.location.clone()))
-        .unwrap_or_else(|| (report.source.clone(), report.location.clone()))
+        .unwrap_or_else(|| (key.source.clone(), key.location.clone()))
 }
 
-fn setting_rule(effective: &Effective, key: &str) -> Rule {
-    match effective.keys.get(key) {
+fn setting_rule(inputs: &Inputs, key: &str) -> Rule {
+    match inputs.keys.get(key) {
         Some(r) => Rule {
             setting: key.into(),
             entry: r.value.clone(),
@@ -242,8 +338,8 @@ fn setting_rule(effective: &Effective, key: &str) -> Rule {
     }
 }
 
-fn entry_rule(effective: &Effective, key: &str, entry: &Value) -> Rule {
-    let (source, location) = effective
+fn entry_rule(inputs: &Inputs, key: &str, entry: &Value) -> Rule {
+    let (source, location) = inputs
         .keys
         .get(key)
         .map(|r| provenance(r, entry))
@@ -262,8 +358,8 @@ fn entry_rule(effective: &Effective, key: &str, entry: &Value) -> Rule {
 
 /// A list setting's string entries in a fixed order (so that which entry is
 /// reported never depends on the order they were written in).
-fn sorted_strings(effective: &Effective, key: &str) -> Vec<Value> {
-    let mut items: Vec<Value> = effective
+fn sorted_strings(inputs: &Inputs, key: &str) -> Vec<Value> {
+    let mut items: Vec<Value> = inputs
         .get(key)
         .and_then(Value::as_array)
         .into_iter()
@@ -276,16 +372,13 @@ fn sorted_strings(effective: &Effective, key: &str) -> Vec<Value> {
     items
 }
 
-fn norm_set(effective: &Effective, key: &str, kind: ValueKind, cx: &KindContext) -> NormSet<Rule> {
+fn norm_set(inputs: &Inputs, key: &str, kind: ValueKind, cx: &KindContext) -> NormSet<Rule> {
     let mut set = NormSet::new();
-    for entry in sorted_strings(effective, key) {
+    for entry in sorted_strings(inputs, key) {
         // Entries were validated by the schema; one that still does not
         // normalise is skipped (resolution already reported it).
         if let Ok(canonical) = kind::normalise_value(kind, &entry) {
-            set.insert(
-                Norm::of(kind, &canonical, cx),
-                entry_rule(effective, key, &entry),
-            );
+            set.insert(Norm::of(kind, &canonical, cx), entry_rule(inputs, key, &entry));
         }
     }
     set
@@ -294,7 +387,7 @@ fn norm_set(effective: &Effective, key: &str, kind: ValueKind, cx: &KindContext)
 impl Effective {
     /// Compiles this configuration for decisions; `cx` says whose home `~` is.
     pub fn decider(&self, cx: &KindContext) -> Decider {
-        Decider::new(self, cx)
+        Decider::new(&Inputs::of(self), cx)
     }
 
     /// Decides one action with a decider compiled for this call (compile once
@@ -306,8 +399,8 @@ impl Effective {
 }
 
 impl Decider {
-    /// Compiles `effective`.
-    pub fn new(effective: &Effective, cx: &KindContext) -> Decider {
+    /// Compiles decision inputs (from [`Inputs::of`] or a snapshot).
+    pub fn new(effective: &Inputs, cx: &KindContext) -> Decider {
         let mut rules = Vec::new();
         for entry in effective
             .get("commands.rules")
