@@ -457,12 +457,14 @@ impl Parser {
             stdin: Stdin::Inherited,
         };
         let mut in_test = false;
+        let mut after_time = false;
         loop {
             self.blanks();
             let Some(c) = self.peek() else { break };
             if cmd.words.is_empty() && !in_test {
                 // Reserved words in command position.
                 if let Some(w) = RESERVED_SKIP.iter().find(|w| self.at_word(w)) {
+                    after_time = *w == "time";
                     self.pos += w.chars().count();
                     continue;
                 }
@@ -533,6 +535,13 @@ impl Parser {
                 break;
             }
             let word = self.word_in()?;
+            if cmd.words.is_empty() && after_time {
+                after_time = false;
+                // `time -p pipeline`: the option belongs to the keyword.
+                if word.text == "-p" || word.text == "--" {
+                    continue;
+                }
+            }
             if cmd.words.is_empty()
                 && let Some((name, value)) = assignment(&word)
             {
@@ -1285,6 +1294,7 @@ mod tests {
         assert_eq!(argvs("function g { x; }"), vec![vec!["x"]]);
         assert_eq!(argvs("! a | b"), vec![vec!["a"], vec!["b"]]);
         assert_eq!(argvs("time a"), vec![vec!["a"]]);
+        assert_eq!(argvs("time -p a; time \\-p b"), vec![vec!["a"], vec!["b"]]);
         assert_eq!(argvs("[[ a < b && -f c ]] && d").len(), 2);
     }
 
