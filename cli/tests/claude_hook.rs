@@ -31,7 +31,9 @@ use serde_json::{Value, json};
 fn claude() -> Option<PathBuf> {
     let dir = match std::env::var_os("MANDATE_TEST_AGENTS_BIN") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(&std::env::var_os("HOME")?).join(".cache/mandate-ci/npm/node_modules/.bin"),
+        None => {
+            Path::new(&std::env::var_os("HOME")?).join(".cache/mandate-ci/npm/node_modules/.bin")
+        }
     };
     let path = dir.join("claude");
     path.exists().then_some(path)
@@ -77,7 +79,9 @@ fn serve(stream: TcpStream, seen: &Seen, command: &str) {
     let _ = reader.read_exact(&mut body);
     let mut out = stream;
     if !request_line.starts_with("POST") || !request_line.contains("/v1/messages") {
-        let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+        let _ = out.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        );
         return;
     }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -104,16 +108,37 @@ fn serve(stream: TcpStream, seen: &Seen, command: &str) {
         let mut event = |name: &str, data: Value| {
             text.push_str(&format!("event: {name}\ndata: {data}\n\n"));
         };
-        event("message_start", json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1}}}));
+        event(
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_01", "type": "message", "role": "assistant", "model": model, "content": [], "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 1, "output_tokens": 1}}}),
+        );
         if block["type"] == "tool_use" {
-            event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": block["id"], "name": "Bash", "input": {}}}));
-            event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": block["input"].to_string()}}));
+            event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": block["id"], "name": "Bash", "input": {}}}),
+            );
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": block["input"].to_string()}}),
+            );
         } else {
-            event("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}));
-            event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "done"}}));
+            event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            );
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "done"}}),
+            );
         }
-        event("content_block_stop", json!({"type": "content_block_stop", "index": 0}));
-        event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}}));
+        event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        );
+        event(
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 5}}),
+        );
         event("message_stop", json!({"type": "message_stop"}));
         let _ = out.write_all(
             format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{text}").as_bytes(),
@@ -142,7 +167,12 @@ fn run(claude: &Path, decision: &str) -> Run {
     let root = tmp.path().join("root");
     let policy = root.join("etc/mandate/policy.d");
     std::fs::create_dir_all(&policy).unwrap();
-    for d in [root.clone(), root.join("etc"), root.join("etc/mandate"), policy.clone()] {
+    for d in [
+        root.clone(),
+        root.join("etc"),
+        root.join("etc/mandate"),
+        policy.clone(),
+    ] {
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let file = policy.join("10-touch.toml");
@@ -178,10 +208,21 @@ fn run(claude: &Path, decision: &str) -> Run {
     let out = Command::new("timeout")
         .arg("120")
         .arg(claude)
-        .args(["-p", "create the marker", "--allowedTools", "Bash", "--output-format", "json", "--settings"])
+        .args([
+            "-p",
+            "create the marker",
+            "--allowedTools",
+            "Bash",
+            "--output-format",
+            "json",
+            "--settings",
+        ])
         .arg(&settings)
         .env_clear()
-        .env("PATH", format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()))
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
+        )
         .env("HOME", &home)
         .env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
@@ -213,7 +254,11 @@ fn claude_code_refuses_a_command_the_hook_forbids() {
         return;
     };
     let denied = run(&claude, "forbidden");
-    assert!(!denied.marker_created, "the forbidden command ran: {}", denied.result);
+    assert!(
+        !denied.marker_created,
+        "the forbidden command ran: {}",
+        denied.result
+    );
     let denials = denied.result["permission_denials"].as_array().unwrap();
     assert_eq!(denials.len(), 1, "{}", denied.result);
     assert_eq!(denials[0]["tool_name"], "Bash");
@@ -227,7 +272,9 @@ fn claude_code_refuses_a_command_the_hook_forbids() {
         .map(|b| b["content"].to_string())
         .collect();
     assert!(
-        results.iter().any(|r| r.contains("mandate:") && r.contains("markers are made by the build")),
+        results
+            .iter()
+            .any(|r| r.contains("mandate:") && r.contains("markers are made by the build")),
         "{results:?}"
     );
 

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 //! End-to-end tests of `mandate decide`, `mandate hook` and `mandate audit`
 //! on a machine laid out in a temporary directory (`--root`), with a cleared
 //! environment.
@@ -117,31 +117,93 @@ fn decide_exit_codes_and_lines() {
             1,
             "deny: `git push --force` is forbidden: rewrites shared history [commands.rules, set by system at ",
         ),
-        (vec!["decide", "exec", "--", "git", "push"], 4, "prompt: `git push` needs approval"),
-        (vec!["decide", "exec", "--", "/usr/bin/git", "status"], 0, "allow: `git status` is allowed"),
-        (vec!["decide", "exec", "--", "make"], 0, "allow: no rule applies to `make`"),
-        (vec!["decide", "shell", "bash -c \"sudo rm -rf /\""], 1, "deny: `sudo` is forbidden: no root"),
-        (vec!["decide", "shell", "echo $(git push --force)"], 1, "deny: `git push --force`"),
-        (vec!["decide", "url", "https://Pastebin.COM./raw/x"], 1, "deny: pastebin.com is on the denied domains"),
-        (vec!["decide", "url", "http://github.com:443/x"], 0, "allow: github.com is on the allowed domains"),
-        (vec!["decide", "url", "https://example.org"], 4, "prompt: example.org is on neither domain list"),
-        (vec!["decide", "mcp", "docs"], 0, "allow: the MCP server `docs`"),
-        (vec!["decide", "mcp", "docs", "--command", "evil"], 1, "deny: the MCP server `docs` is allowed only"),
-        (vec!["decide", "mcp", "other"], 1, "deny: the MCP server `other` is not on"),
-        (vec!["decide", "read", "/home/x/../ana/.ssh/id_rsa"], 0, "allow"),
-        (vec!["decide", "write", "/etc/hosts"], 4, "prompt: /etc/hosts is outside the workspace"),
+        (
+            vec!["decide", "exec", "--", "git", "push"],
+            4,
+            "prompt: `git push` needs approval",
+        ),
+        (
+            vec!["decide", "exec", "--", "/usr/bin/git", "status"],
+            0,
+            "allow: `git status` is allowed",
+        ),
+        (
+            vec!["decide", "exec", "--", "make"],
+            0,
+            "allow: no rule applies to `make`",
+        ),
+        (
+            vec!["decide", "shell", "bash -c \"sudo rm -rf /\""],
+            1,
+            "deny: `sudo` is forbidden: no root",
+        ),
+        (
+            vec!["decide", "shell", "echo $(git push --force)"],
+            1,
+            "deny: `git push --force`",
+        ),
+        (
+            vec!["decide", "url", "https://Pastebin.COM./raw/x"],
+            1,
+            "deny: pastebin.com is on the denied domains",
+        ),
+        (
+            vec!["decide", "url", "http://github.com:443/x"],
+            0,
+            "allow: github.com is on the allowed domains",
+        ),
+        (
+            vec!["decide", "url", "https://example.org"],
+            4,
+            "prompt: example.org is on neither domain list",
+        ),
+        (
+            vec!["decide", "mcp", "docs"],
+            0,
+            "allow: the MCP server `docs`",
+        ),
+        (
+            vec!["decide", "mcp", "docs", "--command", "evil"],
+            1,
+            "deny: the MCP server `docs` is allowed only",
+        ),
+        (
+            vec!["decide", "mcp", "other"],
+            1,
+            "deny: the MCP server `other` is not on",
+        ),
+        (
+            vec!["decide", "read", "/home/x/../ana/.ssh/id_rsa"],
+            0,
+            "allow",
+        ),
+        (
+            vec!["decide", "write", "/etc/hosts"],
+            4,
+            "prompt: /etc/hosts is outside the workspace",
+        ),
     ] {
         let run = m.run(&args);
         assert_eq!(run.code, code, "{args:?}: {}{}", run.stdout, run.stderr);
         assert!(run.stdout.starts_with(text), "{args:?}: {}", run.stdout);
-        assert_eq!(run.stdout.lines().count(), 1, "{args:?}: one line: {}", run.stdout);
+        assert_eq!(
+            run.stdout.lines().count(),
+            1,
+            "{args:?}: one line: {}",
+            run.stdout
+        );
     }
 }
 
 #[test]
 fn decide_json() {
     let m = Machine::new();
-    let run = m.run(&["--json", "decide", "shell", "cd x && git --no-pager push --force"]);
+    let run = m.run(&[
+        "--json",
+        "decide",
+        "shell",
+        "cd x && git --no-pager push --force",
+    ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["decision"], "deny");
@@ -150,9 +212,18 @@ fn decide_json() {
     assert_eq!(v["rule"]["setting"], "commands.rules");
     assert_eq!(v["rule"]["source"], "system");
     assert_eq!(v["rule"]["justification"], "rewrites shared history");
-    assert!(v["rule"]["location"].as_str().unwrap().ends_with("10-decisions.toml:14:10"), "{v}");
+    assert!(
+        v["rule"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("10-decisions.toml:14:10"),
+        "{v}"
+    );
     assert!(v["digest"].as_str().unwrap().starts_with("sha256:"));
-    assert_eq!(v["commands"], json!(["cd x", "git --no-pager push --force", "git push --force"]));
+    assert_eq!(
+        v["commands"],
+        json!(["cd x", "git --no-pager push --force", "git push --force"])
+    );
 }
 
 #[test]
@@ -162,7 +233,11 @@ fn decisions_are_audited() {
         return;
     }
     let m = Machine::new();
-    assert_eq!(m.run(&["decide", "--agent", "ci", "url", "pastebin.com"]).code, 1);
+    assert_eq!(
+        m.run(&["decide", "--agent", "ci", "url", "pastebin.com"])
+            .code,
+        1
+    );
     assert_eq!(m.run(&["decide", "exec", "--", "git", "status"]).code, 0);
     let lines = m.audit_lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
@@ -179,14 +254,23 @@ fn decisions_are_audited() {
     let run = m.run(&["audit", "query", "--decision", "deny"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
-    assert!(run.stdout.contains("deny url pastebin.com [network.denied_domains, set by system]"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("deny url pastebin.com [network.denied_domains, set by system]"),
+        "{}",
+        run.stdout
+    );
     let run = m.run(&["--json", "audit", "query", "--agent", "cli"]);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     let run = m.run(&["audit", "query", "--since", "2999-01-01T00:00:00Z"]);
     assert_eq!(run.stdout.trim(), "");
     let run = m.run(&["audit", "tail", "-n", "1"]);
-    assert!(run.stdout.contains("allow exec git status"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("allow exec git status"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(m.run(&["audit", "query", "--since", "yesterday"]).code, 2);
 }
 
@@ -203,7 +287,12 @@ fn an_unwritable_log_never_blocks_a_decision() {
     let run = m.run(&["decide", "exec", "--", "git", "push", "--force"]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("deny:"));
-    assert!(run.stderr.contains("warning: the decision stands, but it was not recorded"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: the decision stands, but it was not recorded"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -211,7 +300,11 @@ fn snapshot_is_used_until_a_newer_policy_lands() {
     let m = Machine::new();
     let run = m.run(&["apply"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(m.root().join("var/lib/mandate/decide-snapshot.json").exists());
+    assert!(
+        m.root()
+            .join("var/lib/mandate/decide-snapshot.json")
+            .exists()
+    );
     let origin = |m: &Machine, args: &[&str]| {
         let mut all = vec!["--json", "decide"];
         all.extend_from_slice(args);
@@ -229,7 +322,10 @@ fn snapshot_is_used_until_a_newer_policy_lands() {
     let (code, from) = origin(&m, &["exec", "--", "npm", "publish"]);
     assert_eq!(code, 1);
     assert!(from.starts_with("resolved"), "{from}");
-    assert!(from.contains("changed since the snapshot was made"), "{from}");
+    assert!(
+        from.contains("changed since the snapshot was made"),
+        "{from}"
+    );
     // That resolution (as root) refreshed the snapshot.
     if is_root() {
         let (code, from) = origin(&m, &["exec", "--", "npm", "publish"]);
@@ -237,13 +333,18 @@ fn snapshot_is_used_until_a_newer_policy_lands() {
     }
     // A tampered snapshot is not used.
     let snap = m.root().join("var/lib/mandate/decide-snapshot.json");
-    let text = fs::read_to_string(&snap).unwrap().replace("forbidden", "allow");
+    let text = fs::read_to_string(&snap)
+        .unwrap()
+        .replace("forbidden", "allow");
     fs::write(&snap, text).unwrap();
     let (code, from) = origin(&m, &["exec", "--", "npm", "publish"]);
     assert_eq!(code, 1);
     assert!(from.contains("does not match its digest"), "{from}");
     // -c brings in the session layer: no snapshot.
-    let (_, from) = origin(&m, &["-c", "approvals.policy=\"untrusted\"", "exec", "--", "ls"]);
+    let (_, from) = origin(
+        &m,
+        &["-c", "approvals.policy=\"untrusted\"", "exec", "--", "ls"],
+    );
     assert!(from.contains("-c values are given"), "{from}");
 }
 
@@ -278,28 +379,73 @@ fn claude_hook_protocol() {
             out["permissionDecisionReason"].as_str().unwrap().to_owned(),
         )
     };
-    let (d, why) = decision(&hook(&m, "claude", &claude_input("Bash", json!({"command": "git -C . push --force", "description": "push"}))));
+    let (d, why) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input(
+            "Bash",
+            json!({"command": "git -C . push --force", "description": "push"}),
+        ),
+    ));
     assert_eq!(d, "deny");
-    assert!(why.contains("rewrites shared history") && why.contains("set by system"), "{why}");
-    let (d, _) = decision(&hook(&m, "claude", &claude_input("Bash", json!({"command": "git push origin main"}))));
+    assert!(
+        why.contains("rewrites shared history") && why.contains("set by system"),
+        "{why}"
+    );
+    let (d, _) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input("Bash", json!({"command": "git push origin main"})),
+    ));
     assert_eq!(d, "ask");
-    let (d, _) = decision(&hook(&m, "claude", &claude_input("Bash", json!({"command": "git status"}))));
+    let (d, _) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input("Bash", json!({"command": "git status"})),
+    ));
     assert_eq!(d, "allow");
-    let (d, _) = decision(&hook(&m, "claude", &claude_input("WebFetch", json!({"url": "https://PASTEBIN.com/raw/1", "prompt": "read"}))));
+    let (d, _) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input(
+            "WebFetch",
+            json!({"url": "https://PASTEBIN.com/raw/1", "prompt": "read"}),
+        ),
+    ));
     assert_eq!(d, "deny");
     if is_root() {
         // `~` is the home of the user running the hook, from the user database.
-        let (d, _) = decision(&hook(&m, "claude", &claude_input("Read", json!({"file_path": "/root/.ssh/../.ssh/id_rsa"}))));
+        let (d, _) = decision(&hook(
+            &m,
+            "claude",
+            &claude_input("Read", json!({"file_path": "/root/.ssh/../.ssh/id_rsa"})),
+        ));
         assert_eq!(d, "deny");
     }
-    let (d, _) = decision(&hook(&m, "claude", &claude_input("Write", json!({"file_path": "/etc/passwd", "content": "x"}))));
+    let (d, _) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input("Write", json!({"file_path": "/etc/passwd", "content": "x"})),
+    ));
     assert_eq!(d, "ask");
-    let (d, _) = decision(&hook(&m, "claude", &claude_input("mcp__github__create_issue", json!({"title": "x"}))));
+    let (d, _) = decision(&hook(
+        &m,
+        "claude",
+        &claude_input("mcp__github__create_issue", json!({"title": "x"})),
+    ));
     assert_eq!(d, "deny");
     // No rule applies: no opinion, Claude Code's own permissions decide.
-    let run = hook(&m, "claude", &claude_input("Bash", json!({"command": "make test"})));
+    let run = hook(
+        &m,
+        "claude",
+        &claude_input("Bash", json!({"command": "make test"})),
+    );
     assert_eq!((run.code, run.stdout.as_str()), (0, ""));
-    let run = hook(&m, "claude", &claude_input("TodoWrite", json!({"todos": []})));
+    let run = hook(
+        &m,
+        "claude",
+        &claude_input("TodoWrite", json!({"todos": []})),
+    );
     assert_eq!((run.code, run.stdout.as_str()), (0, ""));
     // Input that cannot be read blocks the call (exit 2, reason on stderr).
     let run = m.run_stdin(&["hook", "claude"], "not json");
@@ -334,11 +480,20 @@ fn codex_hook_protocol() {
         assert_eq!(run.code, 0, "{}", run.stderr);
         let v: Value = serde_json::from_str(&run.stdout).unwrap();
         // Codex accepts only `deny` (with a non-empty reason) from a PreToolUse hook.
-        assert_eq!(v.as_object().unwrap().keys().collect::<Vec<_>>(), vec!["hookSpecificOutput"]);
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            vec!["hookSpecificOutput"]
+        );
         let out = &v["hookSpecificOutput"];
         assert_eq!(out["hookEventName"], "PreToolUse");
         assert_eq!(out["permissionDecision"], "deny");
-        assert!(out["permissionDecisionReason"].as_str().unwrap().contains(reason_part), "{v}");
+        assert!(
+            out["permissionDecisionReason"]
+                .as_str()
+                .unwrap()
+                .contains(reason_part),
+            "{v}"
+        );
     }
     for command in ["git status", "make"] {
         let run = hook(&m, "codex", &input(command));
@@ -361,16 +516,39 @@ fn gemini_hook_protocol() {
             "tool_input": tool_input
         })
     };
-    let run = hook(&m, "gemini", &input("run_shell_command", json!({"command": "git push --force"})));
+    let run = hook(
+        &m,
+        "gemini",
+        &input("run_shell_command", json!({"command": "git push --force"})),
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["decision"], "deny");
-    assert!(v["reason"].as_str().unwrap().contains("rewrites shared history"));
-    let run = hook(&m, "gemini", &input("web_fetch", json!({"prompt": "Summarise https://github.com/a and https://pastebin.com/raw/b"})));
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rewrites shared history")
+    );
+    let run = hook(
+        &m,
+        "gemini",
+        &input(
+            "web_fetch",
+            json!({"prompt": "Summarise https://github.com/a and https://pastebin.com/raw/b"}),
+        ),
+    );
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["decision"], "deny");
-    assert!(v["reason"].as_str().unwrap().contains("pastebin.com"), "{v}");
-    let run = hook(&m, "gemini", &input("run_shell_command", json!({"command": "ls"})));
+    assert!(
+        v["reason"].as_str().unwrap().contains("pastebin.com"),
+        "{v}"
+    );
+    let run = hook(
+        &m,
+        "gemini",
+        &input("run_shell_command", json!({"command": "ls"})),
+    );
     assert_eq!((run.code, run.stdout.trim()), (0, "{}"));
     // Other events are not decided.
     let mut other = input("run_shell_command", json!({"command": "sudo id"}));

@@ -61,7 +61,8 @@ fn commands_policy() -> String {
 }
 
 fn domains_policy() -> String {
-    let mut text = String::from("[settings]\nnetwork.unknown_domains = \"ask\"\nnetwork.denied_domains = [\n");
+    let mut text =
+        String::from("[settings]\nnetwork.unknown_domains = \"ask\"\nnetwork.denied_domains = [\n");
     for i in 0..EXACT_HOSTS {
         let _ = writeln!(text, "  \"host{i}.corp{}.example\",", i % 97);
     }
@@ -81,12 +82,24 @@ fn bench(c: &mut Criterion) {
     let cx = KindContext::default();
 
     // Commands.
-    let layer = Layer::parse_policy(schema, SourceKind::System, "/etc/mandate/policy.d/rules.toml", &commands_policy()).unwrap();
+    let layer = Layer::parse_policy(
+        schema,
+        SourceKind::System,
+        "/etc/mandate/policy.d/rules.toml",
+        &commands_policy(),
+    )
+    .unwrap();
     let effective = resolve(schema, vec![layer]);
-    let rules = effective.get("commands.rules").and_then(Value::as_array).map_or(0, Vec::len);
+    let rules = effective
+        .get("commands.rules")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     assert_eq!(rules, TOOLS * SUBS);
     let decider = effective.decider(&cx);
-    let argv: Vec<String> = ["tool0777", "sub05", "--flag", "value"].iter().map(|s| (*s).to_owned()).collect();
+    let argv: Vec<String> = ["tool0777", "sub05", "--flag", "value"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     let action = Action::Exec(argv.clone());
     let d = decider.decide(&action, None);
     assert_eq!(d.decision, Verdict::Deny, "{}", d.reason);
@@ -94,21 +107,42 @@ fn bench(c: &mut Criterion) {
     assert_eq!(effective.command_decision(&refs), Some("forbidden"));
 
     let mut g = c.benchmark_group("command");
-    g.sample_size(50).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    g.bench_function("trie", |b| b.iter(|| black_box(decider.decide(black_box(&action), None))));
-    g.bench_function("linear", |b| b.iter(|| black_box(effective.command_decision(black_box(&refs)))));
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("trie", |b| {
+        b.iter(|| black_box(decider.decide(black_box(&action), None)))
+    });
+    g.bench_function("linear", |b| {
+        b.iter(|| black_box(effective.command_decision(black_box(&refs))))
+    });
     g.finish();
 
-    let line = Action::Shell("cd /src && FOO=1 sudo -u ci tool0777 sub05 --x $(tool0001 sub01) | tee out".into());
+    let line = Action::Shell(
+        "cd /src && FOO=1 sudo -u ci tool0777 sub05 --x $(tool0001 sub01) | tee out".into(),
+    );
     let mut g = c.benchmark_group("shell");
-    g.sample_size(50).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    g.bench_function("compound", |b| b.iter(|| black_box(decider.decide(black_box(&line), Some("/src")))));
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("compound", |b| {
+        b.iter(|| black_box(decider.decide(black_box(&line), Some("/src"))))
+    });
     g.finish();
 
     // Domains.
-    let layer = Layer::parse_policy(schema, SourceKind::System, "/etc/mandate/policy.d/net.toml", &domains_policy()).unwrap();
+    let layer = Layer::parse_policy(
+        schema,
+        SourceKind::System,
+        "/etc/mandate/policy.d/net.toml",
+        &domains_policy(),
+    )
+    .unwrap();
     let effective = resolve(schema, vec![layer]);
-    let denied = effective.get("network.denied_domains").and_then(Value::as_array).map_or(0, Vec::len);
+    let denied = effective
+        .get("network.denied_domains")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     assert_eq!(denied, EXACT_HOSTS + ZONES);
     let decider = effective.decider(&cx);
     let hit = Action::Url("https://API.deep.zone31337.example:443/x".into());
@@ -120,15 +154,33 @@ fn bench(c: &mut Criterion) {
         .and_then(Value::as_array)
         .unwrap()
         .iter()
-        .map(|v| Norm::of(ValueKind::Domain, &mandate::kind::normalise_value(ValueKind::Domain, v).unwrap(), &cx))
+        .map(|v| {
+            Norm::of(
+                ValueKind::Domain,
+                &mandate::kind::normalise_value(ValueKind::Domain, v).unwrap(),
+                &cx,
+            )
+        })
         .collect();
-    let host = Norm::of(ValueKind::Domain, &Value::String("api.deep.zone31337.example".into()), &cx);
+    let host = Norm::of(
+        ValueKind::Domain,
+        &Value::String("api.deep.zone31337.example".into()),
+        &cx,
+    );
 
     let mut g = c.benchmark_group("domain");
-    g.sample_size(50).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
-    g.bench_function("suffix-index/hit", |b| b.iter(|| black_box(decider.decide(black_box(&hit), None))));
-    g.bench_function("suffix-index/miss", |b| b.iter(|| black_box(decider.decide(black_box(&miss), None))));
-    g.bench_function("linear", |b| b.iter(|| black_box(patterns.iter().any(|p| p.covers(black_box(&host))))));
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
+    g.bench_function("suffix-index/hit", |b| {
+        b.iter(|| black_box(decider.decide(black_box(&hit), None)))
+    });
+    g.bench_function("suffix-index/miss", |b| {
+        b.iter(|| black_box(decider.decide(black_box(&miss), None)))
+    });
+    g.bench_function("linear", |b| {
+        b.iter(|| black_box(patterns.iter().any(|p| p.covers(black_box(&host)))))
+    });
     g.finish();
 }
 

@@ -457,6 +457,12 @@ mod tests {
             ..Filter::default()
         };
         assert!(!late.matches(&e));
-        assert!(!Filter { agent: Some("codex".into()), ..Filter::default() }.matches(&e));
+        assert!(
+            !Filter {
+                agent: Some("codex".into()),
+                ..Filter::default()
+            }
+            .matches(&e)
+        );
     }
 }

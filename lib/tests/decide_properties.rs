@@ -16,8 +16,13 @@ use proptest::prelude::*;
 
 fn decider(policy: &str) -> Decider {
     let schema = Schema::bundled();
-    let layer = Layer::parse_policy(schema, SourceKind::System, "/etc/mandate/policy.d/p.toml", policy)
-        .unwrap_or_else(|e| panic!("{e}\n{policy}"));
+    let layer = Layer::parse_policy(
+        schema,
+        SourceKind::System,
+        "/etc/mandate/policy.d/p.toml",
+        policy,
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{policy}"));
     resolve(schema, vec![layer]).decider(&KindContext::default())
 }
 
@@ -81,14 +86,28 @@ fn quote(word: &str, style: u8) -> String {
         }
         2 => word
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_string() } else { format!("\\{c}") })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_string()
+                } else {
+                    format!("\\{c}")
+                }
+            })
             .collect(),
-        _ => format!("$'{}'", word.chars().map(|c| format!("\\x{:02x}", c as u32)).collect::<String>()),
+        _ => format!(
+            "$'{}'",
+            word.chars()
+                .map(|c| format!("\\x{:02x}", c as u32))
+                .collect::<String>()
+        ),
     }
 }
 
 fn shell_string(argv: &[String], style: u8) -> String {
-    argv.iter().map(|w| quote(w, style)).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|w| quote(w, style))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 proptest! {
@@ -191,13 +210,18 @@ proptest! {
     }
 }
 
-const TOKENS: &[&str] = &["git", "push", "--force", "status", "rm", "-rf", "sudo", "ls"];
+const TOKENS: &[&str] = &[
+    "git", "push", "--force", "status", "rm", "-rf", "sudo", "ls",
+];
 const DECISIONS: &[&str] = &["allow", "prompt", "forbidden"];
 
 fn rules_text(rules: &[(Vec<usize>, usize, usize)]) -> String {
     let mut text = String::from("[settings]\ncommands.rules = [\n");
     for (pattern, decision, why) in rules {
-        let p: Vec<String> = pattern.iter().map(|i| format!("\"{}\"", TOKENS[*i])).collect();
+        let p: Vec<String> = pattern
+            .iter()
+            .map(|i| format!("\"{}\"", TOKENS[*i]))
+            .collect();
         text.push_str(&format!(
             "  {{ pattern = [{}], decision = \"{}\", justification = \"reason {why}\" }},\n",
             p.join(", "),

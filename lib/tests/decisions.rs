@@ -32,9 +32,21 @@ fn corpus_dir() -> PathBuf {
 fn compile(schema: &Schema, file: &str, name: &str, table: &toml_edit::Table) -> Decider {
     let mut layers = Vec::new();
     for (source, kind, path) in [
-        ("mdm", SourceKind::Mdm, "/Library/Managed Preferences/dev.mandate.plist"),
-        ("cloud", SourceKind::Cloud, "/var/lib/mandate/cloud/policy.toml"),
-        ("system", SourceKind::System, "/etc/mandate/policy.d/50-corpus.toml"),
+        (
+            "mdm",
+            SourceKind::Mdm,
+            "/Library/Managed Preferences/dev.mandate.plist",
+        ),
+        (
+            "cloud",
+            SourceKind::Cloud,
+            "/var/lib/mandate/cloud/policy.toml",
+        ),
+        (
+            "system",
+            SourceKind::System,
+            "/etc/mandate/policy.d/50-corpus.toml",
+        ),
     ] {
         if let Some(text) = table.get(source).and_then(Item::as_str) {
             let layer = Layer::parse_policy(schema, kind, path, text)
@@ -60,7 +72,11 @@ fn compile(schema: &Schema, file: &str, name: &str, table: &toml_edit::Table) ->
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -85,10 +101,7 @@ fn action(case: &toml_edit::Table) -> Option<Action> {
         return Some(Action::Mcp(McpServer {
             name,
             command: s("mcp_command"),
-            args: case
-                .get("mcp_args")
-                .and_then(Item::as_value)
-                .map(strings),
+            args: case.get("mcp_args").and_then(Item::as_value).map(strings),
             url: s("mcp_url"),
         }));
     }
@@ -117,7 +130,7 @@ fn load() -> Vec<(String, BTreeMap<String, Decider>, Vec<toml_edit::Table>)> {
                 let table = item
                     .as_table()
                     .unwrap_or_else(|| panic!("{file}: policies.{name} is not a table"));
-                policies.insert(name.to_owned(), compile(&schema, &file, name, table));
+                policies.insert(name.to_owned(), compile(schema, &file, name, table));
             }
         }
         let cases: Vec<toml_edit::Table> = doc
@@ -137,7 +150,10 @@ fn corpus_decisions_match() {
     for (file, policies, cases) in load() {
         for (i, case) in cases.iter().enumerate() {
             total += 1;
-            let policy = case.get("policy").and_then(Item::as_str).unwrap_or("default");
+            let policy = case
+                .get("policy")
+                .and_then(Item::as_str)
+                .unwrap_or("default");
             let Some(decider) = policies.get(policy) else {
                 failures.push(format!("{file} case {i}: no policy {policy:?}"));
                 continue;
@@ -159,17 +175,27 @@ fn corpus_decisions_match() {
             let d = decider.decide(&action, cwd);
             let mut wrong = Vec::new();
             if d.decision != expect {
-                wrong.push(format!("decision {} (want {})", d.decision.name(), expect.name()));
+                wrong.push(format!(
+                    "decision {} (want {})",
+                    d.decision.name(),
+                    expect.name()
+                ));
             }
             if let Some(want) = case.get("setting").and_then(Item::as_str)
                 && d.rule.as_ref().map(|r| r.setting.as_str()) != Some(want)
             {
-                wrong.push(format!("setting {:?} (want {want})", d.rule.as_ref().map(|r| &r.setting)));
+                wrong.push(format!(
+                    "setting {:?} (want {want})",
+                    d.rule.as_ref().map(|r| &r.setting)
+                ));
             }
             if let Some(want) = case.get("source").and_then(Item::as_str)
                 && d.rule.as_ref().map(|r| r.source.as_str()) != Some(want)
             {
-                wrong.push(format!("source {:?} (want {want})", d.rule.as_ref().map(|r| &r.source)));
+                wrong.push(format!(
+                    "source {:?} (want {want})",
+                    d.rule.as_ref().map(|r| &r.source)
+                ));
             }
             if let Some(want) = case.get("explicit").and_then(Item::as_bool)
                 && d.is_explicit() != want
@@ -186,6 +212,14 @@ fn corpus_decisions_match() {
         }
     }
     eprintln!("{total} decision cases");
-    assert!(failures.is_empty(), "{} of {total} cases failed:\n{}", failures.len(), failures.join("\n"));
-    assert!(total >= 200, "the corpus has {total} cases; it should have at least 200");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        total >= 200,
+        "the corpus has {total} cases; it should have at least 200"
+    );
 }

@@ -68,11 +68,12 @@ fn open(globals: &Globals, args: &LogArgs) -> Result<AuditLog, CliError> {
     let (_, effective) = crate::commands::inspect::resolve(globals)?;
     let inputs = mandate::decide::Inputs::of(&effective);
     let cx = mandate::decide::context_for_uid(env.uid);
-    crate::commands::decide::audit_log(globals, &inputs, &env, cx.home.as_deref())
-        .ok_or_else(|| {
+    crate::commands::decide::audit_log(globals, &inputs, &env, cx.home.as_deref()).ok_or_else(
+        || {
             CliError::no("no audit log: audit.log is unset")
                 .hint("set audit.log in managed policy, or pass --file")
-        })
+        },
+    )
 }
 
 fn print(globals: &Globals, events: &[&AuditEvent]) -> Result<(), CliError> {
@@ -139,7 +140,10 @@ pub fn run(globals: &Globals, cmd: &AuditCommand) -> Result<ExitCode, CliError> 
             let events = read(&open(globals, &args.log)?)?;
             print(
                 globals,
-                &events.iter().filter(|e| filter.matches(e)).collect::<Vec<_>>(),
+                &events
+                    .iter()
+                    .filter(|e| filter.matches(e))
+                    .collect::<Vec<_>>(),
             )?;
         }
     }

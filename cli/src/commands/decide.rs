@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use mandate::Environment;
-use mandate::audit::{self, AuditEvent, AuditLog, Who};
 use mandate::Resolver;
+use mandate::audit::{self, AuditEvent, AuditLog, Who};
 use mandate::decide::{Action, Decider, Decision, Inputs, McpServer, snapshot};
 use mandate::resolve::Effective;
 
@@ -147,8 +147,7 @@ impl Engine {
         Ok(Engine {
             decider,
             audit,
-            journal: globals.root.is_none()
-                && std::path::Path::new(audit::JOURNAL_SOCKET).exists(),
+            journal: globals.root.is_none() && std::path::Path::new(audit::JOURNAL_SOCKET).exists(),
             degraded: inputs.degraded,
             env,
             origin,

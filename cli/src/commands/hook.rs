@@ -119,8 +119,7 @@ pub fn tool_call(agent: Agent, input: &Value) -> Result<ToolCall, String> {
                 push(Action::Url(u.clone()), u);
             }
         }
-        (Agent::Claude | Agent::Codex, "Read" | "NotebookRead")
-        | (Agent::Gemini, "read_file") => {
+        (Agent::Claude | Agent::Codex, "Read" | "NotebookRead") | (Agent::Gemini, "read_file") => {
             if let Some(p) = path("file_path")
                 .or(path("absolute_path"))
                 .or(path("notebook_path"))
@@ -217,7 +216,9 @@ fn strictest(decisions: Vec<Decision>) -> Option<Decision> {
         (Verdict::Prompt, _) => 2,
         (Verdict::Deny, _) => 3,
     };
-    decisions.into_iter().reduce(|a, b| if rank(&b) > rank(&a) { b } else { a })
+    decisions
+        .into_iter()
+        .reduce(|a, b| if rank(&b) > rank(&a) { b } else { a })
 }
 
 fn reason(d: &Decision) -> String {
@@ -287,10 +288,7 @@ fn block(message: &str) -> ExitCode {
 /// Reads one hook input, decides, answers.
 pub fn run(globals: &Globals, args: &HookArgs) -> Result<ExitCode, crate::CliError> {
     let mut text = String::new();
-    if let Err(e) = std::io::stdin()
-        .take(MAX_INPUT)
-        .read_to_string(&mut text)
-    {
+    if let Err(e) = std::io::stdin().take(MAX_INPUT).read_to_string(&mut text) {
         return Ok(block(&format!("cannot read the hook input: {e}")));
     }
     let input: Value = match serde_json::from_str(&text) {
@@ -315,14 +313,25 @@ pub fn run(globals: &Globals, args: &HookArgs) -> Result<ExitCode, crate::CliErr
     }
     let engine = match Engine::load(globals, false, true) {
         Ok(e) => e,
-        Err(e) => return Ok(block(&format!("the policy could not be loaded: {}", e.message))),
+        Err(e) => {
+            return Ok(block(&format!(
+                "the policy could not be loaded: {}",
+                e.message
+            )));
+        }
     };
     let cwd = call.cwd.clone().or_else(|| engine.cwd(globals));
     let decisions: Vec<Decision> = call
         .actions
         .iter()
         .map(|(action, text)| {
-            engine.decide(action, cwd.as_deref(), args.agent.name(), text, !args.no_audit)
+            engine.decide(
+                action,
+                cwd.as_deref(),
+                args.agent.name(),
+                text,
+                !args.no_audit,
+            )
         })
         .collect();
     let d = strictest(decisions);
@@ -345,7 +354,10 @@ mod tests {
             vec![(Action::Shell("ls".into()), "ls".into())]
         );
         assert_eq!(
-            call(json!({"tool_name": "WebFetch", "tool_input": {"url": "https://x", "prompt": "p"}}))[0].0,
+            call(
+                json!({"tool_name": "WebFetch", "tool_input": {"url": "https://x", "prompt": "p"}})
+            )[0]
+            .0,
             Action::Url("https://x".into())
         );
         assert_eq!(
@@ -354,11 +366,20 @@ mod tests {
         );
         assert_eq!(
             call(json!({"tool_name": "mcp__github__create_issue", "tool_input": {}}))[0].0,
-            Action::Mcp(McpServer { name: "github".into(), ..McpServer::default() })
+            Action::Mcp(McpServer {
+                name: "github".into(),
+                ..McpServer::default()
+            })
         );
         assert!(call(json!({"tool_name": "TodoWrite", "tool_input": {}})).is_empty());
         assert!(tool_call(Agent::Claude, &json!({"tool_input": {}})).is_err());
-        assert!(tool_call(Agent::Claude, &json!({"tool_name": "Bash", "tool_input": {}})).is_err());
+        assert!(
+            tool_call(
+                Agent::Claude,
+                &json!({"tool_name": "Bash", "tool_input": {}})
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -376,7 +397,8 @@ mod tests {
             Action::Mcp(McpServer { name: "my_server".into(), ..McpServer::default() })
         );
         assert_eq!(
-            call(json!({"tool_name": "read_many_files", "tool_input": {"paths": ["/a", "/b"]}})).len(),
+            call(json!({"tool_name": "read_many_files", "tool_input": {"paths": ["/a", "/b"]}}))
+                .len(),
             2
         );
     }

@@ -143,8 +143,20 @@ const WRAPPERS: &[Wrapper] = &[
         names: &["env"],
         short_value: "uCSP",
         short_flags: "i0v",
-        long_value: &["unset", "chdir", "split-string", "block-signal", "default-signal", "ignore-signal"],
-        long_flags: &["ignore-environment", "null", "debug", "list-signal-handling"],
+        long_value: &[
+            "unset",
+            "chdir",
+            "split-string",
+            "block-signal",
+            "default-signal",
+            "ignore-signal",
+        ],
+        long_flags: &[
+            "ignore-environment",
+            "null",
+            "debug",
+            "list-signal-handling",
+        ],
         assignments: true,
         positional: 0,
         then: Then::Command,
@@ -154,12 +166,34 @@ const WRAPPERS: &[Wrapper] = &[
         short_value: "ugpCDrtTUhc",
         short_flags: "AbEHiKklnPSsBNRVv",
         long_value: &[
-            "user", "group", "prompt", "close-from", "chdir", "role", "type", "command-timeout",
-            "other-user", "host", "login-class", "auth-type", "preserve-env",
+            "user",
+            "group",
+            "prompt",
+            "close-from",
+            "chdir",
+            "role",
+            "type",
+            "command-timeout",
+            "other-user",
+            "host",
+            "login-class",
+            "auth-type",
+            "preserve-env",
         ],
         long_flags: &[
-            "askpass", "background", "bell", "preserve-env", "set-home", "login", "remove-timestamp",
-            "reset-timestamp", "non-interactive", "preserve-groups", "stdin", "shell", "validate",
+            "askpass",
+            "background",
+            "bell",
+            "preserve-env",
+            "set-home",
+            "login",
+            "remove-timestamp",
+            "reset-timestamp",
+            "non-interactive",
+            "preserve-groups",
+            "stdin",
+            "shell",
+            "validate",
         ],
         assignments: true,
         positional: 0,
@@ -230,11 +264,24 @@ const WRAPPERS: &[Wrapper] = &[
         short_value: "adEILnPs",
         short_flags: "0oprtx",
         long_value: &[
-            "arg-file", "delimiter", "eof", "replace", "max-lines", "max-args", "max-procs",
-            "max-chars", "process-slot-var",
+            "arg-file",
+            "delimiter",
+            "eof",
+            "replace",
+            "max-lines",
+            "max-args",
+            "max-procs",
+            "max-chars",
+            "process-slot-var",
         ],
         long_flags: &[
-            "null", "open-tty", "interactive", "no-run-if-empty", "verbose", "exit", "show-limits",
+            "null",
+            "open-tty",
+            "interactive",
+            "no-run-if-empty",
+            "verbose",
+            "exit",
+            "show-limits",
         ],
         assignments: false,
         positional: 0,
@@ -301,13 +348,26 @@ const WRAPPERS: &[Wrapper] = &[
         then: Then::Command,
     },
     Wrapper {
-        names: &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "fish"],
+        names: &[
+            "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "fish",
+        ],
         short_value: "oO",
         short_flags: "abcefhiklmnprstuvxBCEHPT",
         long_value: &["rcfile", "init-file"],
         long_flags: &[
-            "login", "norc", "noprofile", "posix", "noediting", "restricted", "verbose", "debugger",
-            "dump-strings", "dump-po-strings", "pretty-print", "no-config", "private",
+            "login",
+            "norc",
+            "noprofile",
+            "posix",
+            "noediting",
+            "restricted",
+            "verbose",
+            "debugger",
+            "dump-strings",
+            "dump-po-strings",
+            "pretty-print",
+            "no-config",
+            "private",
         ],
         assignments: false,
         positional: 0,
@@ -317,7 +377,14 @@ const WRAPPERS: &[Wrapper] = &[
         names: &["su", "runuser"],
         short_value: "cgGsw",
         short_flags: "lmpfP",
-        long_value: &["command", "group", "supp-group", "shell", "whitelist-environment", "session-command"],
+        long_value: &[
+            "command",
+            "group",
+            "supp-group",
+            "shell",
+            "whitelist-environment",
+            "session-command",
+        ],
         long_flags: &["login", "preserve-environment", "pty", "fast"],
         assignments: false,
         positional: 0,
@@ -402,7 +469,11 @@ pub fn unwrap(program: &str, args: &[Token]) -> Option<Unwrapped> {
             i += 1;
             break;
         }
-        if program == "nice" && text.len() > 1 && text.starts_with('-') && text[1..].chars().all(|c| c.is_ascii_digit()) {
+        if program == "nice"
+            && text.len() > 1
+            && text.starts_with('-')
+            && text[1..].chars().all(|c| c.is_ascii_digit())
+        {
             // `nice -10 cmd`.
             i += 1;
             continue;
@@ -430,12 +501,16 @@ pub fn unwrap(program: &str, args: &[Token]) -> Option<Unwrapped> {
                     exec_flag = true;
                 }
             } else {
-                out.doubt = Some(format!("`{program}` option `--{name}` is not in the wrapper table"));
+                out.doubt = Some(format!(
+                    "`{program}` option `--{name}` is not in the wrapper table"
+                ));
             }
             i += 1;
             continue;
         }
-        if text.len() > 1 && (text.starts_with('-') || (w.then == Then::Shell && text.starts_with('+'))) {
+        if text.len() > 1
+            && (text.starts_with('-') || (w.then == Then::Shell && text.starts_with('+')))
+        {
             if w.then == Then::SuShell && text == "-" {
                 i += 1;
                 continue;
@@ -465,7 +540,9 @@ pub fn unwrap(program: &str, args: &[Token]) -> Option<Unwrapped> {
                         (Then::Shell, 's') => shell_s = true,
                         (Then::JoinedShell, 'x') => exec_flag = true,
                         (Then::Command, 'v' | 'V') if program == "command" => query_only = true,
-                        (Then::Command, 'l' | 'v' | 'V' | 'k' | 'K') if program == "sudo" && !text.contains('u') => {
+                        (Then::Command, 'l' | 'v' | 'V' | 'k' | 'K')
+                            if program == "sudo" && !text.contains('u') =>
+                        {
                             // `sudo -l`, `-v`, `-k` run no command (unless one follows).
                         }
                         _ => {}
@@ -630,48 +707,118 @@ const GLOBAL_OPTIONS: &[GlobalOptions] = &[
     GlobalOptions {
         program: "git",
         value: &[
-            "-C", "-c", "--git-dir", "--work-tree", "--namespace", "--super-prefix", "--config-env",
-            "--exec-path", "--attr-source",
+            "-C",
+            "-c",
+            "--git-dir",
+            "--work-tree",
+            "--namespace",
+            "--super-prefix",
+            "--config-env",
+            "--exec-path",
+            "--attr-source",
         ],
         flags: &[
-            "-p", "--paginate", "-P", "--no-pager", "--no-replace-objects", "--bare",
-            "--literal-pathspecs", "--glob-pathspecs", "--noglob-pathspecs", "--icase-pathspecs",
-            "--no-optional-locks", "--no-lazy-fetch", "--no-advice",
+            "-p",
+            "--paginate",
+            "-P",
+            "--no-pager",
+            "--no-replace-objects",
+            "--bare",
+            "--literal-pathspecs",
+            "--glob-pathspecs",
+            "--noglob-pathspecs",
+            "--icase-pathspecs",
+            "--no-optional-locks",
+            "--no-lazy-fetch",
+            "--no-advice",
         ],
     },
     GlobalOptions {
         program: "kubectl",
         value: &[
-            "--context", "-n", "--namespace", "--cluster", "--user", "--kubeconfig", "-s", "--server",
-            "--token", "--as", "--as-group", "--as-uid", "--request-timeout", "--certificate-authority",
-            "--client-certificate", "--client-key", "--tls-server-name", "-v", "--v", "--cache-dir",
-            "--log-file", "--profile", "--profile-output", "--username", "--password",
+            "--context",
+            "-n",
+            "--namespace",
+            "--cluster",
+            "--user",
+            "--kubeconfig",
+            "-s",
+            "--server",
+            "--token",
+            "--as",
+            "--as-group",
+            "--as-uid",
+            "--request-timeout",
+            "--certificate-authority",
+            "--client-certificate",
+            "--client-key",
+            "--tls-server-name",
+            "-v",
+            "--v",
+            "--cache-dir",
+            "--log-file",
+            "--profile",
+            "--profile-output",
+            "--username",
+            "--password",
         ],
-        flags: &["--insecure-skip-tls-verify", "--match-server-version", "--warnings-as-errors"],
+        flags: &[
+            "--insecure-skip-tls-verify",
+            "--match-server-version",
+            "--warnings-as-errors",
+        ],
     },
     GlobalOptions {
         program: "docker",
         value: &[
-            "-H", "--host", "--context", "-c", "--config", "-l", "--log-level", "--tlscacert",
-            "--tlscert", "--tlskey",
+            "-H",
+            "--host",
+            "--context",
+            "-c",
+            "--config",
+            "-l",
+            "--log-level",
+            "--tlscacert",
+            "--tlscert",
+            "--tlskey",
         ],
         flags: &["-D", "--debug", "--tls", "--tlsverify"],
     },
     GlobalOptions {
         program: "podman",
         value: &[
-            "--url", "--connection", "-c", "--identity", "--log-level", "--root", "--runroot",
-            "--storage-driver", "--cgroup-manager", "--events-backend", "--network-cmd-path",
-            "--tmpdir", "--ssh",
+            "--url",
+            "--connection",
+            "-c",
+            "--identity",
+            "--log-level",
+            "--root",
+            "--runroot",
+            "--storage-driver",
+            "--cgroup-manager",
+            "--events-backend",
+            "--network-cmd-path",
+            "--tmpdir",
+            "--ssh",
         ],
         flags: &["--remote", "-r", "--syslog", "--noout"],
     },
     GlobalOptions {
         program: "helm",
         value: &[
-            "--kube-context", "-n", "--namespace", "--kubeconfig", "--kube-apiserver", "--kube-as-user",
-            "--kube-as-group", "--kube-token", "--kube-ca-file", "--registry-config",
-            "--repository-cache", "--repository-config", "--burst-limit",
+            "--kube-context",
+            "-n",
+            "--namespace",
+            "--kubeconfig",
+            "--kube-apiserver",
+            "--kube-as-user",
+            "--kube-as-group",
+            "--kube-token",
+            "--kube-ca-file",
+            "--registry-config",
+            "--repository-cache",
+            "--repository-config",
+            "--burst-limit",
         ],
         flags: &["--debug", "--kube-insecure-skip-tls-verify"],
     },
@@ -684,10 +831,27 @@ const GLOBAL_OPTIONS: &[GlobalOptions] = &[
 
 /// `git -c KEY=VALUE` keys whose value is a command git may run.
 const GIT_COMMAND_KEYS: &[&str] = &[
-    "core.sshcommand", "core.pager", "core.editor", "core.fsmonitor", "core.hookspath",
-    "core.askpass", "credential.helper", "diff.external", "sequence.editor", "gpg.program",
-    "gpg.ssh.program", "uploadpack.packobjectshook", "protocol.allow", "include.path",
-    "includeif", "remote.", "url.", "filter.", "merge.", "difftool.", "mergetool.",
+    "core.sshcommand",
+    "core.pager",
+    "core.editor",
+    "core.fsmonitor",
+    "core.hookspath",
+    "core.askpass",
+    "credential.helper",
+    "diff.external",
+    "sequence.editor",
+    "gpg.program",
+    "gpg.ssh.program",
+    "uploadpack.packobjectshook",
+    "protocol.allow",
+    "include.path",
+    "includeif",
+    "remote.",
+    "url.",
+    "filter.",
+    "merge.",
+    "difftool.",
+    "mergetool.",
 ];
 
 /// The argv with a tool's global options removed (`git -C . push` → `git push`),
@@ -719,7 +883,11 @@ pub fn skip_global_options(program: &str, argv: &[Token]) -> Option<Unwrapped> {
                 (name, Some(v))
             } else {
                 i += 1;
-                (name, argv.get(i).map(|t| t.lit().map(str::to_owned).unwrap_or_default()))
+                (
+                    name,
+                    argv.get(i)
+                        .map(|t| t.lit().map(str::to_owned).unwrap_or_default()),
+                )
             };
             if program == "git" && (opt == "-c" || opt == "--config-env") {
                 git_config(&value.unwrap_or_default(), &mut out);
@@ -756,7 +924,9 @@ fn git_config(kv: &str, out: &mut Unwrapped) {
         if let Some(script) = value.strip_prefix('!') {
             out.inner.push(Inner::Shell(script.to_owned()));
         } else {
-            out.doubt = Some(format!("`git -c {key}=…` defines an alias used by this command"));
+            out.doubt = Some(format!(
+                "`git -c {key}=…` defines an alias used by this command"
+            ));
         }
     } else if GIT_COMMAND_KEYS.iter().any(|k| key.starts_with(k)) {
         out.doubt = Some(format!("`git -c {key}=…` makes git run another program"));
@@ -799,14 +969,17 @@ mod tests {
         assert_eq!(argv(&inner("chroot", "/mnt rm")), "rm");
         assert_eq!(argv(&inner("command", "-p rm")), "rm");
         assert!(inner("command", "-v rm").inner.is_empty());
-        assert_eq!(
-            inner("bash", "-lc x").inner,
-            vec![Inner::Shell("x".into())]
-        );
+        assert_eq!(inner("bash", "-lc x").inner, vec![Inner::Shell("x".into())]);
         assert_eq!(inner("sh", "").inner, vec![Inner::ShellStdin]);
         assert!(inner("sh", "script.sh").inner.is_empty());
-        assert_eq!(inner("su", "-c id root").inner, vec![Inner::Shell("id".into())]);
-        assert_eq!(inner("watch", "-n 1 rm x").inner, vec![Inner::Shell("rm x".into())]);
+        assert_eq!(
+            inner("su", "-c id root").inner,
+            vec![Inner::Shell("id".into())]
+        );
+        assert_eq!(
+            inner("watch", "-n 1 rm x").inner,
+            vec![Inner::Shell("rm x".into())]
+        );
         assert_eq!(inner("env", "-S rm").inner, vec![Inner::Shell("rm".into())]);
         let u = inner("eval", "rm -rf /");
         assert_eq!(u.inner, vec![Inner::Shell("rm -rf /".into())]);
@@ -828,8 +1001,14 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(s("git -C . push --force"), "git push --force");
-        assert_eq!(s("git -C. -c a=b --git-dir=.git --no-pager push"), "git push");
-        assert_eq!(s("kubectl --context prod -n x delete ns y"), "kubectl delete ns y");
+        assert_eq!(
+            s("git -C. -c a=b --git-dir=.git --no-pager push"),
+            "git push"
+        );
+        assert_eq!(
+            s("kubectl --context prod -n x delete ns y"),
+            "kubectl delete ns y"
+        );
         assert_eq!(s("docker -H tcp://x --context c run"), "docker run");
         assert_eq!(s("git push"), "");
         let u = skip_global_options("git", &toks("git -c alias.x=!rm x")).unwrap_or_default();

@@ -271,7 +271,12 @@ impl Inputs {
     pub fn of(effective: &Effective) -> Inputs {
         let keys = DECISION_KEYS
             .iter()
-            .filter_map(|k| effective.keys.get(*k).map(|r| ((*k).to_owned(), KeyInput::of(r))))
+            .filter_map(|k| {
+                effective
+                    .keys
+                    .get(*k)
+                    .map(|r| ((*k).to_owned(), KeyInput::of(r)))
+            })
             .collect();
         Inputs {
             digest: effective.digest.clone(),
@@ -378,7 +383,10 @@ fn norm_set(inputs: &Inputs, key: &str, kind: ValueKind, cx: &KindContext) -> No
         // Entries were validated by the schema; one that still does not
         // normalise is skipped (resolution already reported it).
         if let Ok(canonical) = kind::normalise_value(kind, &entry) {
-            set.insert(Norm::of(kind, &canonical, cx), entry_rule(inputs, key, &entry));
+            set.insert(
+                Norm::of(kind, &canonical, cx),
+                entry_rule(inputs, key, &entry),
+            );
         }
     }
     set
@@ -558,11 +566,37 @@ const NETWORK_TOOLS: &[&str] = &[
 /// Environment variables that change which program runs or what it loads:
 /// assigning one makes a command's identity depend on it.
 pub const RISKY_VARIABLES: &[&str] = &[
-    "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES",
-    "DYLD_LIBRARY_PATH", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS",
-    "GIT_SSH", "GIT_SSH_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR", "GIT_ASKPASS",
-    "GIT_EXEC_PATH", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM", "PAGER",
-    "EDITOR", "VISUAL", "PYTHONSTARTUP", "PYTHONPATH", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT",
+    "PATH",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "DYLD_INSERT_LIBRARIES",
+    "DYLD_LIBRARY_PATH",
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "IFS",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_PAGER",
+    "GIT_EDITOR",
+    "GIT_ASKPASS",
+    "GIT_EXEC_PATH",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "PAGER",
+    "EDITOR",
+    "VISUAL",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
 ];
 
 struct Judge<'a> {
@@ -590,13 +624,19 @@ impl Judge<'_> {
 
     fn shell(&mut self, src: &str, depth: usize) {
         if depth > shell::MAX_DEPTH {
-            self.prompt(src, format!("shell strings nest deeper than {} levels", shell::MAX_DEPTH));
+            self.prompt(
+                src,
+                format!("shell strings nest deeper than {} levels", shell::MAX_DEPTH),
+            );
             return;
         }
         let script = match shell::parse_at_depth(src, depth) {
             Ok(s) => s,
             Err(e) => {
-                self.prompt(src, format!("the command line could not be parsed ({e}), so it cannot be judged"));
+                self.prompt(
+                    src,
+                    format!("the command line could not be parsed ({e}), so it cannot be judged"),
+                );
                 return;
             }
         };
@@ -671,7 +711,10 @@ impl Judge<'_> {
             return;
         };
         if depth > shell::MAX_DEPTH {
-            self.prompt(command::display(argv), "wrappers nest too deeply to be judged");
+            self.prompt(
+                command::display(argv),
+                "wrappers nest too deeply to be judged",
+            );
             return;
         }
         let program = command::program_name(raw);
@@ -711,7 +754,9 @@ impl Judge<'_> {
                 if let Some(s) = t.lit()
                     && let Some((scheme, _)) = s.split_once("://")
                     && !scheme.is_empty()
-                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                 {
                     self.url(s);
                 }
@@ -731,7 +776,10 @@ impl Judge<'_> {
         let mut matched = false;
         let shown = command::display(outer);
         if let Some(doubt) = &u.doubt {
-            self.prompt(shown.clone(), format!("{doubt}, so the command cannot be fully judged"));
+            self.prompt(
+                shown.clone(),
+                format!("{doubt}, so the command cannot be fully judged"),
+            );
         }
         if wrapper {
             // `env`/`sudo` assignments that change what runs.
@@ -781,7 +829,10 @@ impl Judge<'_> {
                     ),
                 },
                 Inner::Unresolvable(why) => {
-                    self.prompt(shown.clone(), format!("{why}: cannot be judged before it runs"));
+                    self.prompt(
+                        shown.clone(),
+                        format!("{why}: cannot be judged before it runs"),
+                    );
                 }
             }
         }
@@ -865,14 +916,20 @@ impl Judge<'_> {
         if let Some(rule) = self.d.denied.covering(&norm) {
             self.note(Judgement {
                 verdict: Verdict::Deny,
-                reason: format!("{host} is on the denied domains ({})", rule.entry.as_str().unwrap_or_default()),
+                reason: format!(
+                    "{host} is on the denied domains ({})",
+                    rule.entry.as_str().unwrap_or_default()
+                ),
                 rule: Some(rule.clone()),
                 subject: host.clone(),
             });
         } else if let Some(rule) = self.d.allowed.covering(&norm) {
             self.note(Judgement {
                 verdict: Verdict::Allow,
-                reason: format!("{host} is on the allowed domains ({})", rule.entry.as_str().unwrap_or_default()),
+                reason: format!(
+                    "{host} is on the allowed domains ({})",
+                    rule.entry.as_str().unwrap_or_default()
+                ),
                 rule: Some(rule.clone()),
                 subject: host.clone(),
             });
@@ -898,7 +955,9 @@ impl Judge<'_> {
         };
         let same_name: Vec<&(Value, Rule)> = list
             .iter()
-            .filter(|(e, _)| e.get("name").and_then(Value::as_str).map(kind::name) == Some(name.clone()))
+            .filter(|(e, _)| {
+                e.get("name").and_then(Value::as_str).map(kind::name) == Some(name.clone())
+            })
             .collect();
         if same_name.is_empty() {
             let rule = list.first().map(|(_, r)| Rule {
@@ -920,7 +979,9 @@ impl Judge<'_> {
             return name;
         }
         let identity_known = server.command.is_some() || server.url.is_some();
-        let matching = same_name.iter().find(|(e, _)| !identity_known || identity_matches(e, server));
+        let matching = same_name
+            .iter()
+            .find(|(e, _)| !identity_known || identity_matches(e, server));
         match matching {
             Some((_, rule)) => self.note(Judgement {
                 verdict: Verdict::Allow,
@@ -942,7 +1003,11 @@ impl Judge<'_> {
 
     /// Judges a read or a write of `raw`; returns the canonical path.
     fn path(&mut self, raw: &str, write: bool) -> String {
-        if write && matches!(raw, "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty")
+        if write
+            && matches!(
+                raw,
+                "/dev/null" | "/dev/stdout" | "/dev/stderr" | "/dev/tty"
+            )
             || raw.starts_with("/dev/fd/")
         {
             return raw.to_owned();
@@ -952,7 +1017,10 @@ impl Judge<'_> {
         } else if let Some(cwd) = self.cwd {
             format!("{}/{raw}", cwd.trim_end_matches('/'))
         } else {
-            self.prompt(raw, format!("`{raw}` is relative and the working directory is not known"));
+            self.prompt(
+                raw,
+                format!("`{raw}` is relative and the working directory is not known"),
+            );
             return raw.to_owned();
         };
         let canonical = match kind::path::normalise(&joined) {
@@ -974,7 +1042,11 @@ impl Judge<'_> {
     }
 
     fn path_canonical(&mut self, canonical: &str, write: bool) {
-        let norm = Norm::of(ValueKind::Path, &Value::String(canonical.to_owned()), &self.d.cx);
+        let norm = Norm::of(
+            ValueKind::Path,
+            &Value::String(canonical.to_owned()),
+            &self.d.cx,
+        );
         if let Some(rule) = self.d.deny_read.covering(&norm) {
             self.note(Judgement {
                 verdict: Verdict::Deny,
@@ -999,14 +1071,19 @@ impl Judge<'_> {
                 subject: canonical.to_owned(),
             }),
             "workspace-write" => {
-                let in_workspace = self.cwd.and_then(|c| kind::path::normalise(c).ok()).is_some_and(|cwd| {
-                    let ws = Norm::of(ValueKind::Path, &Value::String(cwd), &self.d.cx);
-                    ws.covers(&norm)
-                });
+                let in_workspace = self
+                    .cwd
+                    .and_then(|c| kind::path::normalise(c).ok())
+                    .is_some_and(|cwd| {
+                        let ws = Norm::of(ValueKind::Path, &Value::String(cwd), &self.d.cx);
+                        ws.covers(&norm)
+                    });
                 if in_workspace {
                     self.note(Judgement {
                         verdict: Verdict::Allow,
-                        reason: format!("{canonical} is in the workspace (sandbox.mode is workspace-write)"),
+                        reason: format!(
+                            "{canonical} is in the workspace (sandbox.mode is workspace-write)"
+                        ),
                         rule: Some(rule.clone()),
                         subject: canonical.to_owned(),
                     });
@@ -1044,7 +1121,10 @@ impl Judge<'_> {
 fn identity_matches(entry: &Value, server: &McpServer) -> bool {
     if let Some(url) = entry.get("url").and_then(Value::as_str) {
         let want = kind::domain::url(url).ok();
-        let have = server.url.as_deref().and_then(|u| kind::domain::url(u).ok());
+        let have = server
+            .url
+            .as_deref()
+            .and_then(|u| kind::domain::url(u).ok());
         return want.is_some() && want == have;
     }
     if let Some(cmd) = entry.get("command").and_then(Value::as_str) {

@@ -193,7 +193,10 @@ const RESERVED_SKIP: &[&str] = &[
 ];
 
 fn is_meta(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>')
+    matches!(
+        c,
+        ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'
+    )
 }
 
 fn is_name(s: &str) -> bool {
@@ -219,7 +222,9 @@ impl Parser {
     }
 
     fn starts_with(&self, s: &str) -> bool {
-        s.chars().enumerate().all(|(i, c)| self.peek_at(i) == Some(c))
+        s.chars()
+            .enumerate()
+            .all(|(i, c)| self.peek_at(i) == Some(c))
     }
 
     /// Skips blanks, line continuations and comments (not newlines).
@@ -503,11 +508,15 @@ impl Parser {
                 // Inside `[[ … ]]`, `<`, `>`, `&&`, `||` and parentheses are operands.
                 if matches!(c, '<' | '>' | '(' | ')' | '&' | '|') {
                     let start = self.pos;
-                    while self.peek().is_some_and(|c| matches!(c, '<' | '>' | '(' | ')' | '&' | '|')) {
+                    while self
+                        .peek()
+                        .is_some_and(|c| matches!(c, '<' | '>' | '(' | ')' | '&' | '|'))
+                    {
                         self.pos += 1;
                     }
-                    cmd.words
-                        .push(Word::lit(self.src[start..self.pos].iter().collect::<String>()));
+                    cmd.words.push(Word::lit(
+                        self.src[start..self.pos].iter().collect::<String>(),
+                    ));
                     continue;
                 }
                 if c == '\n' {
@@ -850,7 +859,10 @@ impl Parser {
                 ',' if brace_open => {
                     text.push(c);
                     self.pos += 1;
-                    if self.src[self.pos..].iter().take_while(|c| !is_meta(**c)).any(|c| *c == '}')
+                    if self.src[self.pos..]
+                        .iter()
+                        .take_while(|c| !is_meta(**c))
+                        .any(|c| *c == '}')
                     {
                         // Brace expansion: `{rm,-rf,/}` is three words.
                         literal = false;
@@ -1266,7 +1278,10 @@ mod tests {
             argvs(r#"g'i't "p"u\sh -"-"force $'\x2d\x2dforce' $"x""#),
             vec![vec!["git", "push", "--force", "--force", "x"]]
         );
-        assert_eq!(argvs("echo 'a;b' \"c|d\""), vec![vec!["echo", "a;b", "c|d"]]);
+        assert_eq!(
+            argvs("echo 'a;b' \"c|d\""),
+            vec![vec!["echo", "a;b", "c|d"]]
+        );
         assert_eq!(argvs("r\\\nm -rf"), vec![vec!["rm", "-rf"]]);
         assert_eq!(argvs("$'\\162\\155' x"), vec![vec!["rm", "x"]]);
     }
@@ -1281,7 +1296,10 @@ mod tests {
             argvs("while a; do b; done; until c; do d; done"),
             vec![vec!["a"], vec!["b"], vec!["c"], vec!["d"]]
         );
-        assert_eq!(argvs("( a; (b) ) && { c; }"), vec![vec!["a"], vec!["b"], vec!["c"]]);
+        assert_eq!(
+            argvs("( a; (b) ) && { c; }"),
+            vec![vec!["a"], vec!["b"], vec!["c"]]
+        );
         assert_eq!(
             argvs("for f in $(ls) x; do rm $f; done"),
             vec![vec!["ls"], vec!["rm", "$f"]]
@@ -1290,7 +1308,10 @@ mod tests {
             argvs("case $x in a|b) one;; (c) two ;& *) three;; esac"),
             vec![vec!["one"], vec!["two"], vec!["three"]]
         );
-        assert_eq!(argvs("f() { rm -rf /; }; f"), vec![vec!["rm", "-rf", "/"], vec!["f"]]);
+        assert_eq!(
+            argvs("f() { rm -rf /; }; f"),
+            vec![vec!["rm", "-rf", "/"], vec!["f"]]
+        );
         assert_eq!(argvs("function g { x; }"), vec![vec!["x"]]);
         assert_eq!(argvs("! a | b"), vec![vec!["a"], vec!["b"]]);
         assert_eq!(argvs("time a"), vec![vec!["a"]]);
@@ -1302,21 +1323,28 @@ mod tests {
     fn substitutions_are_commands() {
         assert_eq!(
             argvs("echo $(sudo id) `whoami` \"$(date)\" <(cat x)"),
-            vec![vec!["sudo", "id"], vec!["whoami"], vec!["date"], vec!["cat", "x"], vec![
-                "echo",
-                "$(sudo id)",
-                "`whoami`",
-                "\"$(date)\"",
-                "<(cat x)"
-            ]]
+            vec![
+                vec!["sudo", "id"],
+                vec!["whoami"],
+                vec!["date"],
+                vec!["cat", "x"],
+                vec!["echo", "$(sudo id)", "`whoami`", "\"$(date)\"", "<(cat x)"]
+            ]
         );
-        assert_eq!(argvs("echo `echo \\`id\\``"), vec![vec!["id"], vec!["echo", "`id`"], vec![
-            "echo",
-            "`echo \\`id\\``"
-        ]]);
+        assert_eq!(
+            argvs("echo `echo \\`id\\``"),
+            vec![
+                vec!["id"],
+                vec!["echo", "`id`"],
+                vec!["echo", "`echo \\`id\\``"]
+            ]
+        );
         assert_eq!(argvs("x=$(rm -rf /)"), vec![vec!["rm", "-rf", "/"], vec![]]);
         assert_eq!(argvs("echo $((1 + 2))"), vec![vec!["echo", "$((1 + 2))"]]);
-        assert_eq!(argvs("echo $(( $(id) + `id` ))")[..2], [vec!["id"], vec!["id"]]);
+        assert_eq!(
+            argvs("echo $(( $(id) + `id` ))")[..2],
+            [vec!["id"], vec!["id"]]
+        );
     }
 
     #[test]
@@ -1326,7 +1354,10 @@ mod tests {
         assert_eq!(lits("ls *.txt '*'"), vec![vec![true, false, true]]);
         assert_eq!(lits("{rm,-rf,/}"), vec![vec![false]]);
         assert_eq!(lits("echo {a}"), vec![vec![true, true]]);
-        assert_eq!(lits("echo \"$HOME\" '$HOME'"), vec![vec![true, false, true]]);
+        assert_eq!(
+            lits("echo \"$HOME\" '$HOME'"),
+            vec![vec![true, false, true]]
+        );
     }
 
     #[test]
@@ -1350,10 +1381,7 @@ mod tests {
     fn heredocs() {
         let s = parse("bash <<'EOF'\nrm -rf /\nEOF\necho done").unwrap_or_default();
         assert_eq!(s.commands.len(), 2);
-        assert_eq!(
-            s.commands[0].stdin,
-            Stdin::Text(Word::lit("rm -rf /\n"))
-        );
+        assert_eq!(s.commands[0].stdin, Stdin::Text(Word::lit("rm -rf /\n")));
         let s = parse("cat <<EOF | sh\n$(id)\nEOF\n").unwrap_or_default();
         assert_eq!(s.commands[0].words[0].text, "cat");
         // The body is read after the line ends, so its substitution comes last.
@@ -1368,7 +1396,16 @@ mod tests {
 
     #[test]
     fn errors() {
-        for bad in ["echo 'x", "echo \"x", "(a", "a )", "echo $(a", "echo `a", "case x in", "a ;; b"] {
+        for bad in [
+            "echo 'x",
+            "echo \"x",
+            "(a",
+            "a )",
+            "echo $(a",
+            "echo `a",
+            "case x in",
+            "a ;; b",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let deep = "$(".repeat(40) + &")".repeat(40);

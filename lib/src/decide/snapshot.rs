@@ -135,10 +135,15 @@ fn tree(o: &Options) -> Result<TrustedTree, Stale> {
 
 /// Resolves the machine only (managed layers and defaults, as `apply` does)
 /// and makes its snapshot.
-pub fn machine(resolver: &Resolver, env: &Environment) -> Result<(Effective, Snapshot), crate::Error> {
+pub fn machine(
+    resolver: &Resolver,
+    env: &Environment,
+) -> Result<(Effective, Snapshot), crate::Error> {
     let mut stack = resolver.load(env)?;
     stack.layers.retain(|l| l.source.is_managed());
-    stack.sources.retain(|s| s.name.is_managed() || s.name.name() == "default");
+    stack
+        .sources
+        .retain(|s| s.name.is_managed() || s.name.name() == "default");
     let tree = resolver.tree()?;
     let platform = resolver.options().platform;
     // Every managed location the loader reported, and the directory holding
@@ -186,7 +191,10 @@ pub fn machine(resolver: &Resolver, env: &Environment) -> Result<(Effective, Sna
 fn digest(value: &Value) -> String {
     let mut text = String::new();
     crate::resolve::canonical_json(value, &mut text);
-    format!("sha256:{}", crate::resolve::hex(&Sha256::digest(text.as_bytes())))
+    format!(
+        "sha256:{}",
+        crate::resolve::hex(&Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// The file's bytes: the payload and its digest.
@@ -256,7 +264,10 @@ fn unmanaged_in_play(o: &Options, env: &Environment) -> Option<String> {
     if let (Some(user), Ok(tree)) = (&env.user_name, tree(o)) {
         let plist = tree.real(&o.platform.mdm_user_plist(user, &o.domain));
         if std::fs::symlink_metadata(&plist).is_ok() {
-            return Some(format!("per-user managed preferences {} exist", plist.display()));
+            return Some(format!(
+                "per-user managed preferences {} exist",
+                plist.display()
+            ));
         }
     }
     None
@@ -298,12 +309,19 @@ pub fn load(o: &Options, env: &Environment) -> Result<Inputs, Stale> {
     if let Some(until) = &snapshot.valid_until {
         match OffsetDateTime::parse(until, &Rfc3339) {
             Ok(t) if env.now < t => {}
-            _ => return Err(Stale(format!("a policy in the snapshot expired at {until}"))),
+            _ => {
+                return Err(Stale(format!(
+                    "a policy in the snapshot expired at {until}"
+                )));
+            }
         }
     }
     for stamp in &snapshot.fingerprint {
         if Stamp::of(Path::new(&stamp.path)) != *stamp {
-            return Err(Stale(format!("{} changed since the snapshot was made", stamp.path)));
+            return Err(Stale(format!(
+                "{} changed since the snapshot was made",
+                stamp.path
+            )));
         }
     }
     Ok(snapshot.inputs)
