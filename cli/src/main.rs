@@ -110,6 +110,9 @@ enum Command {
     Publish(commands::cloud::PublishArgs),
     /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
     Sync(commands::cloud::SyncArgs),
+    /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
     /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
     Decide(commands::decide::DecideArgs),
     /// Answer an agent's pre-tool hook on stdin/stdout (claude, codex, gemini).
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
+        Command::State(cmd) => commands::state::run(&cli.globals, cmd),
         Command::Decide(args) => commands::decide::run(&cli.globals, args),
         Command::Hook(args) => commands::hook::run(&cli.globals, args),
         Command::Audit(cmd) => commands::audit::run(&cli.globals, cmd),

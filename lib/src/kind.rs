@@ -26,6 +26,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::constraint::value_hash;
 use crate::glob;
 
 /// The kind of a setting's values (the schema's `x-mandate-kind`).
@@ -500,7 +501,8 @@ pub struct NormSet<T> {
     /// Every key, sorted, for "is anything below this key".
     keys: BTreeSet<String>,
     globs: Vec<(String, usize)>,
-    equal: Vec<(Value, usize)>,
+    /// Entries compared by equality, by [`value_hash`].
+    equal: HashMap<u64, Vec<usize>>,
     /// The entries and their payloads, by insertion order.
     items: Vec<(Norm, T)>,
 }
@@ -512,7 +514,7 @@ impl<T> NormSet<T> {
             nodes: HashMap::new(),
             keys: BTreeSet::new(),
             globs: Vec::new(),
-            equal: Vec::new(),
+            equal: HashMap::new(),
             items: Vec::new(),
         }
     }
@@ -526,9 +528,39 @@ impl<T> NormSet<T> {
                 self.nodes.entry(key.clone()).or_default().push((*reach, i));
             }
             Norm::Glob(g) => self.globs.push((g.clone(), i)),
-            Norm::Equal(v) => self.equal.push((v.clone(), i)),
+            Norm::Equal(v) => self.equal.entry(value_hash(v)).or_default().push(i),
         }
         self.items.push((norm, payload));
+    }
+
+    /// Takes back the entry inserted last, with its payload.
+    pub fn pop(&mut self) -> Option<(Norm, T)> {
+        let (norm, payload) = self.items.pop()?;
+        let i = self.items.len();
+        match &norm {
+            Norm::Node { key, .. } => {
+                if let Some(entries) = self.nodes.get_mut(key) {
+                    entries.retain(|&(_, j)| j != i);
+                    if entries.is_empty() {
+                        self.nodes.remove(key);
+                        self.keys.remove(key);
+                    }
+                }
+            }
+            Norm::Glob(_) => {
+                self.globs.retain(|&(_, j)| j != i);
+            }
+            Norm::Equal(v) => {
+                let hash = value_hash(v);
+                if let Some(entries) = self.equal.get_mut(&hash) {
+                    entries.retain(|&j| j != i);
+                    if entries.is_empty() {
+                        self.equal.remove(&hash);
+                    }
+                }
+            }
+        }
+        Some((norm, payload))
     }
 
     /// Whether the set is empty.
@@ -579,9 +611,9 @@ impl<T> NormSet<T> {
                 }
             }
             Norm::Equal(v) => {
-                for (e, i) in &self.equal {
-                    if e == v {
-                        consider(*i);
+                for &i in self.equal.get(&value_hash(v)).into_iter().flatten() {
+                    if &self.items[i].0 == item {
+                        consider(i);
                     }
                 }
             }

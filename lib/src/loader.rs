@@ -181,11 +181,49 @@ impl Resolver {
             SourceStatus::Loaded,
             self.schema.origin(),
         ));
+        // A source the signed precedence leaves out does not count, and says so.
+        let precedence = stack.precedence.clone();
         stack
             .layers
-            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+            .retain(|l| crate::admission::in_precedence(&precedence, l.source));
+        for report in &mut stack.sources {
+            if !crate::admission::in_precedence(&precedence, report.name)
+                && report.status != SourceStatus::Absent
+            {
+                report.status = SourceStatus::Ignored;
+                report.reason = Some(format!(
+                    "left out of the signed precedence order ({}): it does not count",
+                    Self::precedence_names(&precedence)
+                ));
+            }
+        }
+        if !crate::admission::in_precedence(&precedence, SourceKind::Cloud) {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Cloud,
+                    SourceStatus::Ignored,
+                    tree.real(&crate::cloud::bundle_path(self.options.platform))
+                        .display()
+                        .to_string(),
+                )
+                .because(format!(
+                    "left out of the signed precedence order ({}): not read",
+                    Self::precedence_names(&precedence)
+                )),
+            );
+        }
+        admission.require_known_bundles(&mut stack);
         admission.commit(&mut stack);
         Ok(stack)
+    }
+
+    fn precedence_names(precedence: &crate::trust::root::Precedence) -> String {
+        precedence
+            .order
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Records a managed file that could not be used: it never counts, and
@@ -202,6 +240,7 @@ impl Resolver {
             source: Some(source),
             location: Some(location.to_owned()),
             key: None,
+            operator: None,
         });
         stack
             .sources
@@ -284,7 +323,7 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -294,7 +333,7 @@ impl Resolver {
                 if reason == crate::trust::UnsignedReason::NotRequired {
                     report.reason = Some(reason.to_string());
                 }
-                (report, text_origin.to_owned(), bytes.to_vec())
+                (report, self.parse_managed(source, text_origin, bytes))
             }
             Admitted::Verified(bundle) => {
                 let header = &bundle.header;
@@ -330,6 +369,7 @@ impl Resolver {
                             source: Some(source),
                             location: Some(location.to_owned()),
                             key: None,
+                            operator: None,
                         });
                     }
                     Expiry::PastGrace { grace_ended, .. } => {
@@ -346,12 +386,19 @@ impl Resolver {
                     }
                 }
                 let origin = format!("{location} [{} v{}]", header.id, header.version);
-                let payload = bundle.payload.clone();
+                // The payload as parsed by verification: not parsed again.
+                let parsed = Layer::from_parsed_policy(
+                    &self.schema,
+                    source,
+                    &origin,
+                    bundle.text(),
+                    bundle.document().clone(),
+                );
                 admission.verified.push(*bundle);
-                (report, origin, payload)
+                (report, parsed)
             }
         };
-        match self.parse_managed(source, &text_origin, &payload) {
+        match parsed {
             Ok(mut layer) => {
                 layer.rank = rank;
                 layer.location = crate::source::Location::new(location);
@@ -407,6 +454,7 @@ impl Resolver {
 
     fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
         let Some(root) = &self.options.root else {
+            stack.kind_context.home = env.home.as_ref().map(|h| h.display().to_string());
             return env.user_config.clone();
         };
         let platform = self.options.platform;
@@ -440,6 +488,7 @@ impl Resolver {
                             source: Some(SourceKind::User),
                             location: None,
                             key: None,
+                            operator: None,
                         });
                     }
                     return None;
@@ -447,6 +496,8 @@ impl Resolver {
                 users.remove(0)
             }
         };
+        // `~` means the user's home on the machine the tree was copied from.
+        stack.kind_context.home = Some(platform.home_under_root(&user).display().to_string());
         let home = platform
             .home_under_root(&user)
             .join(platform.user_config_in_home());
@@ -519,22 +570,13 @@ impl Resolver {
 
     fn read_unmanaged(&self, source: SourceKind, path: &Path, stack: &mut Stack) -> Option<String> {
         let location = path.display().to_string();
-        let result = (|| -> Result<String, String> {
-            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-            if !meta.is_file() {
-                return Err("not a regular file".into());
-            }
-            if meta.len() > MAX_UNMANAGED_SIZE {
-                return Err(format!(
-                    "{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit",
-                    meta.len()
-                ));
-            }
-            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            utf8(&location, &bytes)
-                .map(str::to_owned)
-                .map_err(|e| e.to_string())
-        })();
+        let result = read_unmanaged_file(path).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|e| {
+                utf8(&location, e.as_bytes())
+                    .err()
+                    .map_or_else(|| e.to_string(), |errors| errors.to_string())
+            })
+        });
         match result {
             Ok(text) => Some(text),
             Err(_) if !path.exists() => {
@@ -554,6 +596,23 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Reads a user or project file: a regular file (symbolic links followed),
+/// opened without blocking (a FIFO cannot hang the reader), at most
+/// [`MAX_UNMANAGED_SIZE`] bytes, read once with a bounded reader.
+fn read_unmanaged_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    crate::fsafe::read_bounded(file, meta.len(), MAX_UNMANAGED_SIZE, path).map_err(|e| e.reason())
 }
 
 /// One managed policy file (or plist payload) found by the loader, before admission.
@@ -695,6 +754,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
         source: Some(source),
         location: Some(location.to_owned()),
         key: None,
+        operator: None,
     });
     stack.sources.push(
         SourceReport::new(source, SourceStatus::Rejected, location).because(

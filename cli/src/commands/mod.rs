@@ -9,5 +9,6 @@ pub mod doctor;
 pub mod hook;
 pub mod inspect;
 pub mod package;
+pub mod state;
 pub mod trust;
 pub mod validate;

@@ -268,6 +268,11 @@ impl RootContent {
             b = b.precedence(p);
         }
         if let Some(url) = &self.cloud_url {
+            if self.cloud_bundle.is_none() {
+                return Err(CliError::usage(
+                    "--cloud-url needs --cloud-bundle ID (the id in the bundle's [policy] header): without it a device's first `mandate sync` would accept whichever bundle of your organisation the server returns",
+                ));
+            }
             b = b.cloud(Some(CloudConfig {
                 url: url.clone(),
                 ca: self.cloud_ca.clone(),
@@ -446,8 +451,18 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
         .map(|p| secret_key(p))
         .collect::<Result<Vec<_>, _>>()?;
     let refs: Vec<&SecretKey> = keys.iter().collect();
-    let envelope = Envelope::sign(POLICY_PAYLOAD_TYPE, &bytes, &refs);
-    write_new_file(&args.output, &envelope.to_json())?;
+    let json = Envelope::sign(POLICY_PAYLOAD_TYPE, &bytes, &refs).to_json();
+    // Devices refuse a bundle over the managed file cap: never write one.
+    let cap = mandate::fsafe::MAX_MANAGED_SIZE;
+    if json.len() as u64 > cap {
+        return Err(CliError::no(format!(
+            "{origin}: the bundle would be {} bytes, more than the {cap}-byte ({} MiB) limit for managed files that every device enforces; nothing was written",
+            json.len(),
+            cap >> 20
+        ))
+        .hint("split the policy into several documents and sign each (files in policy.d/ all apply)"));
+    }
+    write_new_file(&args.output, &json)?;
     let ids: Vec<String> = keys.iter().map(|k| k.id().to_string()).collect();
     output::out(&format!(
         "wrote {}: {} v{} for {} / {} signed by {}",

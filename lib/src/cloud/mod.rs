@@ -398,10 +398,13 @@ impl CachedCloud {
         }
         let bundle = self.bundle()?;
         let origin = self.origin();
-        Some(
-            crate::loader::utf8(&origin, &bundle.payload)
-                .and_then(|text| Layer::parse_policy(schema, SourceKind::Cloud, &origin, text)),
-        )
+        Some(Layer::from_parsed_policy(
+            schema,
+            SourceKind::Cloud,
+            &origin,
+            bundle.text(),
+            bundle.document().clone(),
+        ))
     }
 
     /// The report `mandate sources` shows: `absent`, `verified`, `expired`
@@ -512,14 +515,15 @@ impl CachedCloud {
             source: Some(SourceKind::Cloud),
             location: location.clone(),
             key: None,
+            operator: None,
         };
         let mut out = Vec::new();
         let report = self.source_report();
         match (&self.state, self.standing()) {
             (CacheState::Absent, _) if self.configured => out.push(diagnostic(
-                Severity::Info,
+                Severity::Error,
                 "cloud-not-synced",
-                "the trust root names a cloud URL but nothing has been synced yet: run `mandate sync` as root".into(),
+                "the trust root names a cloud URL but no cloud policy has been synced: the machine is not managed as configured, so every setting is held at its lockdown value until `mandate sync` (as root) fetches the first bundle".into(),
             )),
             (CacheState::Rejected(e), _) => out.push(diagnostic(
                 Severity::Error,
@@ -570,6 +574,16 @@ impl CachedCloud {
         stack.diagnostics.extend(self.diagnostics());
         let mut report = self.source_report();
         match self.standing() {
+            // Configured but never delivered is not "absent": it fails closed.
+            Standing::Absent if self.configured => {
+                stack.degraded = true;
+                stack.lockdown = true;
+                report.status = SourceStatus::Absent;
+                report.reason = Some(
+                    "configured by the trust root but never synced: run `mandate sync` as root"
+                        .into(),
+                );
+            }
             Standing::Absent => {}
             Standing::Lockdown => {
                 stack.degraded = true;
@@ -593,6 +607,7 @@ impl CachedCloud {
                         source: Some(SourceKind::Cloud),
                         location: Some(self.location.display().to_string()),
                         key: None,
+                        operator: None,
                     });
                 }
                 None => {}
