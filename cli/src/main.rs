@@ -130,6 +130,13 @@ enum Command {
     Completions(commands::meta::CompletionsArgs),
     /// Print the man page, or write one per command with --out DIR.
     Man(commands::meta::ManArgs),
+    /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
+    Decide(commands::decide::DecideArgs),
+    /// Answer an agent's pre-tool hook on stdin/stdout (claude, codex, gemini).
+    Hook(commands::hook::HookArgs),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -162,6 +169,9 @@ fn main() -> ExitCode {
         Command::State(cmd) => commands::state::run(&cli.globals, cmd),
         Command::Completions(args) => commands::meta::completions(Cli::command(), args),
         Command::Man(args) => commands::meta::man(Cli::command(), args),
+        Command::Decide(args) => commands::decide::run(&cli.globals, args),
+        Command::Hook(args) => commands::hook::run(&cli.globals, args),
+        Command::Audit(cmd) => commands::audit::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

@@ -61,8 +61,10 @@
 
 pub mod admission;
 pub mod atomic;
+pub mod audit;
 pub mod cloud;
 pub mod constraint;
+pub mod decide;
 pub mod document;
 pub mod env;
 pub mod error;

@@ -41,6 +41,13 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
         mandate::atomic::write_atomic(&path, &json, 0o644).map_err(|e| {
             CliError::degraded(format!("{}: cannot write: {e}", path.display())).hint("run as root")
         })?;
+        crate::commands::decide::after_operation(
+            globals,
+            &resolver,
+            "apply",
+            Some(&effective),
+            serde_json::json!({ "wrote": [path.display().to_string()] }),
+        );
         output::out(&format!(
             "wrote {} (status {}, digest {})",
             path.display(),

@@ -1,9 +1,12 @@
 //! One module per command family; each parses its arguments and renders.
 
 pub mod apply;
+pub mod audit;
 pub mod cloud;
+pub mod decide;
 pub mod demo;
 pub mod doctor;
+pub mod hook;
 pub mod inspect;
 pub mod meta;
 pub mod package;
