@@ -127,6 +127,9 @@ enum Command {
     Completions(commands::meta::CompletionsArgs),
     /// Print the man page, or write one per command with --out DIR.
     Man(commands::meta::ManArgs),
+    /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
 }
 
 fn main() -> ExitCode {
@@ -158,6 +161,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
         Command::Completions(args) => commands::meta::completions(Cli::command(), args),
         Command::Man(args) => commands::meta::man(Cli::command(), args),
+        Command::State(cmd) => commands::state::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,9 @@
 //! time, keys held by a real `ssh-agent`, policy key rotation with an
 //! overlap, and what a device says about a bundle signed by a removed key.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -658,7 +660,9 @@ fn start_agent(dir: &Path) -> Option<Agent> {
             .status()
             .is_ok();
         if !found {
-            eprintln!("skipped: {tool} is not installed (apt-get install openssh-client)");
+            common::skip(&format!(
+                "{tool} is not installed (apt-get install openssh-client)"
+            ));
             return None;
         }
     }

@@ -1116,6 +1116,11 @@ impl<'s> Requirement<'s> {
         self.pinned.as_ref().map(|b| &b.setter)
     }
 
+    /// The elements `includes` requires, highest-ranked first.
+    pub fn includes(&self) -> impl Iterator<Item = &Value> {
+        self.includes.iter().map(|b| &b.value)
+    }
+
     /// Who set the first `includes`, when any did.
     pub fn includes_setter(&self) -> Option<&Setter> {
         self.includes.first().map(|b| &b.setter)

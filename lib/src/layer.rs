@@ -75,6 +75,21 @@ impl Layer {
         Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
     }
 
+    /// A policy document already parsed from `text` (`root` is its root
+    /// table): a verified bundle's payload, read as
+    /// [`Layer::parse_policy`] reads text, without parsing it again.
+    pub fn from_parsed_policy(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        text: &str,
+        root: std::sync::Arc<toml_edit::Table>,
+    ) -> Result<Layer, DocumentErrors> {
+        let tree =
+            TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
+        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+    }
+
     /// Parses a plain settings file (user config, project file). A user
     /// config's `[projects]` table (which projects are trusted) is skipped.
     pub fn parse_settings(
@@ -83,8 +98,8 @@ impl Layer {
         origin: &str,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        let mut map = tree.tree.clone();
+        let mut tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        let mut map = std::mem::take(&mut tree.tree);
         if source == SourceKind::User {
             map.remove("projects");
         }

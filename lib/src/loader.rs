@@ -334,7 +334,7 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -344,7 +344,7 @@ impl Resolver {
                 if reason == crate::trust::UnsignedReason::NotRequired {
                     report.reason = Some(reason.to_string());
                 }
-                (report, text_origin.to_owned(), bytes.to_vec())
+                (report, self.parse_managed(source, text_origin, bytes))
             }
             Admitted::Verified(bundle) => {
                 let header = &bundle.header;
@@ -397,12 +397,19 @@ impl Resolver {
                     }
                 }
                 let origin = format!("{location} [{} v{}]", header.id, header.version);
-                let payload = bundle.payload.clone();
+                // The payload as parsed by verification: not parsed again.
+                let parsed = Layer::from_parsed_policy(
+                    &self.schema,
+                    source,
+                    &origin,
+                    bundle.text(),
+                    bundle.document().clone(),
+                );
                 admission.verified.push(*bundle);
-                (report, origin, payload)
+                (report, parsed)
             }
         };
-        match self.parse_managed(source, &text_origin, &payload) {
+        match parsed {
             Ok(mut layer) => {
                 layer.rank = rank;
                 layer.location = crate::source::Location::new(location);
@@ -581,22 +588,13 @@ impl Resolver {
 
     fn read_unmanaged(&self, source: SourceKind, path: &Path, stack: &mut Stack) -> Option<String> {
         let location = path.display().to_string();
-        let result = (|| -> Result<String, String> {
-            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-            if !meta.is_file() {
-                return Err("not a regular file".into());
-            }
-            if meta.len() > MAX_UNMANAGED_SIZE {
-                return Err(format!(
-                    "{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit",
-                    meta.len()
-                ));
-            }
-            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            utf8(&location, &bytes)
-                .map(str::to_owned)
-                .map_err(|e| e.to_string())
-        })();
+        let result = read_unmanaged_file(path).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|e| {
+                utf8(&location, e.as_bytes())
+                    .err()
+                    .map_or_else(|| e.to_string(), |errors| errors.to_string())
+            })
+        });
         match result {
             Ok(text) => Some(text),
             Err(_) if !path.exists() => {
@@ -616,6 +614,23 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Reads a user or project file: a regular file (symbolic links followed),
+/// opened without blocking (a FIFO cannot hang the reader), at most
+/// [`MAX_UNMANAGED_SIZE`] bytes, read once with a bounded reader.
+fn read_unmanaged_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    crate::fsafe::read_bounded(file, meta.len(), MAX_UNMANAGED_SIZE, path).map_err(|e| e.reason())
 }
 
 /// One managed policy file (or plist payload) found by the loader, before admission.

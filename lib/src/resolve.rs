@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::constraint::{Conflict, Refusal, Requirement, Setter, UniqueValues};
-use crate::kind::KindContext;
+use crate::kind::{KindContext, ValueKind};
 use crate::layer::Layer;
 use crate::schema::{Kind, ListMerge, Schema, Setting};
 use crate::source::{Location, SourceKind};
@@ -484,7 +484,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         }
         let candidates = proposals.remove(key).unwrap_or_default();
         let report = if stack.lockdown {
-            lockdown_report(setting, &candidates)
+            lockdown_report(setting, &req, &candidates)
         } else {
             resolve_key(schema, setting, &req, &candidates)
         };
@@ -537,24 +537,102 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
     }
 }
 
-fn lockdown_report(setting: &Setting, candidates: &[Candidate]) -> Option<KeyReport> {
-    let value = setting.lockdown.clone()?;
+/// The value held when managed policy could not be applied: never looser
+/// than the policy it replaces.
+///
+/// - A setting with a lockdown value holds it; for a list merged by union
+///   (deny lists such as `network.denied_domains`), the accepted layers'
+///   required elements are kept too (command rules only when they prompt or
+///   forbid), and a list's elements the accepted requirements refuse are
+///   dropped.
+/// - A setting whose lockdown is "unset" (no value is safe everywhere) takes
+///   the first value the accepted managed layers propose that their
+///   requirements admit, else the strictest value those requirements allow,
+///   else stays unset.
+///
+/// Unmanaged proposals are all refused.
+fn lockdown_report(
+    setting: &Setting,
+    req: &Requirement,
+    candidates: &[Candidate],
+) -> Option<KeyReport> {
+    // A value the accepted managed layers propose and their requirements
+    // admit (what an unset lockdown, or a free string such as a log path,
+    // falls back to).
+    let managed = || {
+        candidates.iter().find_map(|c| {
+            if !c.source.is_managed() {
+                return None;
+            }
+            let v = setting.canonical(c.value).ok()?;
+            req.refusal(&v)
+                .is_none()
+                .then(|| (v, format!("{}, kept in lockdown", c.location)))
+        })
+    };
+    let schema_value = "lockdown value of the schema".to_owned();
+    let (value, location) = match &setting.lockdown {
+        Some(Value::Array(items)) => {
+            let mut kept = UniqueValues::default();
+            for item in items {
+                if req.item_refusal(item).is_none() {
+                    kept.insert(item);
+                }
+            }
+            if setting.merge == ListMerge::Union {
+                for inc in req.includes() {
+                    let prompts = inc
+                        .get("decision")
+                        .and_then(Value::as_str)
+                        .is_none_or(|d| d != "allow");
+                    if setting.value_kind != ValueKind::Command || prompts {
+                        kept.insert(inc);
+                    }
+                }
+            }
+            let kept = Value::Array(kept.into_vec());
+            let location = if &kept == setting.lockdown.as_ref().unwrap_or(&Value::Null) {
+                schema_value
+            } else {
+                "lockdown value of the schema and the accepted requirements".to_owned()
+            };
+            (kept, location)
+        }
+        // Ordered values and booleans: the lockdown value is the strictest.
+        Some(v) if setting.finite_domain().is_some() || setting.kind != Kind::String => {
+            (v.clone(), schema_value)
+        }
+        Some(v) => managed().unwrap_or((v.clone(), schema_value)),
+        None => match managed() {
+            Some(found) => found,
+            None if !req.is_empty() => (
+                req.strictest()?,
+                "the strictest value the accepted requirements allow (lockdown)".to_owned(),
+            ),
+            None => return None,
+        },
+    };
+    let kept_from = |c: &Candidate| location.starts_with(&format!("{}, kept", c.location));
+    let rejected = candidates
+        .iter()
+        .filter(|c| !kept_from(c))
+        .map(|c| Rejected {
+            value: c.value.clone(),
+            source: c.source.name().into(),
+            location: c.location.to_string(),
+            reason:
+                "managed policy could not be applied: every setting is held at its lockdown value"
+                    .into(),
+            constraint: None,
+        })
+        .collect();
     Some(KeyReport {
         value,
         source: "lockdown".into(),
-        location: "lockdown value of the schema".into(),
+        location,
         locked: true,
-        constraint: None,
-        rejected: candidates
-            .iter()
-            .map(|c| Rejected {
-                value: c.value.clone(),
-                source: c.source.name().into(),
-                location: c.location.to_string(),
-                reason: "managed policy could not be applied: every setting is held at its lockdown value".into(),
-                constraint: None,
-            })
-            .collect(),
+        constraint: (!req.is_empty()).then(|| req.to_json()),
+        rejected,
         overridden: Vec::new(),
         merged: Vec::new(),
         constraint_lines: vec!["lockdown: managed policy could not be read or verified".into()],

@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use mandate::layer::Layer;
-use mandate::resolve::{Effective, digest};
+use mandate::resolve::{Effective, Stack, digest, resolve_stack};
 use mandate::{Schema, SourceKind, resolve};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -666,4 +666,84 @@ fn the_model_agrees_with_the_schema_on_what_exists() {
     assert!(glob_matches("*.npmjs.org", "*.npmjs.org"));
     assert!(!glob_matches("*.npmjs.org", "npmjs.org"));
     assert!(glob_matches("*", ""));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// (e) Lockdown is never looser than policy: rejecting any one managed
+    /// layer never yields a value a session could not be refused for under
+    /// the full stack. Enums hold a value at least as strict as any the full
+    /// stack admits; deny lists keep every element the full stack requires
+    /// that an accepted layer asked for; allow lists admit nothing the full
+    /// stack refuses.
+    #[test]
+    fn lockdown_is_never_looser_than_the_policy_it_replaces(
+        managed in managed_layers(4).prop_filter("a layer to reject", |l| !l.is_empty()),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let full_layers = layers(&managed);
+        let full = resolve(Schema::bundled(), full_layers.clone());
+        let gone = pick.index(managed.len());
+        let kept: Vec<LayerSpec> = managed.iter().enumerate().filter(|(i, _)| *i != gone).map(|(_, l)| l.clone()).collect();
+        let locked = resolve_stack(
+            Schema::bundled(),
+            Stack { layers: layers(&kept), lockdown: true, domain: "dev.mandate".into(), ..Stack::default() },
+        );
+        let admits = admissible(&full_layers);
+        for (spec, full_admits) in finite_specs().zip(&admits) {
+            let value = locked.get(spec.key).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            let Some(value) = value else {
+                prop_assert!(false, "{} is unset in lockdown", spec.key);
+                continue;
+            };
+            let order: Vec<String> = match spec.kind {
+                Kind::Enum(order) => order.iter().map(|s| (*s).to_owned()).collect(),
+                // sandbox.network: closed is the stricter.
+                _ => vec!["false".into(), "true".into()],
+            };
+            let rank = |v: &str| order.iter().position(|o| o == v).unwrap_or(usize::MAX);
+            if let Some(loosest_admitted_min) = full_admits.iter().map(|v| rank(v)).min() {
+                prop_assert!(
+                    rank(&value) <= loosest_admitted_min,
+                    "{}: lockdown {} is looser than {:?}, all the full stack admits", spec.key, value, full_admits
+                );
+            }
+        }
+        // Deny lists: what an accepted layer requires and the full stack holds stays.
+        let locked_denied = locked.get("network.denied_domains").cloned().unwrap_or(json!([]));
+        let full_denied = full.get("network.denied_domains").cloned().unwrap_or(json!([]));
+        for spec in &kept {
+            for (i, ops) in &spec.requirements {
+                if SPECS[*i].key != "network.denied_domains" { continue; }
+                for op in ops.iter().filter(|o| o.name == "includes") {
+                    for element in items(&op.operand) {
+                        if full_denied.as_array().is_some_and(|a| a.contains(&element)) {
+                            prop_assert!(
+                                locked_denied.as_array().is_some_and(|a| a.contains(&element)),
+                                "denied {} dropped in lockdown: {}", element, locked_denied
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Allow lists: nothing the full stack would refuse.
+        let locked_allowed = locked.get("network.allowed_domains").cloned().unwrap_or(json!([]));
+        if let Some(list) = locked_allowed.as_array().filter(|a| !a.is_empty()) {
+            let mut with = full_layers.clone();
+            with.push(mandate::layer::session_layer(
+                Schema::bundled(),
+                &[format!("network.allowed_domains={}", Value::Array(list.clone()))],
+            ).unwrap());
+            let judged = resolve(Schema::bundled(), with);
+            prop_assert!(
+                judged.keys["network.allowed_domains"].rejected.iter().all(|r| r.source != "session"),
+                "lockdown allows {:?}, which the full stack refuses", list
+            );
+        }
+    }
 }

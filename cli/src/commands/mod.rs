@@ -8,5 +8,6 @@ pub mod inspect;
 pub mod meta;
 pub mod package;
 pub mod settings;
+pub mod state;
 pub mod trust;
 pub mod validate;

@@ -416,6 +416,11 @@ impl RootContent {
             b = b.precedence(p);
         }
         if let Some(url) = &self.cloud_url {
+            if self.cloud_bundle.is_none() {
+                return Err(CliError::usage(
+                    "--cloud-url needs --cloud-bundle ID (the id in the bundle's [policy] header): without it a device's first `mandate sync` would accept whichever bundle of your organisation the server returns",
+                ));
+            }
             b = b.cloud(Some(CloudConfig {
                 url: url.clone(),
                 ca: self.cloud_ca.clone(),
@@ -1122,7 +1127,19 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             (envelope, target, summary)
         }
     };
-    let written = output::write_file(&target, &envelope.to_json(), output::Existing::Replace)?;
+    let json = envelope.to_json();
+    // Devices refuse a bundle over the managed file cap: never write one.
+    let cap = mandate::fsafe::MAX_MANAGED_SIZE;
+    if json.len() as u64 > cap {
+        return Err(CliError::no(format!(
+            "{}: the bundle would be {} bytes, more than the {cap}-byte ({} MiB) limit for managed files that every device enforces; nothing was written",
+            args.policy.as_deref().or(args.add.as_deref()).unwrap_or(&target).display(),
+            json.len(),
+            cap >> 20
+        ))
+        .hint("split the policy into several documents and sign each (files in policy.d/ all apply)"));
+    }
+    let written = output::write_file(&target, &json, output::Existing::Replace)?;
     let labels: Vec<String> = keys.iter().map(|k| k.label()).collect();
     let mut text = format!("wrote {written}{summary} signed by {}", labels.join(", "));
     if let Some(root) = &root {

@@ -35,11 +35,11 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
     if !meta.is_file() {
         return Err(one("not a regular file".into()));
     }
-    if meta.len() > mandate::fsafe::MAX_FILE_SIZE {
+    if meta.len() > mandate::fsafe::MAX_MANAGED_SIZE {
         return Err(one(format!(
             "{} bytes, more than the {}-byte limit",
             meta.len(),
-            mandate::fsafe::MAX_FILE_SIZE
+            mandate::fsafe::MAX_MANAGED_SIZE
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;

@@ -35,8 +35,6 @@ use super::signer::{SignError, Signer, sign_checked};
 pub const POLICY_PAYLOAD_TYPE: &str = "application/vnd.mandate.policy+toml";
 /// The payload type trust roots are signed under (never found in an envelope).
 pub const TRUST_PAYLOAD_TYPE: &str = "application/vnd.mandate.trust+toml";
-/// Largest envelope accepted, in bytes.
-pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
 /// Most signatures accepted on one envelope or trust root.
 pub const MAX_SIGNATURES: usize = 32;
 
@@ -169,8 +167,10 @@ pub(crate) fn count_signers(
 /// Why an envelope was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
-    /// The envelope is larger than [`MAX_ENVELOPE_BYTES`].
-    #[error("bundle is {size} bytes, more than the {max} allowed; publish a smaller policy")]
+    /// The envelope is larger than [`MAX_MANAGED_SIZE`](crate::fsafe::MAX_MANAGED_SIZE).
+    #[error(
+        "bundle is {size} bytes, more than the {max}-byte limit for managed files; split the policy into several bundles"
+    )]
     TooLarge {
         /// Its size.
         size: usize,
@@ -372,10 +372,11 @@ impl Envelope {
 
     /// Parses an envelope strictly. Nothing is verified yet.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
-        if bytes.len() > MAX_ENVELOPE_BYTES {
+        let max = crate::fsafe::MAX_MANAGED_SIZE as usize;
+        if bytes.len() > max {
             return Err(EnvelopeError::TooLarge {
                 size: bytes.len(),
-                max: MAX_ENVELOPE_BYTES,
+                max,
             });
         }
         let raw: RawEnvelope = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json {
@@ -669,7 +670,7 @@ mod tests {
         env.signatures = vec![one; MAX_SIGNATURES + 1];
         let err = Envelope::parse(&env.to_json()).unwrap_err();
         assert!(matches!(err, EnvelopeError::TooManySignatures { .. }));
-        let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
+        let big = vec![b' '; crate::fsafe::MAX_MANAGED_SIZE as usize + 1];
         assert!(matches!(
             Envelope::parse(&big).unwrap_err(),
             EnvelopeError::TooLarge { .. }

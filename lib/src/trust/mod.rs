@@ -31,6 +31,7 @@
 //! [`state::RollbackState::record_bundle`] and saves the state atomically.
 
 use std::fmt;
+use std::sync::Arc;
 
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
@@ -195,7 +196,7 @@ impl Expiry {
 }
 
 /// A bundle that passed every check.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct VerifiedBundle {
     /// The source it was found in.
     pub source: ManagedSource,
@@ -213,6 +214,71 @@ pub struct VerifiedBundle {
     pub root_version: u64,
     /// Freshness at the time of verification.
     pub expiry: Expiry,
+    /// `payload` as parsed for the header check, kept so that the resolver
+    /// reads settings and requirements from it without parsing again.
+    document: ParsedPayload,
+}
+
+impl VerifiedBundle {
+    /// The root table of the payload as parsed once, at verification; its
+    /// spans are byte offsets into [`VerifiedBundle::payload`].
+    pub fn document(&self) -> &Arc<toml_edit::Table> {
+        &self.document.0
+    }
+
+    /// The payload as text (verification checked it is UTF-8).
+    pub fn text(&self) -> &str {
+        // Verification parsed the payload as UTF-8 TOML; this cannot fail.
+        std::str::from_utf8(&self.payload).unwrap_or_default()
+    }
+}
+
+/// Every field but the parsed document, which is a function of the payload.
+impl PartialEq for VerifiedBundle {
+    fn eq(&self, other: &VerifiedBundle) -> bool {
+        let VerifiedBundle {
+            source,
+            header,
+            payload,
+            signers,
+            sha256,
+            policy_keys,
+            root_version,
+            expiry,
+            document: _,
+        } = self;
+        (
+            source,
+            header,
+            payload,
+            signers,
+            sha256,
+            policy_keys,
+            root_version,
+            expiry,
+        ) == (
+            &other.source,
+            &other.header,
+            &other.payload,
+            &other.signers,
+            &other.sha256,
+            &other.policy_keys,
+            &other.root_version,
+            &other.expiry,
+        )
+    }
+}
+
+impl Eq for VerifiedBundle {}
+
+/// A verified payload's root table, shared rather than copied.
+#[derive(Clone)]
+struct ParsedPayload(Arc<toml_edit::Table>);
+
+impl fmt::Debug for ParsedPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ParsedPayload({} top-level keys)", self.0.len())
+    }
 }
 
 /// Why a managed policy file was rejected.
@@ -424,11 +490,17 @@ pub fn verify_bundle(
         Err(other) => return Err(BundleError::Envelope(other)),
     };
 
-    let header = PolicyHeader::parse(&verified.payload)
+    // The one parse of the payload: the header is read from it here, and
+    // the resolver reads the rest from the same document.
+    let text =
+        fields::utf8(&verified.payload).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let doc = fields::parse(text).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let header = PolicyHeader::of_document(text, doc.as_table())
         .map_err(BundleError::Header)?
         .ok_or(BundleError::Header(HeaderError::Missing))?
         .require_signed_fields()
         .map_err(BundleError::Header)?;
+    let document = ParsedPayload(Arc::new(doc.into_table()));
     if header.org != root.org() {
         return Err(BundleError::OrgMismatch {
             expected: root.org().to_owned(),
@@ -467,6 +539,7 @@ pub fn verify_bundle(
         policy_keys,
         root_version: root.version(),
         expiry,
+        document,
     })
 }
 
@@ -561,6 +634,34 @@ mod tests {
         let mut state = RollbackState::new();
         state.record_bundle(&ok, NOW).unwrap();
         assert!(verify_bundle(&bytes, &root(), ManagedSource::Cloud, NOW, &state).is_ok());
+    }
+
+    /// The resolver reads a verified bundle from the document verification
+    /// parsed, and reads exactly what parsing the payload again would give.
+    #[test]
+    fn the_verified_document_is_read_without_parsing_again() {
+        let payload = policy("cloud", "2026-12-01T00:00:00Z");
+        let bytes = bundle(&payload, &[&key(11)]);
+        let ok = verify_bundle(
+            &bytes,
+            &root(),
+            ManagedSource::Cloud,
+            NOW,
+            &RollbackState::new(),
+        )
+        .unwrap();
+        assert_eq!(ok.text().as_bytes(), payload.as_slice());
+        assert!(ok.document().contains_key("policy"));
+        let schema = crate::Schema::bundled();
+        let source = crate::SourceKind::Cloud;
+        let shared =
+            crate::Layer::from_parsed_policy(schema, source, "b", ok.text(), ok.document().clone())
+                .unwrap();
+        let again = crate::Layer::parse_policy(schema, source, "b", ok.text()).unwrap();
+        assert_eq!(format!("{shared:?}"), format!("{again:?}"));
+        assert_eq!(shared.settings[0].location.to_string(), "b:10:1");
+        // Equality of bundles is equality of what was verified.
+        assert_eq!(ok, ok.clone());
     }
 
     #[test]
