@@ -619,6 +619,25 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
         "{reason}"
     );
 
+    // Old retirement records can be dropped in a later rotation.
+    let out = admin.ok(&[
+        "trust",
+        "rotate",
+        "--from",
+        "trust-v3.toml",
+        "--forget-retired",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust-v4.toml",
+    ]);
+    assert!(!out.contains("retired policy keys"), "{out}");
+    assert!(
+        !admin
+            .read("trust-v4.toml")
+            .contains("[[roles.policy.retired]]")
+    );
+
     // Re-signed with the new key, the policy is back.
     admin.write_policy("base.toml", 2);
     admin.ok(&[
