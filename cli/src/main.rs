@@ -123,13 +123,13 @@ enum Command {
     Publish(commands::cloud::PublishArgs),
     /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
     Sync(commands::cloud::SyncArgs),
+    /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::meta::CompletionsArgs),
     /// Print the man page, or write one per command with --out DIR.
     Man(commands::meta::ManArgs),
-    /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
-    #[command(subcommand)]
-    State(commands::state::StateCommand),
 }
 
 fn main() -> ExitCode {
@@ -159,9 +159,9 @@ fn main() -> ExitCode {
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
+        Command::State(cmd) => commands::state::run(&cli.globals, cmd),
         Command::Completions(args) => commands::meta::completions(Cli::command(), args),
         Command::Man(args) => commands::meta::man(Cli::command(), args),
-        Command::State(cmd) => commands::state::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

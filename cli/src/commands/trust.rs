@@ -1146,8 +1146,7 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
     let cap = mandate::fsafe::MAX_MANAGED_SIZE;
     if json.len() as u64 > cap {
         return Err(CliError::no(format!(
-            "{}: the bundle would be {} bytes, more than the {cap}-byte ({} MiB) limit for managed files that every device enforces; nothing was written",
-            args.policy.as_deref().or(args.add.as_deref()).unwrap_or(&target).display(),
+            "the bundle would be {} bytes, more than the {cap}-byte ({} MiB) limit for managed files that every device enforces; nothing was written",
             json.len(),
             cap >> 20
         ))
