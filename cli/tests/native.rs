@@ -2,7 +2,9 @@
 //! generated from the clap definition, colour on a terminal only, honouring
 //! `NO_COLOR` and `--color`.
 
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
+#![allow(clippy::unwrap_used)]
+
+mod common;
 
 use std::process::Command as Process;
 
@@ -93,14 +95,14 @@ fn man_pages_from_the_command_line() {
             String::from_utf8_lossy(&out.stderr)
         );
     } else {
-        eprintln!("skipped: man is not installed; the page was checked as text only");
+        common::skip("man is not installed; the page was checked as text only");
     }
 }
 
 /// Runs `mandate ARGS` on a pseudo-terminal (util-linux `script`).
 fn on_tty(args: &str, no_color: bool) -> Option<String> {
     if Process::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed, no pseudo-terminal to test on");
+        common::skip("`script` (util-linux) is not installed, no pseudo-terminal to test on");
         return None;
     }
     let bin = assert_cmd::cargo::cargo_bin("mandate");
@@ -196,7 +198,7 @@ fn plain_ascii_when_the_locale_is_not_utf8() {
 #[test]
 fn trust_init_asks_for_the_root_threshold_on_a_terminal() {
     if Process::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed, no pseudo-terminal to test on");
+        common::skip("`script` (util-linux) is not installed, no pseudo-terminal to test on");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -148,6 +148,10 @@ pub struct RotateArgs {
     /// until this date, so bundles in the field can be re-signed [default: no overlap].
     #[arg(long, value_name = "DURATION|DATE")]
     pub overlap: Option<String>,
+    /// Drop the records of policy keys retired by earlier versions whose overlap is over
+    /// (devices then no longer name them when refusing a bundle they signed).
+    #[arg(long)]
+    pub forget_retired: bool,
     #[command(flatten)]
     pub signing: RootSigning,
     /// Where to write version N+1 (`-` for standard output); never the --from file.
@@ -802,6 +806,16 @@ fn rotate(args: &RotateArgs, now: OffsetDateTime) -> Result<ExitCode, CliError> 
     }
     for key in &policy {
         builder = builder.forget_retired(key.id());
+    }
+    if args.forget_retired {
+        let over: Vec<keys::KeyId> = builder
+            .current_retired()
+            .filter(|r| r.version < next_version && !r.valid_at(now))
+            .map(|r| r.key.clone())
+            .collect();
+        for id in over {
+            builder = builder.forget_retired(&id);
+        }
     }
     let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
     let (file, status, written) = sign_and_write(

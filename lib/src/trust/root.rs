@@ -61,7 +61,9 @@
 //! | `offline_grace` | how long an expired bundle is still used (`30m`, `12h`, `7d`, `1d12h`); default `0s` |
 //! | `signed_sources` | managed sources whose policy must be signed; default all four |
 //! | `[keys.<keyid>] public` | a public key; `<keyid>` must be the id derived from it |
+//! | `[keys.<keyid>] name` | optional: who holds the key, for people; trusted for nothing |
 //! | `[roles.root]`, `[roles.policy]` | `threshold` and `keys` (key ids from `[keys]`) |
+//! | `[[roles.policy.retired]]` | a policy key taken out of the role: `key`, `version` (the root version that removed it), optional `until` (its bundles count until then) |
 //! | `[precedence] order` | the managed sources, highest first; a source left out is ignored; default `mdm, cloud, system, mdm-user` |
 //! | `[[precedence.rule]]` | `keys` (a glob over setting keys, `*` matches any characters) and `mode` (`intersect` or `replace`); the first matching rule wins |
 //! | `[cloud]` | `url` (https), optional `bundle` (the id a cloud bundle must carry) and `ca` (a PEM file to trust for TLS) |
@@ -69,6 +71,10 @@
 //! Unknown keys anywhere are errors. A key id that does not match its key, a
 //! weak key, a role naming an unknown key or a threshold outside
 //! `1..=keys` refuses the whole root.
+//!
+//! A root may be written unsigned or partly signed and signed in turn, one
+//! key at a time ([`TrustRoot::add_signature`], [`TrustRoot::signatures`]),
+//! by any [`Signer`] (a key file or an `ssh-agent` key).
 //!
 //! Rotation follows TUF: version N+1 must be signed by a threshold of
 //! version N's root keys **and** a threshold of its own root keys
