@@ -245,3 +245,26 @@ fn sources_lists_absent_layers_with_where_they_would_be_read() {
         assert!(!row["location"].as_str().unwrap().is_empty());
     }
 }
+
+#[test]
+fn the_trust_line_names_the_root_actually_in_force() {
+    let (_tmp, admin) = setup(&[]);
+    let sources = admin.sources();
+    assert!(
+        sources["trust"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/mandate/trust.toml"),
+        "{sources:#}"
+    );
+    // trust.toml removed after pinning: the pinned copy is what is in force.
+    std::fs::remove_file(admin.machine.join("etc/mandate/trust.toml")).unwrap();
+    let sources = admin.sources();
+    let location = sources["trust"]["location"].as_str().unwrap();
+    assert!(
+        location.contains("var/lib/mandate/trust/root.toml"),
+        "{location}"
+    );
+    assert!(location.contains("pinned copy"), "{location}");
+    assert_eq!(sources["trust"]["mode"], "signed");
+}
