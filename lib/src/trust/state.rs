@@ -681,7 +681,7 @@ mod tests {
         let state = state_with(7, b"v7");
         let code = |h: &SignedHeader, bytes: &[u8]| {
             state
-                .check(h, &Sha256::of(bytes), NOW, &keys())
+                .check(h, &Sha256::of(bytes), NOW, keys())
                 .map_err(|e| e.code())
         };
         assert_eq!(code(&header(6), b"v6"), Err("rollback-version"));
@@ -702,7 +702,7 @@ mod tests {
         let h = header(8);
         let at = |now| {
             state
-                .check(&h, &Sha256::of(b"v8"), now, &keys())
+                .check(&h, &Sha256::of(b"v8"), now, keys())
                 .map_err(|e| e.code())
         };
         assert_eq!(at(NOW - Duration::minutes(4)), Ok(()));
@@ -712,14 +712,14 @@ mod tests {
             ..header(8)
         };
         let err = state
-            .check(&future, &Sha256::of(b"v8"), NOW, &keys())
+            .check(&future, &Sha256::of(b"v8"), NOW, keys())
             .unwrap_err();
         assert_eq!(err.code(), "issued-in-future");
         let soon = SignedHeader {
             issued_at: NOW + Duration::minutes(59),
             ..header(8)
         };
-        assert!(state.check(&soon, &Sha256::of(b"v8"), NOW, &keys()).is_ok());
+        assert!(state.check(&soon, &Sha256::of(b"v8"), NOW, keys()).is_ok());
     }
 
     #[test]
@@ -730,10 +730,10 @@ mod tests {
             issued_at: datetime!(2026-05-02 00:00 UTC),
             ..header(8)
         };
-        assert!(state.check(&h, &Sha256::of(b"v8"), NOW, &rotated).is_ok());
+        assert!(state.check(&h, &Sha256::of(b"v8"), NOW, rotated).is_ok());
         assert_eq!(
             state
-                .check(&header(8), &Sha256::of(b"v8"), NOW, &keys())
+                .check(&header(8), &Sha256::of(b"v8"), NOW, keys())
                 .unwrap_err()
                 .code(),
             "rollback-version"
@@ -744,7 +744,7 @@ mod tests {
         };
         assert_eq!(
             state
-                .check(&older, &Sha256::of(b"v8"), NOW, &rotated)
+                .check(&older, &Sha256::of(b"v8"), NOW, rotated)
                 .unwrap_err()
                 .code(),
             "rollback-issued-earlier"
