@@ -67,6 +67,7 @@ impl Globals {
             cwd: self.cwd.clone(),
             session: self.config.clone(),
             user: self.user.clone(),
+            scope: mandate::Scope::Caller,
         }
     }
 }

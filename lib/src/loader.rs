@@ -43,6 +43,23 @@ pub struct Options {
     pub session: Vec<String>,
     /// The user whose config and per-user managed preferences apply (under `--root` only).
     pub user: Option<String>,
+    /// Whose configuration to resolve: the caller's (every layer) or the machine's
+    /// (managed layers and defaults only).
+    pub scope: Scope,
+}
+
+/// Whose configuration a resolution describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The person running the command: managed layers, then their session
+    /// (`-c`), project and user layers, then defaults.
+    #[default]
+    Caller,
+    /// The machine: managed layers (`mdm`, `cloud`, `system`) and defaults
+    /// only. No user config, project file, session value or per-user managed
+    /// preferences count, whoever runs it; this is what `mandate apply`
+    /// renders for every agent on the machine.
+    Machine,
 }
 
 impl Default for Options {
@@ -55,6 +72,7 @@ impl Default for Options {
             cwd: None,
             session: Vec::new(),
             user: None,
+            scope: Scope::Caller,
         }
     }
 }
@@ -160,9 +178,26 @@ impl Resolver {
             .add_to(&self.schema, &mut stack);
         }
         self.load_system(&tree, &mut admission, &mut stack);
-        let user_config = self.user_config_path(env, &mut stack);
-        let trusted = self.load_user(user_config.as_deref(), &mut stack);
-        self.load_project(env, &trusted, &mut stack);
+        if self.options.scope == Scope::Caller {
+            self.load_unmanaged(env, &mut stack)?;
+        }
+        stack.sources.push(SourceReport::new(
+            SourceKind::Default,
+            SourceStatus::Loaded,
+            self.schema.origin(),
+        ));
+        stack
+            .layers
+            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+        admission.commit(&mut stack);
+        Ok(stack)
+    }
+
+    /// The caller's own layers: user config, the trusted project's file, `-c`.
+    fn load_unmanaged(&self, env: &Environment, stack: &mut Stack) -> Result<(), Error> {
+        let user_config = self.user_config_path(env, stack);
+        let trusted = self.load_user(user_config.as_deref(), stack);
+        self.load_project(env, &trusted, stack);
         match session_layer(&self.schema, &self.options.session) {
             Ok(layer) => {
                 if !layer.settings.is_empty() {
@@ -176,16 +211,7 @@ impl Resolver {
             }
             Err(errors) => return Err(Error::Document(errors)),
         }
-        stack.sources.push(SourceReport::new(
-            SourceKind::Default,
-            SourceStatus::Loaded,
-            self.schema.origin(),
-        ));
-        stack
-            .layers
-            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
-        admission.commit(&mut stack);
-        Ok(stack)
+        Ok(())
     }
 
     /// Records a managed file that could not be used: it never counts, and
@@ -589,9 +615,10 @@ impl Resolver {
             return Vec::new();
         }
         let domain = &self.options.domain;
-        let user = match &self.options.root {
-            Some(_) => self.options.user.clone(),
-            None => env.user_name.clone(),
+        let user = match (&self.options.root, self.options.scope) {
+            (_, Scope::Machine) => None,
+            (Some(_), Scope::Caller) => self.options.user.clone(),
+            (None, Scope::Caller) => env.user_name.clone(),
         };
         let mut places = vec![(SourceKind::Mdm, platform.mdm_plist(domain))];
         if let Some(user) = user {
