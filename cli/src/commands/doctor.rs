@@ -146,6 +146,9 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         };
         findings.push(finding(level, d.message.clone(), None));
     }
+    for (level, what, fix) in crate::commands::agents::doctor_findings(&effective, &env) {
+        findings.push(Finding { level, what, fix });
+    }
     if effective.is_degraded() {
         findings.push(finding(
             "error",

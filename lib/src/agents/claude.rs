@@ -17,7 +17,8 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Agent, AgentKind, Coverage, Mapping, RenderContext, RenderError, RenderedFile, Version,
-    admitted, command_rules, is_constrained, mcp_servers, strings,
+    admitted, command_rules, is_constrained, mcp_servers, strings, vendor_default_model,
+    vendor_models,
 };
 use crate::paths::Platform;
 use crate::resolve::Effective;
@@ -131,13 +132,13 @@ const MAPPINGS: &[Mapping] = &[
         setting: "models.allowed",
         coverage: Coverage::Native,
         keys: "availableModels + enforceAvailableModels",
-        note: "`enforceAvailableModels` keeps the Default model inside the list.",
+        note: "Only Claude names (`claude-*`, `sonnet`, `opus`, `haiku`, `opusplan`) are written; `enforceAvailableModels` keeps the Default model inside the list.",
     },
     Mapping {
         setting: "models.default",
         coverage: Coverage::Native,
         keys: "model",
-        note: "",
+        note: "Written only when it is a Claude model name.",
     },
     Mapping {
         setting: "telemetry.otel.exporter",
@@ -389,11 +390,11 @@ pub fn settings(effective: &Effective, cx: &RenderContext) -> Value {
     {
         root.insert("forceLoginOrgUUID".into(), json!(ids));
     }
-    if let Some(models) = effective.get_strings("models.allowed") {
+    if let Some(models) = vendor_models(effective, AgentKind::ClaudeCode) {
         root.insert("availableModels".into(), json!(models));
         root.insert("enforceAvailableModels".into(), json!(true));
     }
-    if let Some(model) = effective.get_str("models.default") {
+    if let Some(model) = vendor_default_model(effective, AgentKind::ClaudeCode) {
         root.insert("model".into(), json!(model));
     }
     let env = telemetry_env(effective);

@@ -147,7 +147,7 @@ const MAPPINGS: &[Mapping] = &[
         setting: "models.default",
         coverage: Coverage::Native,
         keys: "config.toml (default) or managed_config.toml (when constrained) model",
-        note: "",
+        note: "Written only when it is not a Claude or Gemini model name.",
     },
     Mapping {
         setting: "telemetry.otel.exporter",
@@ -507,7 +507,7 @@ fn configs(effective: &Effective) -> Split {
         split.doc(effective, "auth.credential_store")["cli_auth_credentials_store"] =
             toml_edit::value(v);
     }
-    if let Some(v) = effective.get_str("models.default") {
+    if let Some(v) = super::vendor_default_model(effective, AgentKind::Codex) {
         split.doc(effective, "models.default")["model"] = toml_edit::value(v);
     }
     if let Some(v) = effective.get_bool("sandbox.network") {

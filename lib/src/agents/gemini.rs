@@ -139,7 +139,7 @@ const MAPPINGS: &[Mapping] = &[
         setting: "models.default",
         coverage: Coverage::Native,
         keys: "model.name",
-        note: "",
+        note: "Written only when it is a Gemini model name (`gemini-*`).",
     },
     Mapping {
         setting: "telemetry.otel.exporter",
@@ -240,7 +240,7 @@ pub fn settings(effective: &Effective, cx: &RenderContext) -> Value {
         }
         root.insert("mcp".into(), json!({ "allowed": names }));
     }
-    if let Some(model) = effective.get_str("models.default") {
+    if let Some(model) = super::vendor_default_model(effective, AgentKind::GeminiCli) {
         root.insert("model".into(), json!({ "name": model }));
     }
     if let Some(kind) = effective.get_str("telemetry.otel.exporter")

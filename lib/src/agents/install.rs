@@ -256,11 +256,13 @@ impl Installer {
     /// Writes `files` (the complete set mandate renders now), removes the
     /// files it wrote before that are no longer rendered, and saves the
     /// manifest. A file someone else wrote is replaced only when `takeover`
-    /// is allowed, after a backup.
+    /// is allowed, after a backup. The files of agents in `keep` (agents
+    /// that could not be rendered this time) are left as they are.
     pub fn install(
         &self,
         files: &[RenderedFile],
         takeover: bool,
+        keep: &[super::AgentKind],
     ) -> Result<Vec<Step>, InstallError> {
         let old = self.manifest()?;
         let mut manifest = Manifest::default();
@@ -309,7 +311,11 @@ impl Installer {
             .iter()
             .filter(|o| !rendered.contains(o.path.as_path()))
         {
-            steps.push(self.remove_one(owned)?);
+            if keep.iter().any(|k| k.name() == owned.agent) {
+                manifest.files.push(owned.clone());
+            } else {
+                steps.push(self.remove_one(owned)?);
+            }
         }
         self.save(&manifest)?;
         Ok(steps)

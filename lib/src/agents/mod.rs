@@ -374,6 +374,66 @@ fn run_version(path: &Path, search_path: &[PathBuf]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Why an agent is governed or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Governed {
+    /// Listed in `agents.enabled`.
+    Listed,
+    /// `agents.enabled` is unset and the agent is installed.
+    Installed,
+    /// Not listed in `agents.enabled`.
+    NotListed,
+    /// `agents.enabled` is unset and the agent is not installed.
+    NotInstalled,
+}
+
+impl Governed {
+    /// Whether `apply` writes the agent's files.
+    pub fn is_governed(self) -> bool {
+        matches!(self, Governed::Listed | Governed::Installed)
+    }
+}
+
+/// One agent on this machine: found or not, governed or not.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStatus {
+    /// Which agent.
+    pub agent: AgentKind,
+    /// What detection found.
+    pub detection: Detection,
+    /// Whether mandate's format knowledge covers the detected version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub support: Option<Support>,
+    /// Whether `apply` governs it, and why.
+    pub governed: Governed,
+}
+
+/// Every agent: detected in `search_path`, and governed per `agents.enabled`
+/// (unset: the installed ones).
+pub fn survey(effective: &Effective, search_path: &[PathBuf]) -> Vec<AgentStatus> {
+    let enabled = effective.get_strings("agents.enabled");
+    AgentKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let agent = kind.agent();
+            let detection = detect(agent, search_path);
+            let governed = match &enabled {
+                Some(list) if list.contains(&kind.name()) => Governed::Listed,
+                Some(_) => Governed::NotListed,
+                None if detection.installed() => Governed::Installed,
+                None => Governed::NotInstalled,
+            };
+            AgentStatus {
+                agent: kind,
+                support: detection.version.map(|v| agent.support(v)),
+                detection,
+                governed,
+            }
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Reading the effective configuration, for the adapters.
 
@@ -429,11 +489,10 @@ pub fn is_constrained(effective: &Effective, key: &str) -> bool {
     effective.keys.get(key).is_some_and(|r| {
         r.source == "lockdown"
             || r.locked
-            || r.constraint.as_ref().is_some_and(|c| {
-                c.keys()
-                    .any(|op| op != "sources" && op != "default" && op != "includes")
-                    || c.contains_key("includes")
-            })
+            || r
+                .constraint
+                .as_ref()
+                .is_some_and(|c| c.keys().any(|op| op != "sources" && op != "default"))
     })
 }
 
@@ -521,6 +580,42 @@ pub fn mcp_servers(effective: &Effective) -> Option<Vec<McpServer>> {
             })
             .collect(),
     )
+}
+
+/// Whether a model identifier names one of `agent`'s vendor's models.
+///
+/// `models.allowed` and `models.default` are one list for every agent, so
+/// each agent gets only its own vendor's names: Claude Code `claude-*` and
+/// its aliases (`sonnet`, `opus`, `haiku`, `opusplan`); Gemini CLI
+/// `gemini-*`; Codex every other name (`gpt-*`, `o3`, `codex-*` …).
+pub fn is_vendor_model(agent: AgentKind, model: &str) -> bool {
+    let m = model.trim().to_ascii_lowercase();
+    let claude = m.starts_with("claude") || ["sonnet", "opus", "haiku", "opusplan"].contains(&m.as_str());
+    let gemini = m.starts_with("gemini");
+    match agent {
+        AgentKind::ClaudeCode => claude,
+        AgentKind::GeminiCli => gemini,
+        AgentKind::Codex => !claude && !gemini,
+    }
+}
+
+/// `models.allowed` for `agent`'s vendor (`None` when unset).
+pub fn vendor_models(effective: &Effective, agent: AgentKind) -> Option<Vec<String>> {
+    Some(
+        effective
+            .get_strings("models.allowed")?
+            .into_iter()
+            .filter(|m| is_vendor_model(agent, m))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// `models.default` when it names one of `agent`'s vendor's models.
+pub fn vendor_default_model(effective: &Effective, agent: AgentKind) -> Option<&str> {
+    effective
+        .get_str("models.default")
+        .filter(|m| is_vendor_model(agent, m))
 }
 
 /// The strictest decision first.
