@@ -38,7 +38,9 @@ fn agent(name: &str) -> Option<PathBuf> {
 
 /// `PATH` for the agents: their bin directory (node scripts need `node`).
 fn path_env() -> String {
-    let bin = agents_bin().map(|b| b.display().to_string()).unwrap_or_default();
+    let bin = agents_bin()
+        .map(|b| b.display().to_string())
+        .unwrap_or_default();
     format!("{bin}:/usr/local/bin:/usr/bin:/bin")
 }
 
@@ -67,7 +69,12 @@ impl Machine {
         let root = tmp.path().join("root");
         let policy = root.join("etc/mandate/policy.d");
         std::fs::create_dir_all(&policy).unwrap();
-        for d in [root.as_path(), &root.join("etc"), &root.join("etc/mandate"), &policy] {
+        for d in [
+            root.as_path(),
+            &root.join("etc"),
+            &root.join("etc/mandate"),
+            &policy,
+        ] {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         let strict = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/strict.toml");
@@ -83,7 +90,13 @@ impl Machine {
                 .env_clear()
                 .env("PATH", path_env())
                 .env("HOME", "/nonexistent")
-                .args(["--root", root.to_str().unwrap(), "--platform", "linux", "apply"])
+                .args([
+                    "--root",
+                    root.to_str().unwrap(),
+                    "--platform",
+                    "linux",
+                    "apply",
+                ])
                 .output()
                 .unwrap();
             assert!(
@@ -119,16 +132,24 @@ impl Machine {
             self.work().display()
         );
         let mut cmd = Command::new("unshare");
-        cmd.args(["--mount", "--propagation", "private", "sh", "-c", &mount, "sh"])
-            .arg(program)
-            .args(args)
-            .env_clear()
-            .env("PATH", path_env())
-            .env("HOME", &self.home)
-            .env("NO_COLOR", "1")
-            .env("DISABLE_AUTOUPDATER", "1")
-            .current_dir(&self.project)
-            .stdin(Stdio::null());
+        cmd.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &mount,
+            "sh",
+        ])
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .env("PATH", path_env())
+        .env("HOME", &self.home)
+        .env("NO_COLOR", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .current_dir(&self.project)
+        .stdin(Stdio::null());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -140,7 +161,8 @@ impl Machine {
             }
         };
         let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("unshare failed") || err.contains("mount: ") && err.contains("permission denied")
+        if err.contains("unshare failed")
+            || err.contains("mount: ") && err.contains("permission denied")
         {
             skip(&format!("no private mount namespace here: {err}"));
             return None;
@@ -172,7 +194,9 @@ fn codex_doctor(m: &Machine, codex: &Path) -> Option<Value> {
         &[("CODEX_HOME", m.home.to_str().unwrap())],
     )?;
     let t = String::from_utf8_lossy(&out.stdout).into_owned();
-    let start = t.find('{').unwrap_or_else(|| panic!("no JSON from codex doctor:\n{}", text(&out)));
+    let start = t
+        .find('{')
+        .unwrap_or_else(|| panic!("no JSON from codex doctor:\n{}", text(&out)));
     Some(serde_json::from_str(&t[start..]).unwrap())
 }
 
@@ -208,9 +232,15 @@ fn codex_loads_the_rendered_files_and_user_config_and_flags_cannot_loosen_them()
     let sandbox = &checks["sandbox.helpers"]["details"];
     assert_eq!(sandbox["approval policy"], "UnlessTrusted", "{sandbox:#}");
     assert_eq!(sandbox["filesystem sandbox"], "restricted", "{sandbox:#}");
-    assert_eq!(sandbox["managed filesystem source"], "system", "{sandbox:#}");
+    assert_eq!(
+        sandbox["managed filesystem source"], "system",
+        "{sandbox:#}"
+    );
     assert_ne!(sandbox["denied-read rules"], "0", "{sandbox:#}");
-    assert!(warnings.contains("disallowed by requirements"), "{warnings}");
+    assert!(
+        warnings.contains("disallowed by requirements"),
+        "{warnings}"
+    );
     // Of the two configured MCP servers, the one outside the allowlist is disabled.
     let mcp = &checks["mcp.config"]["details"];
     assert_eq!(mcp["configured servers"], "2", "{mcp:#}");
@@ -235,9 +265,10 @@ fn codex_refuses_an_unvalidated_file_so_mandate_validates_first() {
     };
     let m = Machine::new(true);
     let req = m.root.join("etc/codex/requirements.toml");
-    let bad = std::fs::read_to_string(&req)
-        .unwrap()
-        .replace("\"read-only\", \"workspace-write\"", "\"read-only\", \"workspace-rw\"");
+    let bad = std::fs::read_to_string(&req).unwrap().replace(
+        "\"read-only\", \"workspace-write\"",
+        "\"read-only\", \"workspace-rw\"",
+    );
     let file = mandate::agents::RenderedFile {
         agent: mandate::agents::AgentKind::Codex,
         path: "/etc/codex/requirements.toml".into(),
@@ -308,7 +339,9 @@ fn claude_code_will_not_run_unsandboxed() {
         return skip("claude is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
     };
     if Path::new("/usr/bin/bwrap").exists() {
-        return skip("bubblewrap is installed here, so the sandbox is available and this refusal cannot be observed");
+        return skip(
+            "bubblewrap is installed here, so the sandbox is available and this refusal cannot be observed",
+        );
     }
     let m = Machine::new(true);
     // Without the login pins, so that start-up reaches the sandbox check.
@@ -357,18 +390,28 @@ fn gemini_cli_system_settings_override_the_user() {
     };
     let list = text(&out);
     assert!(!list.contains("Skipping system settings"), "{list}");
-    let evil = list.lines().find(|l| l.contains("evil:")).unwrap_or_else(|| panic!("{list}"));
+    let evil = list
+        .lines()
+        .find(|l| l.contains("evil:"))
+        .unwrap_or_else(|| panic!("{list}"));
     assert!(evil.contains("Blocked"), "{list}");
 
     // YOLO mode, asked for by flag, is refused.
     let out = m.run(&gemini, &["--yolo", "-p", "hello"], &[]).unwrap();
     assert!(!out.status.success());
-    assert!(text(&out).contains("YOLO mode is disabled"), "{}", text(&out));
+    assert!(
+        text(&out).contains("YOLO mode is disabled"),
+        "{}",
+        text(&out)
+    );
 
     // Control: without the system settings the user's allowlist stands.
     let bare = Machine::new(false);
     gemini_user(&bare);
     let list = text(&bare.run(&gemini, &["mcp", "list"], &[]).unwrap());
-    let evil = list.lines().find(|l| l.contains("evil:")).unwrap_or_else(|| panic!("{list}"));
+    let evil = list
+        .lines()
+        .find(|l| l.contains("evil:"))
+        .unwrap_or_else(|| panic!("{list}"));
     assert!(!evil.contains("Blocked"), "{list}");
 }

@@ -51,7 +51,13 @@ fn add_policy(demo: &Path, name: &str, text: &str) {
 const ALL_AGENTS: &str = "[policy]\nid = \"agents\"\nversion = 1\nexpires = 2030-01-01T00:00:00Z\n[settings]\nagents.enabled = [\"codex\", \"claude-code\", \"gemini-cli\"]\n";
 
 fn apply(demo: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["--root", demo.to_str().unwrap(), "--platform", "linux", "apply"];
+    let mut args = vec![
+        "--root",
+        demo.to_str().unwrap(),
+        "--platform",
+        "linux",
+        "apply",
+    ];
     args.extend(extra);
     mandate(&args)
 }
@@ -85,7 +91,14 @@ fn apply_writes_effective_json_like_the_machine_without_user_layers() {
     // What ana sees differs: her config counts for her.
     let shown: Value = serde_json::from_slice(
         &mandate(&[
-            "--root", root, "--platform", "linux", "--user", "ana", "show", "--json",
+            "--root",
+            root,
+            "--platform",
+            "linux",
+            "--user",
+            "ana",
+            "show",
+            "--json",
         ])
         .stdout,
     )
@@ -144,10 +157,9 @@ fn apply_writes_every_enabled_agent_and_records_it() {
         let meta = std::fs::metadata(demo.join(d)).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o755, "{d}");
     }
-    let manifest: Value = serde_json::from_slice(
-        &std::fs::read(demo.join("var/lib/mandate/agents.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(demo.join("var/lib/mandate/agents.json")).unwrap())
+            .unwrap();
     let recorded: Vec<&str> = manifest["files"]
         .as_array()
         .unwrap()
@@ -310,10 +322,7 @@ fn files_of_an_agent_no_longer_governed_are_removed() {
     assert!(stdout(&out).contains("removed (no longer rendered)"));
     assert!(!demo.join("etc/codex/requirements.toml").exists());
     assert!(!demo.join("etc/gemini-cli/settings.json").exists());
-    assert!(
-        demo.join("etc/claude-code/managed-settings.json")
-            .exists()
-    );
+    assert!(demo.join("etc/claude-code/managed-settings.json").exists());
 }
 
 #[test]
@@ -342,7 +351,10 @@ fn agents_shows_coverage_per_setting() {
     assert_eq!(row(codex, "models.allowed")["constrained"], true);
     assert_eq!(row(codex, "approvals.policy")["coverage"], "native");
     assert_eq!(row(&agents[1], "models.allowed")["coverage"], "native");
-    assert_eq!(row(&agents[2], "network.allowed_domains")["coverage"], "hook");
+    assert_eq!(
+        row(&agents[2], "network.allowed_domains")["coverage"],
+        "hook"
+    );
     // Every setting of the schema has a row for every agent.
     let schema: Value = serde_json::from_slice(&mandate(&["schema"]).stdout).unwrap();
     let groups = schema["properties"].as_object().unwrap();
@@ -364,10 +376,18 @@ fn agents_shows_coverage_per_setting() {
         })
         .sum();
     for a in agents {
-        assert_eq!(a["settings"].as_array().unwrap().len(), count, "{}", a["agent"]);
+        assert_eq!(
+            a["settings"].as_array().unwrap().len(),
+            count,
+            "{}",
+            a["agent"]
+        );
     }
 
     let text = stdout(&mandate(&["--root", root, "--platform", "linux", "agents"]));
-    assert!(text.contains("codex: not installed; governed (agents.enabled)"), "{text}");
+    assert!(
+        text.contains("codex: not installed; governed (agents.enabled)"),
+        "{text}"
+    );
     assert!(text.contains("not enforceable"), "{text}");
 }

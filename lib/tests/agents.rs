@@ -83,15 +83,21 @@ fn golden_files_per_agent_and_profile() {
 fn codex_puts_the_effective_approval_first_and_always_allows_read_only() {
     let effective = machine(&[workspace().join("profiles/strict.toml")]);
     let files = render(AgentKind::Codex, &effective);
-    let req = validate::parse(
-        validate::FileSchema::CodexRequirements,
-        files[0].text(),
-    )
-    .unwrap();
-    assert_eq!(req["allowed_approval_policies"], serde_json::json!(["untrusted", "on-request"]));
-    assert_eq!(req["allowed_sandbox_modes"], serde_json::json!(["read-only", "workspace-write"]));
+    let req = validate::parse(validate::FileSchema::CodexRequirements, files[0].text()).unwrap();
+    assert_eq!(
+        req["allowed_approval_policies"],
+        serde_json::json!(["untrusted", "on-request"])
+    );
+    assert_eq!(
+        req["allowed_sandbox_modes"],
+        serde_json::json!(["read-only", "workspace-write"])
+    );
     // `untrusted` is fatal in config.toml for Codex 0.171: never written there.
-    assert!(!files[1].text().contains("untrusted"), "{}", files[1].text());
+    assert!(
+        !files[1].text().contains("untrusted"),
+        "{}",
+        files[1].text()
+    );
     // approval_policy and sandbox_mode in managed_config.toml would replace the allow-lists.
     for f in &files {
         if f.path.ends_with("managed_config.toml") {
@@ -109,7 +115,10 @@ fn claude_writes_companion_keys() {
     assert_eq!(s["allowManagedMcpServersOnly"], true);
     assert!(s["allowedMcpServers"].is_array());
     assert_eq!(s["enforceAvailableModels"], true);
-    assert_eq!(s["availableModels"], serde_json::json!(["claude-sonnet-4-5"]));
+    assert_eq!(
+        s["availableModels"],
+        serde_json::json!(["claude-sonnet-4-5"])
+    );
     assert_eq!(s["sandbox"]["enabled"], true);
     assert_eq!(s["sandbox"]["failIfUnavailable"], true);
     assert_eq!(s["allowManagedHooksOnly"], true);
@@ -122,25 +131,39 @@ fn claude_writes_companion_keys() {
 
 #[test]
 fn gemini_never_writes_an_empty_allowlist() {
-    let effective = machine(&[workspace().join(
-        "profiles/demo/etc/mandate/policy.d/20-team-platform.toml",
-    )]);
+    let effective =
+        machine(&[workspace().join("profiles/demo/etc/mandate/policy.d/20-team-platform.toml")]);
     // The demo's platform team admits only acme-docs and sets no list: the
     // strictest admissible list is empty, which Gemini would read as "no allowlist".
-    assert_eq!(effective.get("mcp.allowed_servers"), Some(&serde_json::json!([])));
+    assert_eq!(
+        effective.get("mcp.allowed_servers"),
+        Some(&serde_json::json!([]))
+    );
     let files = render(AgentKind::GeminiCli, &effective);
     let s: Value = serde_json::from_slice(&files[0].bytes).unwrap();
-    assert_eq!(s["mcp"]["allowed"], serde_json::json!([agents::gemini::NO_SERVER]));
+    assert_eq!(
+        s["mcp"]["allowed"],
+        serde_json::json!([agents::gemini::NO_SERVER])
+    );
 }
 
 #[test]
 fn model_names_go_to_their_own_vendor() {
-    assert!(agents::is_vendor_model(AgentKind::ClaudeCode, "claude-opus-4-1"));
+    assert!(agents::is_vendor_model(
+        AgentKind::ClaudeCode,
+        "claude-opus-4-1"
+    ));
     assert!(agents::is_vendor_model(AgentKind::ClaudeCode, "sonnet"));
-    assert!(!agents::is_vendor_model(AgentKind::ClaudeCode, "gpt-5-codex"));
+    assert!(!agents::is_vendor_model(
+        AgentKind::ClaudeCode,
+        "gpt-5-codex"
+    ));
     assert!(agents::is_vendor_model(AgentKind::Codex, "gpt-5-codex"));
     assert!(!agents::is_vendor_model(AgentKind::Codex, "gemini-2.5-pro"));
-    assert!(agents::is_vendor_model(AgentKind::GeminiCli, "gemini-2.5-pro"));
+    assert!(agents::is_vendor_model(
+        AgentKind::GeminiCli,
+        "gemini-2.5-pro"
+    ));
 }
 
 #[test]
@@ -164,7 +187,12 @@ const AUTH: [&str; 3] = ["sso", "device-code", "api-key"];
 const TOKENS: [&str; 6] = ["git", "push", "sudo", "rm", "-rf", "curl"];
 const DOMAINS: [&str; 4] = ["github.com", "*.npmjs.org", "pastebin.com", "example.com"];
 const PATHS: [&str; 3] = ["~/.ssh", "/etc/secrets", "~/.aws/credentials"];
-const MODELS: [&str; 4] = ["gpt-5-codex", "claude-sonnet-4-5", "gemini-2.5-pro", "sonnet"];
+const MODELS: [&str; 4] = [
+    "gpt-5-codex",
+    "claude-sonnet-4-5",
+    "gemini-2.5-pro",
+    "sonnet",
+];
 
 fn subset(all: &'static [&'static str]) -> impl Strategy<Value = Vec<&'static str>> {
     proptest::sample::subsequence(all, 1..=all.len())
@@ -286,7 +314,11 @@ fn policy() -> impl Strategy<Value = Policy> {
 
 fn strings_at(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

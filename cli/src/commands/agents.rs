@@ -95,7 +95,12 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             r.status.agent,
             governed_text(r.status.governed)
         ));
-        let width = r.settings.iter().map(|x| x.setting.len()).max().unwrap_or(0);
+        let width = r
+            .settings
+            .iter()
+            .map(|x| x.setting.len())
+            .max()
+            .unwrap_or(0);
         for row in &r.settings {
             let mark = if row.constrained { "*" } else { " " };
             text.push_str(&format!(
@@ -138,18 +143,25 @@ pub fn doctor_findings(
         match (status.detection.version, status.support) {
             (Some(v), Some(Support::TooOld)) => out.push((
                 "error",
-                format!("{kind} {v} is older than {}: apply renders nothing for it", agent.min_version()),
+                format!(
+                    "{kind} {v} is older than {}: apply renders nothing for it",
+                    agent.min_version()
+                ),
                 Some(format!("upgrade {kind}")),
             )),
             (Some(v), Some(Support::Newer)) => out.push((
                 "info",
-                format!("{kind} {v} is newer than the tested {}", agent.tested_version()),
+                format!(
+                    "{kind} {v} is newer than the tested {}",
+                    agent.tested_version()
+                ),
                 None,
             )),
             _ => {}
         }
         for m in agent.mappings() {
-            if m.coverage == Coverage::NotEnforceable && agents::is_constrained(effective, m.setting)
+            if m.coverage == Coverage::NotEnforceable
+                && agents::is_constrained(effective, m.setting)
             {
                 out.push((
                     "warning",
@@ -162,7 +174,10 @@ pub fn doctor_findings(
                             format!(": {}", m.note)
                         }
                     ),
-                    Some("`mandate agents` shows every agent's coverage; see docs/agents.md".to_owned()),
+                    Some(
+                        "`mandate agents` shows every agent's coverage; see docs/agents.md"
+                            .to_owned(),
+                    ),
                 ));
             }
         }

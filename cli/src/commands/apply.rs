@@ -124,7 +124,8 @@ pub fn render_all(resolver: &Resolver, effective: &Effective) -> Rendered {
         };
         match agents::render_checked(agent, effective, &cx) {
             Ok(files) => {
-                out.lines.push(format!("{kind} ({version}): {} file(s)", files.len()));
+                out.lines
+                    .push(format!("{kind} ({version}): {} file(s)", files.len()));
                 out.files.extend(files);
             }
             Err(e) => {
@@ -147,9 +148,7 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
     let tree = resolver.tree()?;
     let state_dir = resolver.options().platform.state_dir();
     let installer = Installer::new(resolver.options().root.clone(), state_dir.clone());
-    let install_error = |e: InstallError| {
-        CliError::degraded(e.to_string()).hint("run as root")
-    };
+    let install_error = |e: InstallError| CliError::degraded(e.to_string()).hint("run as root");
 
     if args.remove {
         let steps = installer.remove_all().map_err(install_error)?;

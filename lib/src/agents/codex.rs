@@ -322,7 +322,8 @@ fn requirements(effective: &Effective, cx: &RenderContext) -> DocumentMut {
     }
     if let Some(allowed) = admitted(effective, "approvals.reviewer", &REVIEWERS) {
         let first = effective.get_str("approvals.reviewer");
-        doc["allowed_approvals_reviewers"] = toml_edit::value(first_then(first, &allowed, reviewer));
+        doc["allowed_approvals_reviewers"] =
+            toml_edit::value(first_then(first, &allowed, reviewer));
     }
     if let Some(allowed) = admitted(effective, "auth.method", &AUTH) {
         let first = effective.get_str("auth.method");
@@ -422,12 +423,11 @@ fn requirements(effective: &Effective, cx: &RenderContext) -> DocumentMut {
     }
 
     let mut otel = Table::new();
-    if is_constrained(effective, "telemetry.otel.exporter")
-        || is_constrained(effective, "telemetry.otel.endpoint")
+    if (is_constrained(effective, "telemetry.otel.exporter")
+        || is_constrained(effective, "telemetry.otel.endpoint"))
+        && let Some(e) = exporter(effective)
     {
-        if let Some(e) = exporter(effective) {
-            otel.insert("exporter", toml_edit::value(e));
-        }
+        otel.insert("exporter", toml_edit::value(e));
     }
     if is_constrained(effective, "telemetry.log_user_prompt")
         && let Some(b) = effective.get_bool("telemetry.log_user_prompt")

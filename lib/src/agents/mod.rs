@@ -44,7 +44,11 @@ pub enum AgentKind {
 
 impl AgentKind {
     /// Every agent, in the order `mandate agents` lists them.
-    pub const ALL: [AgentKind; 3] = [AgentKind::Codex, AgentKind::ClaudeCode, AgentKind::GeminiCli];
+    pub const ALL: [AgentKind; 3] = [
+        AgentKind::Codex,
+        AgentKind::ClaudeCode,
+        AgentKind::GeminiCli,
+    ];
 
     /// The name used in `agents.enabled` and in output: `codex`, `claude-code`, `gemini-cli`.
     pub fn name(self) -> &'static str {
@@ -489,8 +493,7 @@ pub fn is_constrained(effective: &Effective, key: &str) -> bool {
     effective.keys.get(key).is_some_and(|r| {
         r.source == "lockdown"
             || r.locked
-            || r
-                .constraint
+            || r.constraint
                 .as_ref()
                 .is_some_and(|c| c.keys().any(|op| op != "sources" && op != "default"))
     })
@@ -590,7 +593,8 @@ pub fn mcp_servers(effective: &Effective) -> Option<Vec<McpServer>> {
 /// `gemini-*`; Codex every other name (`gpt-*`, `o3`, `codex-*` …).
 pub fn is_vendor_model(agent: AgentKind, model: &str) -> bool {
     let m = model.trim().to_ascii_lowercase();
-    let claude = m.starts_with("claude") || ["sonnet", "opus", "haiku", "opusplan"].contains(&m.as_str());
+    let claude =
+        m.starts_with("claude") || ["sonnet", "opus", "haiku", "opusplan"].contains(&m.as_str());
     let gemini = m.starts_with("gemini");
     match agent {
         AgentKind::ClaudeCode => claude,

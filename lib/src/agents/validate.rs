@@ -113,7 +113,10 @@ pub fn check(file: &RenderedFile) -> Result<(), RenderError> {
         message,
     };
     let Some(schema) = FileSchema::for_path(&file.path) else {
-        return Err(invalid("any schema", "no schema is known for this file".into()));
+        return Err(invalid(
+            "any schema",
+            "no schema is known for this file".into(),
+        ));
     };
     let value = parse(schema, file.text()).map_err(|e| invalid(schema.name(), e))?;
     let validator = schema.validator().map_err(|e| invalid(schema.name(), e))?;
@@ -178,7 +181,12 @@ mod tests {
             FileSchema::GeminiCliSettings,
             FileSchema::GeminiCliPolicy,
         ] {
-            assert!(s.validator().is_ok(), "{}: {:?}", s.name(), s.validator().err());
+            assert!(
+                s.validator().is_ok(),
+                "{}: {:?}",
+                s.name(),
+                s.validator().err()
+            );
         }
     }
 
