@@ -126,6 +126,25 @@ impl Machine {
     /// Runs `program args` with `root/etc` over `/etc` in a private mount
     /// namespace; `None` (after saying so) when no namespace can be made.
     fn run(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Output> {
+        let mut cmd = self.command(program, args, env);
+        let out = match cmd.output() {
+            Ok(out) => out,
+            Err(e) => {
+                skip(&format!("cannot run unshare: {e}"));
+                return None;
+            }
+        };
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("unshare failed")
+            || err.contains("mount: ") && err.contains("permission denied")
+        {
+            skip(&format!("no private mount namespace here: {err}"));
+            return None;
+        }
+        Some(out)
+    }
+
+    fn command(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mount = format!(
             "mount -t overlay overlay -o lowerdir=/etc,upperdir={},workdir={} /etc && exec \"$@\"",
             self.root.join("etc").display(),
@@ -153,21 +172,7 @@ impl Machine {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = match cmd.output() {
-            Ok(out) => out,
-            Err(e) => {
-                skip(&format!("cannot run unshare: {e}"));
-                return None;
-            }
-        };
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("unshare failed")
-            || err.contains("mount: ") && err.contains("permission denied")
-        {
-            skip(&format!("no private mount namespace here: {err}"));
-            return None;
-        }
-        Some(out)
+        cmd
     }
 }
 
@@ -254,6 +259,139 @@ fn codex_loads_the_rendered_files_and_user_config_and_flags_cannot_loosen_them()
     assert_eq!(sandbox["approval policy"], "Never", "{sandbox:#}");
     let disabled = &doctor["checks"]["mcp.config"]["details"]["disabled servers"];
     assert!(matches!(disabled.as_str(), None | Some("0")), "{disabled}");
+}
+
+/// Asks Codex's app server what requirements it loaded (`configRequirements/read`).
+fn codex_requirements(m: &Machine, codex: &Path) -> Option<Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = m
+        .command(
+            codex,
+            &["app-server"],
+            &[("CODEX_HOME", m.home.to_str().unwrap())],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"clientInfo":{"name":"mandate-test","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"configRequirements/read","params":{}}"#,
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    let mut answer = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let Ok(line) = line else { break };
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if v["id"] == 2 {
+            answer = Some(v);
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    if answer.is_none() {
+        skip("codex app-server gave no answer (no mount namespace here?)");
+    }
+    answer
+}
+
+#[test]
+fn codex_reads_every_rendered_requirement() {
+    let Some(codex) = agent("codex") else {
+        return skip("codex is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
+    };
+    let m = Machine::new(true);
+    let Some(answer) = codex_requirements(&m, &codex) else {
+        return;
+    };
+    let r = &answer["result"]["requirements"];
+    assert_eq!(
+        r["allowedApprovalPolicies"],
+        serde_json::json!(["untrusted", "on-request"]),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["allowedSandboxModes"],
+        serde_json::json!(["read-only", "workspace-write"])
+    );
+    assert_eq!(r["allowedApprovalsReviewers"], serde_json::json!(["user"]));
+    assert_eq!(r["allowedLoginMethods"], serde_json::json!(["chatgpt"]));
+    assert_eq!(r["allowManagedHooksOnly"], true);
+    let hook = r["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(hook.ends_with("mandate hook codex"), "{hook}");
+    assert_eq!(r["network"]["domains"]["pastebin.com"], "deny");
+    assert_eq!(r["network"]["domains"]["git.example.com"], "allow");
+    assert_eq!(r["network"]["managedAllowedDomainsOnly"], true);
+    assert_eq!(r["otel"]["log_user_prompt"], false);
+    assert!(r["otel"]["exporter"].is_object(), "{:#}", r["otel"]);
+
+    // Control: nothing is required without the rendered files.
+    let bare = Machine::new(false);
+    let answer = codex_requirements(&bare, &codex).unwrap();
+    let r = &answer["result"]["requirements"];
+    assert!(
+        r.is_null() || r["allowedApprovalPolicies"].is_null(),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn doctor_warns_about_settings_an_installed_agent_cannot_enforce() {
+    if agent("codex").is_none() {
+        return skip("codex is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
+    }
+    let m = Machine::new(true);
+    let out = assert_cmd::Command::cargo_bin("mandate")
+        .unwrap()
+        .env_clear()
+        .env("PATH", path_env())
+        .env("HOME", "/nonexistent")
+        .args([
+            "--root",
+            m.root.to_str().unwrap(),
+            "--platform",
+            "linux",
+            "doctor",
+        ])
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(
+        t.contains("codex cannot enforce models.allowed, which managed policy constrains"),
+        "{t}"
+    );
+    // Versions are detected from the real binaries.
+    let out = assert_cmd::Command::cargo_bin("mandate")
+        .unwrap()
+        .env_clear()
+        .env("PATH", path_env())
+        .env("HOME", "/nonexistent")
+        .args([
+            "--root",
+            m.root.to_str().unwrap(),
+            "--platform",
+            "linux",
+            "--json",
+            "agents",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codex = &json["agents"][0];
+    assert_eq!(codex["agent"], "codex");
+    let version = codex["detection"]["version"].as_str().unwrap_or_default();
+    assert!(version.starts_with("0."), "{codex:#}");
+    assert_eq!(codex["support"], "tested", "{codex:#}");
 }
 
 #[test]

@@ -195,9 +195,15 @@ pub enum RenderError {
     },
 }
 
-/// A version number `MAJOR.MINOR.PATCH`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// A version number `MAJOR.MINOR.PATCH` (serialised as that string).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u64, pub u64, pub u64);
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 impl Version {
     /// The first `N.N.N` in `text` (what `AGENT --version` prints).
