@@ -426,3 +426,58 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_machine_scope_reads_managed_layers_only() {
+    use mandate::{Environment, Options, Resolver, Scope};
+    let env = Environment::fixed(time::macros::datetime!(2026-06-01 00:00 UTC));
+    let options = |scope| Options {
+        root: Some(workspace().join("profiles/demo")),
+        platform: Platform::Linux,
+        user: Some("ana".into()),
+        cwd: Some(workspace().join("profiles/demo/home/ana/src/webapp")),
+        session: vec!["sandbox.mode=read-only".into()],
+        scope,
+        ..Options::default()
+    };
+    let caller = Resolver::new(options(Scope::Caller)).resolve(&env).unwrap();
+    let machine = Resolver::new(options(Scope::Machine))
+        .resolve(&env)
+        .unwrap();
+    let names = |e: &Effective| e.sources.iter().map(|s| s.name.name()).collect::<Vec<_>>();
+    assert!(names(&caller).contains(&"user"), "{:?}", names(&caller));
+    assert!(names(&caller).contains(&"session"), "{:?}", names(&caller));
+    for unmanaged in ["user", "project", "session", "mdm-user"] {
+        assert!(
+            !names(&machine).contains(&unmanaged),
+            "{:?}",
+            names(&machine)
+        );
+    }
+    assert_eq!(caller.get_str("sandbox.mode"), Some("read-only"));
+    assert_eq!(machine.get_str("sandbox.mode"), Some("workspace-write"));
+    assert_eq!(machine.keys["sandbox.mode"].source, "system");
+}
+
+#[test]
+fn docs_agents_md_has_every_mapping_row() {
+    let doc = fs::read_to_string(workspace().join("docs/agents.md")).unwrap();
+    for kind in AgentKind::ALL {
+        let heading = format!("(`{}`)\n", kind.name());
+        let start = doc
+            .find(&heading)
+            .unwrap_or_else(|| panic!("docs/agents.md has no section for {kind}"));
+        let section = &doc[start..];
+        let section = &section[..section[1..].find("\n### ").map_or(section.len(), |i| i + 1)];
+        for m in kind.agent().mappings() {
+            if m.setting.starts_with("agents.") {
+                continue;
+            }
+            let row = format!("| `{}` | {} |", m.setting, m.coverage.label());
+            assert!(
+                section.contains(&row),
+                "docs/agents.md, {kind}: expected a row starting {row}"
+            );
+        }
+    }
+}

@@ -125,7 +125,35 @@ pub fn check(file: &RenderedFile) -> Result<(), RenderError> {
         let at = if at.is_empty() { "/".to_owned() } else { at };
         return Err(invalid(schema.name(), format!("at {at}: {error}")));
     }
+    if schema == FileSchema::ClaudeCodeSettings {
+        // SchemaStore's schema admits unknown top-level keys, and Claude
+        // Code ignores a misspelt one in silence: refuse them here.
+        let known = claude_top_level_keys();
+        if let Some(key) = value
+            .as_object()
+            .and_then(|o| o.keys().find(|k| !known.contains(k)))
+        {
+            return Err(invalid(
+                schema.name(),
+                format!("at /{key}: not a Claude Code setting"),
+            ));
+        }
+    }
     Ok(())
+}
+
+fn claude_top_level_keys() -> &'static Vec<String> {
+    static KEYS: OnceLock<Vec<String>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        serde_json::from_str::<Value>(CLAUDE_CODE_SETTINGS_SCHEMA)
+            .ok()
+            .and_then(|s| {
+                s.get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().cloned().collect())
+            })
+            .unwrap_or_default()
+    })
 }
 
 /// A TOML item as JSON (datetimes as strings).
@@ -191,15 +219,15 @@ mod tests {
     }
 
     #[test]
-    fn a_misspelt_claude_key_passes_but_a_bad_enum_does_not() {
-        // SchemaStore's Claude schema allows unknown top-level keys, so the
-        // adapters' own golden tests guard spelling; enums are checked.
+    fn a_misspelt_claude_key_or_a_bad_enum_is_refused() {
         let file = |text: &str| RenderedFile {
             agent: super::super::AgentKind::ClaudeCode,
             path: "/etc/claude-code/managed-settings.json".into(),
             bytes: text.as_bytes().to_vec(),
         };
         assert!(check(&file(r#"{"permissions": {"defaultMode": "bogus"}}"#)).is_err());
+        let e = check(&file(r#"{"allowManagedMcpServerOnly": true}"#)).unwrap_err();
+        assert!(e.to_string().contains("/allowManagedMcpServerOnly"), "{e}");
         assert!(check(&file(r#"{"permissions": {"deny": ["Bash(sudo *)"]}}"#)).is_ok());
     }
 
