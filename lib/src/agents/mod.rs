@@ -636,3 +636,47 @@ pub fn decision_rank(decision: &str) -> u8 {
         _ => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_what_each_agent_prints() {
+        // What `--version` prints for the tested releases.
+        assert_eq!(
+            Version::find("codex-cli 0.171.0\n"),
+            Some(Version(0, 171, 0))
+        );
+        assert_eq!(
+            Version::find("2.1.332 (Claude Code)\n"),
+            Some(Version(2, 1, 332))
+        );
+        assert_eq!(Version::find("0.61.0\n"), Some(Version(0, 61, 0)));
+        assert_eq!(Version::find("no version here"), None);
+    }
+
+    #[test]
+    fn formats_older_than_known_are_refused_and_newer_ones_flagged() {
+        let codex = AgentKind::Codex.agent();
+        assert_eq!(codex.support(Version(0, 170, 9)), Support::TooOld);
+        assert_eq!(codex.support(Version(0, 171, 3)), Support::Tested);
+        assert_eq!(codex.support(Version(0, 172, 0)), Support::Newer);
+        let claude = AgentKind::ClaudeCode.agent();
+        assert_eq!(claude.support(Version(2, 1, 174)), Support::TooOld);
+        assert_eq!(claude.support(Version(2, 1, 400)), Support::Tested);
+        assert_eq!(claude.support(Version(3, 0, 0)), Support::Newer);
+    }
+
+    #[test]
+    fn hook_commands_quote_awkward_paths() {
+        let cx = RenderContext {
+            platform: Platform::Linux,
+            mandate: PathBuf::from("/opt/my tools/mandate"),
+        };
+        assert_eq!(
+            cx.hook_command(AgentKind::ClaudeCode),
+            "'/opt/my tools/mandate' hook claude"
+        );
+    }
+}
