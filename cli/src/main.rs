@@ -113,6 +113,9 @@ enum Command {
     Publish(commands::cloud::PublishArgs),
     /// Fetch the cloud bundle over HTTPS, verify it and replace the cache (root).
     Sync(commands::cloud::SyncArgs),
+    /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +139,7 @@ fn main() -> ExitCode {
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
+        Command::State(cmd) => commands::state::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

@@ -85,14 +85,23 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
             current_table = Some(table);
         }
         let lock = if report.locked { ", locked" } else { "" };
-        let _ = writeln!(
-            out,
-            "{} = {}  # {}, {}{lock}",
-            toml_key(name),
-            toml_value(&report.value),
-            report.source,
-            report.location
-        );
+        if report.value.is_null() {
+            let _ = writeln!(
+                out,
+                "# {} is unset: {}{lock}",
+                toml_key(name),
+                report.location
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "{} = {}  # {}, {}{lock}",
+                toml_key(name),
+                toml_value(&report.value),
+                report.source,
+                report.location
+            );
+        }
         for r in &report.rejected {
             let _ = writeln!(
                 out,

@@ -16,8 +16,9 @@ use time::OffsetDateTime;
 
 use crate::fsafe::TrustedTree;
 use crate::paths::Platform;
-use crate::resolve::{Diagnostic, Severity, Stack, TrustSummary};
+use crate::resolve::{Diagnostic, Severity, SourceStatus, Stack, TrustSummary};
 use crate::source::{ManagedSource, SourceKind};
+use crate::trust::header::Channel;
 use crate::trust::root::{Precedence, TrustRoot, walk_chain};
 use crate::trust::state::{RollbackState, STATE_FILE_NAME};
 use crate::trust::{ManagedDocument, Verification, VerifiedBundle, verify_managed};
@@ -45,6 +46,11 @@ pub struct Admission {
     /// The time of this run.
     pub now: OffsetDateTime,
     state_dir: PathBuf,
+    /// Who must own the state directory (root, or the owner of `--root DIR`).
+    state_owner: u32,
+    /// The state file was there but refused: it is reported, and never
+    /// replaced or merged into.
+    state_refused: bool,
     pin_changed: Option<Vec<u8>>,
 }
 
@@ -84,20 +90,25 @@ impl Admission {
         stack: &mut Stack,
     ) -> Admission {
         let state_path = state_file(platform);
+        let mut state_refused = false;
         let state = match tree.read(&state_path) {
             Ok(bytes) => match RollbackState::parse(&bytes) {
                 Ok(state) => state,
                 Err(e) => {
+                    state_refused = true;
                     fail_closed(
                         stack,
                         &tree.real(&state_path),
-                        &format!("the rollback state is unreadable: {e}"),
+                        &format!(
+                            "the rollback state is unreadable: {e} (it is left as it is: move it aside as root once you know why, and the next run starts a new one)"
+                        ),
                     );
                     RollbackState::new()
                 }
             },
             Err(e) if e.is_absent() => RollbackState::new(),
             Err(e) => {
+                state_refused = true;
                 fail_closed(stack, &tree.real(&state_path), &e.to_string());
                 RollbackState::new()
             }
@@ -108,6 +119,8 @@ impl Admission {
             verified: Vec::new(),
             now,
             state_dir: tree.real(&platform.state_dir()),
+            state_owner: tree.owner(),
+            state_refused,
             pin_changed: None,
         };
         admission.load_root(tree, platform, mdm_trust_root, stack);
@@ -192,6 +205,7 @@ impl Admission {
                     source: None,
                     location: Some(location.clone()),
                     key: None,
+                    operator: None,
                 });
                 pin
             }
@@ -221,6 +235,7 @@ impl Admission {
                         source: None,
                         location: Some(location.clone()),
                         key: None,
+                        operator: None,
                     });
                     pin
                 }
@@ -349,49 +364,106 @@ impl Admission {
                     source: Some(bundle.source.kind()),
                     location: None,
                     key: None,
+                    operator: None,
                 });
             }
         }
-        let create_parent = |path: &Path| path.parent().map_or(Ok(()), std::fs::create_dir_all);
+        let owner = self.state_owner;
+        let create_parent = |path: &Path| match path.parent() {
+            Some(dir) => crate::atomic::ensure_owned_dir(dir, owner),
+            None => Ok(()),
+        };
         let state_path = self.state_dir.join(STATE_FILE_NAME);
-        // `save` merges with what is on disk under a lock: a concurrent
-        // `mandate sync` loses nothing.
-        let mut results = vec![(
-            state_path.clone(),
-            create_parent(&state_path).and_then(|()| {
-                self.state.save(&state_path).map_err(|e| match e {
-                    crate::trust::state::StateError::Io { source, .. } => source,
-                    other => std::io::Error::other(other.to_string()),
-                })
-            }),
-        )];
+        let mut results = Vec::new();
+        // A state file that was refused is evidence: it is never replaced.
+        if !self.state_refused {
+            // `save` merges with what is on disk under a lock: a concurrent
+            // `mandate sync` loses nothing.
+            results.push((
+                state_path.clone(),
+                create_parent(&state_path).and_then(|()| {
+                    self.state.save(&state_path).map_err(|e| match e {
+                        crate::trust::state::StateError::Io { source, .. } => source,
+                        other => std::io::Error::other(other.to_string()),
+                    })
+                }),
+            ));
+        }
         if let Some(bytes) = self.pin_changed.take() {
             let path = self.state_dir.join("trust").join("root.toml");
             let result = create_parent(&path)
                 .and_then(|()| crate::atomic::write_atomic(&path, &bytes, 0o644));
             results.push((path, result));
         }
+        // Only the owner of the state (root) is expected to write it; anyone
+        // else resolving reads it and moves on.
+        let writer = rustix::process::geteuid().as_raw() == owner;
         for (path, result) in results {
             match result {
                 Ok(()) => {}
                 Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::PermissionDenied
-                            | std::io::ErrorKind::ReadOnlyFilesystem
-                    ) => {}
+                    if !writer
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::PermissionDenied
+                                | std::io::ErrorKind::ReadOnlyFilesystem
+                        ) => {}
                 Err(e) => stack.diagnostics.push(Diagnostic {
                     severity: Severity::Warning,
-                    code: "state-write".into(),
+                    code: "state-unwritable".into(),
                     message: format!(
-                        "{}: could not record the rollback state: {e}",
+                        "{}: could not record the rollback state: {e}; rollback protection cannot advance until the state directory is writable by root (read-only or immutable /var?)",
                         path.display()
                     ),
                     source: None,
                     location: Some(path.display().to_string()),
                     key: None,
+                    operator: None,
                 }),
             }
+        }
+    }
+}
+
+impl Admission {
+    /// Fails closed when a signed `system` bundle this machine applied
+    /// before (the rollback state knows its id) was not seen in this run:
+    /// deleting a bundle must not quietly unmanage the machine. A deliberate
+    /// retirement is recorded with `mandate state forget system/ID` as root.
+    pub fn require_known_bundles(&self, stack: &mut Stack) {
+        if self.root.is_none() {
+            return;
+        }
+        let seen: Vec<(&str, Channel)> = self
+            .verified
+            .iter()
+            .map(|b| (b.header.id.as_str(), b.header.channel))
+            .collect();
+        let rejected_system = stack.sources.iter().any(|r| {
+            r.name == SourceKind::System && r.status != SourceStatus::Absent && r.id.is_none()
+        });
+        for (channel, id, record) in self.state.records() {
+            if channel != Channel::System || seen.contains(&(id, channel)) {
+                continue;
+            }
+            // A bundle that is there but refused is reported as such already.
+            if rejected_system && stack.degraded {
+                continue;
+            }
+            stack.degraded = true;
+            stack.lockdown = true;
+            stack.diagnostics.push(Diagnostic {
+                severity: Severity::Error,
+                code: "bundle-missing".into(),
+                message: format!(
+                    "the signed system bundle {id} (v{} applied here before) is gone from policy.d: every setting is held at its lockdown value; reinstall it, or if it was retired on purpose run `mandate state forget system/{id}` as root",
+                    record.version
+                ),
+                source: Some(SourceKind::System),
+                location: None,
+                key: None,
+                operator: None,
+            });
         }
     }
 }
@@ -409,6 +481,7 @@ fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
         source: None,
         location: Some(path.display().to_string()),
         key: None,
+        operator: None,
     });
 }
 

@@ -208,3 +208,184 @@ mod tests {
         assert!(write_new(&link, b"x", 0o600).is_err());
     }
 }
+
+/// How long [`lock`] waits for a lock held by another process.
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Why a lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process holds it and did not let go in time.
+    #[error(
+        "{}: another process has held this lock for more than {}s (a running `mandate sync` or `apply`); try again, and if it persists find the holder with `fuser -v {}`",
+        path.display(), timeout.as_secs(), path.display()
+    )]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+        /// How long it waited.
+        timeout: std::time::Duration,
+    },
+    /// The lock file cannot be opened, or is not this user's alone.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The lock file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An exclusive `flock` on a lock file, released when dropped.
+#[derive(Debug)]
+pub struct Lock(#[allow(dead_code)] std::os::fd::OwnedFd);
+
+/// Takes an exclusive lock on `path`, waiting at most `timeout` (zero: try
+/// once). The lock file is created 0600, never through a symlink, and must
+/// belong to this user with no access for anyone else: `flock` works on any
+/// descriptor, so a lock file others can open is a lock others can hold to
+/// freeze root's `sync` and `apply`. A lock file with wider modes that this
+/// user owns is narrowed; one owned by someone else is refused.
+pub fn lock(path: &Path, timeout: std::time::Duration) -> Result<Lock, LockError> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let io = |source: io::Error| LockError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let fd = rustix::fs::open(
+        path,
+        OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|e| io(e.into()))?;
+    let stat = rustix::fs::fstat(&fd).map_err(|e| io(e.into()))?;
+    if stat.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(io(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "the lock file belongs to uid {}, not to this user: remove it (only its owner's processes may hold it)",
+                stat.st_uid
+            ),
+        )));
+    }
+    if stat.st_mode & 0o077 != 0 {
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600)).map_err(|e| io(e.into()))?;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Lock(fd)),
+            Err(rustix::io::Errno::WOULDBLOCK) if start.elapsed() < timeout => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(LockError::Busy {
+                    path: path.to_path_buf(),
+                    timeout,
+                });
+            }
+            Err(e) => return Err(io(e.into())),
+        }
+    }
+}
+
+/// Creates `dir` and any missing parents with mode 0755 exactly (whatever
+/// the umask), and checks that `dir` is a real directory (not a symlink)
+/// owned by `owner` and writable by no one else: state is never written
+/// through a directory someone else controls.
+pub fn ensure_owned_dir(dir: &Path, owner: u32) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && fs::symlink_metadata(p).is_err())
+        .collect();
+    fs::create_dir_all(dir)?;
+    for created in missing {
+        fs::set_permissions(created, Permissions::from_mode(0o755))?;
+    }
+    let meta = fs::symlink_metadata(dir)?;
+    let refuse = |why: String| {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: {why}; state is not written there", dir.display()),
+        ))
+    };
+    if !meta.file_type().is_dir() {
+        return refuse("not a directory (a symlink?)".into());
+    }
+    if meta.uid() != owner {
+        return refuse(format!("owned by uid {}, not {owner}", meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return refuse(format!(
+            "writable by others (mode {:o})",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod lock_tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_lock_file_is_private_and_a_wide_one_is_narrowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.lock");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
+        let _held = lock(&path, LOCK_TIMEOUT).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_held_lock_times_out_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.lock");
+        let _held = lock(&path, LOCK_TIMEOUT).unwrap();
+        let err = lock(&path, std::time::Duration::from_millis(120)).unwrap_err();
+        assert!(matches!(err, LockError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("another process"), "{err}");
+    }
+
+    #[test]
+    fn a_lock_file_through_a_symlink_or_of_another_owner_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"").unwrap();
+        let link = dir.path().join("state.lock");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            lock(&link, LOCK_TIMEOUT),
+            Err(LockError::Io { .. })
+        ));
+        if rustix::process::geteuid().is_root() {
+            let foreign = dir.path().join("foreign.lock");
+            std::fs::write(&foreign, b"").unwrap();
+            std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+            let err = lock(&foreign, LOCK_TIMEOUT).unwrap_err();
+            assert!(err.to_string().contains("belongs to uid 65534"), "{err}");
+        } else {
+            eprintln!("skipped: the foreign-owner lock case needs root to chown");
+        }
+    }
+
+    #[test]
+    fn state_directories_are_made_0755_and_must_be_owned() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = rustix::process::geteuid().as_raw();
+        let deep = dir.path().join("var/lib/mandate/trust");
+        ensure_owned_dir(&deep, me).unwrap();
+        assert_eq!(std::fs::metadata(&deep).unwrap().mode() & 0o777, 0o755);
+        std::fs::set_permissions(&deep, Permissions::from_mode(0o777)).unwrap();
+        assert!(ensure_owned_dir(&deep, me).is_err());
+        assert!(ensure_owned_dir(&deep, me + 1).is_err());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+        assert!(ensure_owned_dir(&link, me).is_err());
+    }
+}

@@ -27,7 +27,7 @@ use regex::Regex;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::glob;
+use crate::kind::{KindContext, Norm, NormSet, ValueKind};
 use crate::schema::{Kind, Setting, join_values, join_values_short};
 use crate::source::{Location, SourceKind};
 
@@ -162,34 +162,42 @@ impl Constraint {
                     )))
                 }
             };
-            let check_value = |v: &Value| {
+            // Operands are checked against the schema, then held in their
+            // canonical form (crate::kind): what every comparison uses.
+            let check_value = |v: &Value| -> Result<Value, ConstraintError> {
                 setting.check(v).map_err(|e| {
                     err(format!(
                         "`{op}` value {v} is not valid for \"{}\": {e}",
                         setting.key
                     ))
-                })
+                })?;
+                setting
+                    .canonical(v)
+                    .map_err(|e| err(format!("`{op}` value for \"{}\": {e}", setting.key)))
             };
-            let check_item = |v: &Value| {
+            let check_item = |v: &Value| -> Result<Value, ConstraintError> {
                 setting.check_item(v).map_err(|e| {
                     err(format!(
                         "`{op}` element {v} is not valid for \"{}\": {e}",
                         setting.key
                     ))
-                })
+                })?;
+                setting
+                    .canonical_item(v)
+                    .map_err(|e| err(format!("`{op}` element for \"{}\": {e}", setting.key)))
             };
             match op.as_str() {
                 "value" => {
-                    check_value(operand)?;
-                    c.value = Some(operand.clone());
+                    c.value = Some(check_value(operand)?);
                 }
                 "default" => {
-                    check_value(operand)?;
-                    c.default = Some(operand.clone());
+                    c.default = Some(check_value(operand)?);
                 }
                 "allowed" | "denied" => {
-                    let values = list("values")?;
-                    values.iter().try_for_each(check_value)?;
+                    let values = list("values")?
+                        .iter()
+                        .map(check_value)
+                        .collect::<Result<Vec<_>, _>>()?;
                     if op == "allowed" {
                         c.allowed = Some(values);
                     } else {
@@ -203,11 +211,11 @@ impl Constraint {
                             setting.key
                         )));
                     }
-                    check_value(operand)?;
+                    let bound = check_value(operand)?;
                     if op == "min" {
-                        c.min = Some(operand.clone());
+                        c.min = Some(bound);
                     } else {
-                        c.max = Some(operand.clone());
+                        c.max = Some(bound);
                     }
                 }
                 "pattern" => {
@@ -229,8 +237,10 @@ impl Constraint {
                 }
                 "includes" | "excludes" => {
                     needs_list(&c)?;
-                    let values = list("elements")?;
-                    values.iter().try_for_each(check_item)?;
+                    let values = list("elements")?
+                        .iter()
+                        .map(check_item)
+                        .collect::<Result<Vec<_>, _>>()?;
                     if op == "includes" {
                         c.includes = values;
                     } else {
@@ -239,7 +249,17 @@ impl Constraint {
                 }
                 "within" => {
                     needs_list(&c)?;
-                    c.within = Some(list("elements or glob patterns")?);
+                    // Entries may be patterns the elements' schema refuses
+                    // (`*.x`, `/x/*`), so they are only made canonical.
+                    let entries = list("elements or glob patterns")?
+                        .iter()
+                        .map(|v| {
+                            setting.canonical_item(v).map_err(|e| {
+                                err(format!("`within` entry for \"{}\": {e}", setting.key))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    c.within = Some(entries);
                 }
                 other => {
                     let hint = OPERATORS
@@ -262,7 +282,7 @@ impl Constraint {
 }
 
 /// Who set a constraint: the source and the exact location.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Setter {
     /// The source.
     pub source: SourceKind,
@@ -295,6 +315,8 @@ pub type Removed = Vec<(Value, Refusal)>;
 pub struct Conflict {
     /// The setting.
     pub key: String,
+    /// The operator that was not added (the rest of its constraint was).
+    pub op: &'static str,
     /// The dropped constraint's setter.
     pub dropped: Setter,
     /// The setters of the constraints that won.
@@ -307,6 +329,13 @@ pub struct Conflict {
 struct Bound<T> {
     value: T,
     setter: Setter,
+}
+
+fn bound(value: Value, setter: &Setter) -> Bound<Value> {
+    Bound {
+        value,
+        setter: setter.clone(),
+    }
 }
 
 /// A refusal found, before its message is written (most checks only need
@@ -327,7 +356,7 @@ enum Why<'a> {
     AboveMax(&'a Value),
     NoMatch(&'a Pattern),
     Missing(&'a Value),
-    Excluded(&'a Value),
+    Excluded(&'a Value, &'a Value),
     NotWithin(&'a Value, &'a Within),
     ItemNoMatch(&'a Value, &'a Pattern),
 }
@@ -345,7 +374,8 @@ impl Found<'_> {
             Why::AboveMax(max) => format!("above the maximum {max}"),
             Why::NoMatch(p) => format!("does not match pattern {:?}", p.source),
             Why::Missing(element) => format!("does not include {element}"),
-            Why::Excluded(item) => format!("{item} is excluded"),
+            Why::Excluded(item, entry) if item == entry => format!("{item} is excluded"),
+            Why::Excluded(item, entry) => format!("{item} is excluded (it covers {entry})"),
             Why::NotWithin(item, within) => format!("{item} is not within [{}]", within.joined()),
             Why::ItemNoMatch(item, p) => format!("{item} does not match pattern {:?}", p.source),
         };
@@ -358,62 +388,31 @@ impl Found<'_> {
     }
 }
 
-/// A `within` list, indexed so that checking one element does not try every
-/// pattern in turn: literal strings are found by equality, `*suffix`
-/// patterns by the element's suffix, and only other globs are matched one by
-/// one. It admits exactly what trying each entry would: a string element
-/// when a string entry matches it as a glob ([`glob::matches`]), any other
-/// element when an entry equals it.
+/// A `within` list, indexed by value kind ([`NormSet`]): an element is
+/// admitted when some entry's set covers the element's set, so
+/// `/home/ana/src/../.ssh` is not within `/home/ana/src/*` and
+/// `*.eu.npmjs.org` is within `*.npmjs.org`. Checking one element walks its
+/// ancestors instead of trying every entry.
 #[derive(Debug)]
 struct Within {
-    /// The entries as written.
+    /// The entries as written (canonical).
     values: Vec<Value>,
-    /// String entries without `*` or `?`.
-    literals: HashSet<String>,
-    /// The `X` of entries `*X` where `X` has no `*` or `?`.
-    suffixes: HashSet<String>,
-    /// The byte lengths of `suffixes`, without repeats.
-    suffix_lengths: Vec<usize>,
-    /// Any other string entries.
-    globs: Vec<String>,
-    /// Entries that are not strings.
-    others: Vec<Value>,
-    /// `join_values(&values)`, made once for messages.
+    set: NormSet<()>,
+    /// `join_values_short(&values)`, made once for messages.
     joined: OnceLock<String>,
 }
 
 impl Within {
-    fn new(values: Vec<Value>) -> Within {
-        let wild = |c: char| c == '*' || c == '?';
-        let mut w = Within {
-            values: Vec::new(),
-            literals: HashSet::new(),
-            suffixes: HashSet::new(),
-            suffix_lengths: Vec::new(),
-            globs: Vec::new(),
-            others: Vec::new(),
-            joined: OnceLock::new(),
-        };
+    fn new(values: Vec<Value>, kind: ValueKind, cx: &KindContext) -> Within {
+        let mut set = NormSet::new();
         for v in &values {
-            match v {
-                Value::String(p) if !p.contains(wild) => {
-                    w.literals.insert(p.clone());
-                }
-                Value::String(p) => match p.strip_prefix('*') {
-                    // `*X` matches exactly the strings that end with X.
-                    Some(suffix) if !suffix.contains(wild) => {
-                        if !w.suffix_lengths.contains(&suffix.len()) {
-                            w.suffix_lengths.push(suffix.len());
-                        }
-                        w.suffixes.insert(suffix.to_owned());
-                    }
-                    _ => w.globs.push(p.clone()),
-                },
-                other => w.others.push(other.clone()),
-            }
+            set.insert(Norm::of(kind, v, cx), ());
         }
-        w.values = values;
-        w
+        Within {
+            values,
+            set,
+            joined: OnceLock::new(),
+        }
     }
 
     /// The entries as messages show them: `"a", "*.b"`.
@@ -421,27 +420,16 @@ impl Within {
         self.joined.get_or_init(|| join_values_short(&self.values))
     }
 
-    /// Whether `item` may stay in the list.
-    fn admits(&self, item: &Value) -> bool {
-        match item {
-            Value::String(text) => {
-                self.literals.contains(text.as_str())
-                    || self.suffix_lengths.iter().any(|&n| {
-                        n <= text.len()
-                            && text.is_char_boundary(text.len() - n)
-                            && self.suffixes.contains(&text[text.len() - n..])
-                    })
-                    || self.globs.iter().any(|p| glob::matches(p, text))
-            }
-            item => self.others.iter().any(|v| v == item),
-        }
+    /// Whether an element (placed in its kind's tree) may stay in the list.
+    fn admits(&self, item: &Norm) -> bool {
+        self.set.covering(item).is_some()
     }
 }
 
 /// A list of values without repeats, in the order first seen. Membership is
 /// `Value` equality, as with `Vec::contains`, but found through a hash
 /// instead of a scan, so removing repeats from a long list stays linear.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct UniqueValues {
     items: Vec<Value>,
     /// The hash of a value to the last item with that hash.
@@ -453,18 +441,31 @@ pub(crate) struct UniqueValues {
 impl UniqueValues {
     /// Adds a copy of `value` unless an equal value is already there; says whether it was added.
     pub(crate) fn insert(&mut self, value: &Value) -> bool {
-        let hash = value_hash(value);
-        let mut at = self.heads.get(&hash).copied();
-        while let Some(i) = at {
-            if self.items[i] == *value {
-                return false;
-            }
-            at = self.chain[i];
+        if self.contains(value) {
+            return false;
         }
+        let hash = value_hash(value);
         let i = self.items.len();
         self.items.push(value.clone());
         self.chain.push(self.heads.insert(hash, i));
         true
+    }
+
+    /// Whether an equal value is there.
+    pub(crate) fn contains(&self, value: &Value) -> bool {
+        self.position(value).is_some()
+    }
+
+    /// Where an equal value stands, in the order first seen.
+    pub(crate) fn position(&self, value: &Value) -> Option<usize> {
+        let mut at = self.heads.get(&value_hash(value)).copied();
+        while let Some(i) = at {
+            if self.items[i] == *value {
+                return Some(i);
+            }
+            at = self.chain[i];
+        }
+        None
     }
 
     /// How many values there are.
@@ -480,7 +481,7 @@ impl UniqueValues {
 
 /// A hash of a JSON value that agrees with `Value` equality: equal values
 /// hash alike (unequal ones may collide, as `1` and `1.0` do).
-fn value_hash(value: &Value) -> u64 {
+pub(crate) fn value_hash(value: &Value) -> u64 {
     fn feed(value: &Value, h: &mut DefaultHasher) {
         match value {
             Value::Null => h.write_u8(0),
@@ -524,9 +525,14 @@ fn value_hash(value: &Value) -> u64 {
 }
 
 /// The combined requirement on one setting across every accepted managed layer.
-#[derive(Clone, Debug)]
+///
+/// Every operand is held in its canonical form ([`Setting::canonical`]) and
+/// every candidate is made canonical before it is judged, so a comparison
+/// always means what the agent makes of the value.
+#[derive(Debug)]
 pub struct Requirement<'s> {
     setting: &'s Setting,
+    cx: KindContext,
     pinned: Option<Bound<Value>>,
     allowed: Option<(Vec<Value>, Vec<Setter>)>,
     /// Each layer's own `allowed` list, to name the one that refuses a value.
@@ -536,16 +542,31 @@ pub struct Requirement<'s> {
     max: Option<Bound<Value>>,
     patterns: Vec<Bound<Pattern>>,
     includes: Vec<Bound<Value>>,
+    /// The `includes` elements, for repeats and for "does an exclusion meet one".
+    includes_seen: UniqueValues,
+    includes_index: NormSet<usize>,
     within: Vec<Bound<Arc<Within>>>,
     excludes: Vec<Bound<Value>>,
+    excludes_index: NormSet<usize>,
     default: Option<Bound<Value>>,
 }
 
+/// An operator of a [`Constraint`] that [`Requirement::tighten`] could not
+/// add, because with it nothing (or not that element) would be admissible.
+type Refused = (&'static str, String);
+
 impl<'s> Requirement<'s> {
-    /// No requirement yet: every valid value complies.
+    /// No requirement yet: every valid value complies. `~` in paths is
+    /// compared with the home directory of `cx`.
     pub fn new(setting: &'s Setting) -> Requirement<'s> {
+        Requirement::with_context(setting, KindContext::default())
+    }
+
+    /// [`Requirement::new`] for the user described by `cx`.
+    pub fn with_context(setting: &'s Setting, cx: KindContext) -> Requirement<'s> {
         Requirement {
             setting,
+            cx,
             pinned: None,
             allowed: None,
             allowed_by: Vec::new(),
@@ -554,8 +575,11 @@ impl<'s> Requirement<'s> {
             max: None,
             patterns: Vec::new(),
             includes: Vec::new(),
+            includes_seen: UniqueValues::default(),
+            includes_index: NormSet::new(),
             within: Vec::new(),
             excludes: Vec::new(),
+            excludes_index: NormSet::new(),
             default: None,
         }
     }
@@ -565,9 +589,12 @@ impl<'s> Requirement<'s> {
         self.setting
     }
 
+    fn norm(&self, item: &Value) -> Norm {
+        Norm::of(self.setting.value_kind, item, &self.cx)
+    }
+
     /// Whether no managed layer constrains the setting.
     pub fn is_empty(&self) -> bool {
-        // The same as `self.setters().is_empty()`, without building the list.
         self.pinned.is_none()
             && self
                 .allowed
@@ -583,102 +610,315 @@ impl<'s> Requirement<'s> {
             && self.default.is_none()
     }
 
-    /// Tightens the requirement with a lower-ranked layer's constraint.
-    ///
-    /// When the result would admit no value at all, nothing changes and the
-    /// conflict is returned: the higher-ranked constraints win.
-    pub fn tighten(&mut self, c: &Constraint, setter: &Setter) -> Result<(), Box<Conflict>> {
-        let mut next = self.clone();
-        next.add(c, setter);
-        match next.contradiction() {
-            None => {
-                *self = next;
-                Ok(())
-            }
-            Some(message) => Err(Box::new(Conflict {
-                key: self.setting.key.clone(),
-                dropped: setter.clone(),
-                kept: self.setters(),
-                message,
-            })),
-        }
-    }
-
-    fn add(&mut self, c: &Constraint, setter: &Setter) {
-        let bound = |value: Value| Bound {
-            value,
-            setter: setter.clone(),
-        };
-        if let Some(v) = &c.value {
-            if let Some(p) = &self.pinned {
-                if &p.value != v {
-                    // Two different pins: keep both visible to `contradiction`
-                    // through `allowed`, which becomes empty.
-                    self.allowed = Some((Vec::new(), vec![p.setter.clone(), setter.clone()]));
-                }
-            } else {
-                self.pinned = Some(bound(v.clone()));
-            }
-        }
-        if let Some(allowed) = &c.allowed {
-            self.allowed_by.push(Bound {
-                value: allowed.clone(),
-                setter: setter.clone(),
-            });
-            self.allowed = Some(match self.allowed.take() {
-                None => (allowed.clone(), vec![setter.clone()]),
-                Some((current, mut setters)) => {
-                    setters.push(setter.clone());
-                    (
-                        current
-                            .into_iter()
-                            .filter(|v| allowed.contains(v))
-                            .collect(),
-                        setters,
-                    )
-                }
-            });
-        }
-        self.denied.extend(c.denied.iter().cloned().map(bound));
-        if let Some(min) = &c.min
-            && self
-                .min
-                .as_ref()
-                .is_none_or(|m| self.cmp(min, &m.value).is_gt())
+    /// Tightens the requirement with a lower-ranked layer's constraint,
+    /// operator by operator (and, for `includes` and `excludes`, element by
+    /// element): what would leave no admissible value is not added and comes
+    /// back as a conflict; everything else is kept. The higher-ranked
+    /// constraints win.
+    pub fn tighten(&mut self, c: &Constraint, setter: &Setter) -> Vec<Conflict> {
+        let mut refused: Vec<Refused> = Vec::new();
+        if let Some(v) = &c.value
+            && let Err(why) = self.add_value(v, setter)
         {
-            self.min = Some(bound(min.clone()));
+            refused.push(("value", why));
+        }
+        if let Some(allowed) = &c.allowed
+            && let Err(why) = self.add_allowed(allowed, setter)
+        {
+            refused.push(("allowed", why));
+        }
+        for v in &c.denied {
+            if let Err(why) = self.add_denied(v, setter) {
+                refused.push(("denied", why));
+            }
+        }
+        if let Some(min) = &c.min
+            && let Err(why) = self.add_bound(min, setter, true)
+        {
+            refused.push(("min", why));
         }
         if let Some(max) = &c.max
-            && self
-                .max
-                .as_ref()
-                .is_none_or(|m| self.cmp(max, &m.value).is_lt())
+            && let Err(why) = self.add_bound(max, setter, false)
         {
-            self.max = Some(bound(max.clone()));
+            refused.push(("max", why));
         }
-        if let Some(p) = &c.pattern {
-            self.patterns.push(Bound {
-                value: p.clone(),
-                setter: setter.clone(),
-            });
+        if let Some(p) = &c.pattern
+            && let Err(why) = self.add_pattern(p, setter)
+        {
+            refused.push(("pattern", why));
         }
         for v in &c.includes {
-            if !self.includes.iter().any(|b| &b.value == v) {
-                self.includes.push(bound(v.clone()));
+            if let Err(why) = self.add_include(v, setter) {
+                refused.push(("includes", why));
             }
         }
-        if let Some(w) = &c.within {
-            self.within.push(Bound {
-                value: Arc::new(Within::new(w.clone())),
-                setter: setter.clone(),
-            });
+        if let Some(w) = &c.within
+            && let Err(why) = self.add_within(w, setter)
+        {
+            refused.push(("within", why));
         }
-        self.excludes.extend(c.excludes.iter().cloned().map(bound));
+        for v in &c.excludes {
+            if let Err(why) = self.add_exclude(v, setter) {
+                refused.push(("excludes", why));
+            }
+        }
         if self.default.is_none()
             && let Some(d) = &c.default
         {
-            self.default = Some(bound(d.clone()));
+            self.default = Some(bound(d.clone(), setter));
         }
+        if refused.is_empty() {
+            return Vec::new();
+        }
+        let kept = self.setters();
+        refused
+            .into_iter()
+            .map(|(op, message)| Conflict {
+                key: self.setting.key.clone(),
+                op,
+                dropped: setter.clone(),
+                kept: kept.clone(),
+                message,
+            })
+            .collect()
+    }
+
+    fn add_value(&mut self, v: &Value, setter: &Setter) -> Result<(), String> {
+        if let Some(p) = &self.pinned {
+            if &p.value == v {
+                return Ok(());
+            }
+            return Err(format!(
+                "it pins {v}, and {} pins {}",
+                p.setter.source, p.value
+            ));
+        }
+        if let Some(r) = self.refusal(v) {
+            return Err(format!("the pinned value {v} is {}", r.reason));
+        }
+        self.pinned = Some(bound(v.clone(), setter));
+        Ok(())
+    }
+
+    fn add_allowed(&mut self, allowed: &[Value], setter: &Setter) -> Result<(), String> {
+        let mut index = UniqueValues::default();
+        allowed.iter().for_each(|v| {
+            index.insert(v);
+        });
+        let next: Vec<Value> = match &self.allowed {
+            None => index.clone().into_vec(),
+            Some((current, _)) => current
+                .iter()
+                .filter(|v| index.contains(v))
+                .cloned()
+                .collect(),
+        };
+        if next.is_empty() {
+            return Err("the allowed sets (or pinned values) have no value in common".into());
+        }
+        if next.iter().all(|v| self.refuses(v)) {
+            return Err(format!(
+                "no value of {} complies with every constraint",
+                join_values_short(&next)
+            ));
+        }
+        let mut setters = self.allowed.take().map(|(_, s)| s).unwrap_or_default();
+        setters.push(setter.clone());
+        self.allowed = Some((next, setters));
+        self.allowed_by.push(Bound {
+            value: allowed.to_vec(),
+            setter: setter.clone(),
+        });
+        Ok(())
+    }
+
+    /// Adds a bound, runs `check`, and takes the bound back when the check fails.
+    fn try_with<T>(
+        &mut self,
+        add: impl FnOnce(&mut Self) -> T,
+        undo: impl FnOnce(&mut Self, T),
+        check: impl FnOnce(&Self) -> Option<String>,
+    ) -> Result<(), String> {
+        let saved = add(self);
+        match check(self) {
+            None => Ok(()),
+            Some(why) => {
+                undo(self, saved);
+                Err(why)
+            }
+        }
+    }
+
+    fn add_denied(&mut self, v: &Value, setter: &Setter) -> Result<(), String> {
+        self.try_with(
+            |r| r.denied.push(bound(v.clone(), setter)),
+            |r, ()| {
+                r.denied.pop();
+            },
+            |r| r.contradiction(&format!("denying {v}")),
+        )
+    }
+
+    fn add_bound(&mut self, v: &Value, setter: &Setter, is_min: bool) -> Result<(), String> {
+        let current = if is_min { &self.min } else { &self.max };
+        let tighter = current.as_ref().is_none_or(|b| {
+            let ord = self.cmp(v, &b.value);
+            if is_min { ord.is_gt() } else { ord.is_lt() }
+        });
+        if !tighter {
+            return Ok(());
+        }
+        self.try_with(
+            |r| {
+                let slot = if is_min { &mut r.min } else { &mut r.max };
+                slot.replace(bound(v.clone(), setter))
+            },
+            |r, old| {
+                *(if is_min { &mut r.min } else { &mut r.max }) = old;
+            },
+            |r| {
+                if let (Some(min), Some(max)) = (&r.min, &r.max)
+                    && r.cmp(&min.value, &max.value).is_gt()
+                {
+                    return Some(format!("min {} is above max {}", min.value, max.value));
+                }
+                r.contradiction(&format!("{} {v}", if is_min { "min" } else { "max" }))
+            },
+        )
+    }
+
+    fn add_pattern(&mut self, p: &Pattern, setter: &Setter) -> Result<(), String> {
+        self.try_with(
+            |r| {
+                r.patterns.push(Bound {
+                    value: p.clone(),
+                    setter: setter.clone(),
+                })
+            },
+            |r, ()| {
+                r.patterns.pop();
+            },
+            |r| {
+                if r.setting.kind == Kind::Array
+                    && let Some(inc) = r
+                        .includes
+                        .iter()
+                        .find(|i| i.value.as_str().is_some_and(|s| !p.is_match(s)))
+                {
+                    return Some(format!(
+                        "required element {} does not match pattern {:?}",
+                        inc.value, p.source
+                    ));
+                }
+                r.contradiction(&format!("pattern {:?}", p.source))
+            },
+        )
+    }
+
+    fn add_include(&mut self, v: &Value, setter: &Setter) -> Result<(), String> {
+        if self.includes_seen.contains(v) {
+            return Ok(());
+        }
+        if let Some(r) = self.item_refusal(v) {
+            return Err(format!("required element {v} is {}", r.reason));
+        }
+        if let Some(p) = &self.pinned
+            && p.value.as_array().is_some_and(|a| !a.contains(v))
+        {
+            return Err(format!(
+                "required element {v} is not in the pinned list {}",
+                p.value
+            ));
+        }
+        if let Some((allowed, _)) = &self.allowed
+            && !allowed
+                .iter()
+                .any(|list| list.as_array().is_some_and(|a| a.contains(v)) && !self.refuses(list))
+        {
+            return Err(format!(
+                "required element {v} is in no allowed list of {}",
+                join_values_short(allowed)
+            ));
+        }
+        self.includes_seen.insert(v);
+        self.includes_index
+            .insert(self.norm(v), self.includes.len());
+        self.includes.push(bound(v.clone(), setter));
+        Ok(())
+    }
+
+    fn add_within(&mut self, entries: &[Value], setter: &Setter) -> Result<(), String> {
+        let w = Within::new(entries.to_vec(), self.setting.value_kind, &self.cx);
+        if let Some(inc) = self
+            .includes
+            .iter()
+            .find(|i| !w.admits(&self.norm(&i.value)))
+        {
+            return Err(format!(
+                "required element {} is not within [{}]",
+                inc.value,
+                w.joined()
+            ));
+        }
+        if let Some(p) = &self.pinned
+            && let Some(item) = p
+                .value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| !w.admits(&self.norm(i)))
+        {
+            return Err(format!(
+                "the pinned list holds {item}, which is not within [{}]",
+                w.joined()
+            ));
+        }
+        let joined = w.joined().to_owned();
+        self.try_with(
+            |r| {
+                r.within.push(Bound {
+                    value: Arc::new(w),
+                    setter: setter.clone(),
+                })
+            },
+            |r, ()| {
+                r.within.pop();
+            },
+            |r| r.contradiction(&format!("within [{joined}]")),
+        )
+    }
+
+    fn add_exclude(&mut self, v: &Value, setter: &Setter) -> Result<(), String> {
+        let norm = self.norm(v);
+        if let Some(&i) = self.includes_index.meeting(&norm) {
+            return Err(format!(
+                "excluding {v} would remove the required element {}",
+                self.includes[i].value
+            ));
+        }
+        if let Some(p) = &self.pinned
+            && let Some(item) = p
+                .value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| self.norm(i).intersects(&norm))
+        {
+            return Err(format!(
+                "excluding {v} would remove {item} from the pinned list"
+            ));
+        }
+        self.try_with(
+            |r| {
+                r.excludes_index.insert(norm, r.excludes.len());
+                r.excludes.push(bound(v.clone(), setter));
+            },
+            |r, ()| {
+                r.excludes_index.pop();
+                r.excludes.pop();
+            },
+            |r| r.contradiction(&format!("excluding {v}")),
+        )
     }
 
     fn cmp(&self, a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -692,57 +932,36 @@ impl<'s> Requirement<'s> {
         a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal)
     }
 
-    /// Why no value can comply, if none can.
-    fn contradiction(&self) -> Option<String> {
-        if let Some((allowed, _)) = &self.allowed
-            && allowed.is_empty()
+    /// Why no value can comply after `what` was added, if none can: the
+    /// pinned value is refused, or every value of a finite domain (or of the
+    /// allowed set) is. A free string or a list can always comply (lists are
+    /// repaired), unless only some allowed lists may be used.
+    fn contradiction(&self, what: &str) -> Option<String> {
+        if let Some(p) = &self.pinned
+            && let Some(r) = self.refusal(&p.value)
         {
-            return Some("the allowed sets (or pinned values) have no value in common".into());
-        }
-        if let (Some(min), Some(max)) = (&self.min, &self.max)
-            && self.cmp(&min.value, &max.value).is_gt()
-        {
-            return Some(format!("min {} is above max {}", min.value, max.value));
-        }
-        if let Some(p) = &self.pinned {
-            return self
-                .refusal(&p.value)
-                .map(|r| format!("the pinned value {} is refused: {}", p.value, r.reason));
-        }
-        if self.setting.kind == Kind::Array {
-            for inc in &self.includes {
-                if let Some(r) = self.item_refusal(&inc.value) {
-                    return Some(format!(
-                        "required element {} is refused: {}",
-                        inc.value, r.reason
-                    ));
-                }
-            }
-            if let Some((allowed, _)) = &self.allowed
-                && allowed.iter().all(|v| self.refuses(v))
-            {
-                return Some(format!(
-                    "no allowed list of {} complies with every constraint",
-                    join_values(allowed)
-                ));
-            }
-            return None;
+            return Some(format!(
+                "with {what}, the pinned value {} is {}",
+                p.value, r.reason
+            ));
         }
         let candidates = match &self.allowed {
             Some((allowed, _)) => allowed.clone(),
+            None if self.setting.kind == Kind::Array => return None,
             None => self.setting.finite_domain()?,
         };
         if candidates.iter().all(|v| self.refuses(v)) {
             return Some(format!(
-                "no value of {} complies with every constraint",
-                join_values(&candidates)
+                "with {what}, no value of {} complies with every constraint",
+                join_values_short(&candidates)
             ));
         }
         None
     }
 
-    /// Why `value` is refused as a whole, or `None` when it complies
-    /// (for lists: after repair would not be needed).
+    /// Why `value` (canonical, see [`Setting::canonical`]) is refused as a
+    /// whole, or `None` when it complies (for lists: after repair would not
+    /// be needed).
     pub fn refusal(&self, value: &Value) -> Option<Refusal> {
         self.refusal_after(value, None)
     }
@@ -809,10 +1028,14 @@ impl<'s> Requirement<'s> {
             return found("pattern", Why::NoMatch(&p.value), &p.setter);
         }
         if let Some(items) = value.as_array() {
-            if repaired.is_none()
-                && let Some(inc) = self.includes.iter().find(|i| !items.contains(&i.value))
-            {
-                return found("includes", Why::Missing(&inc.value), &inc.setter);
+            if repaired.is_none() && !self.includes.is_empty() {
+                let mut present = UniqueValues::default();
+                items.iter().for_each(|i| {
+                    present.insert(i);
+                });
+                if let Some(inc) = self.includes.iter().find(|i| !present.contains(&i.value)) {
+                    return found("includes", Why::Missing(&inc.value), &inc.setter);
+                }
             }
             for item in items.iter().skip(repaired.unwrap_or(0)) {
                 if let Some(r) = self.find_item_refusal(item) {
@@ -823,8 +1046,8 @@ impl<'s> Requirement<'s> {
         None
     }
 
-    /// Why one list element must be removed, or `None` when it may stay.
-    fn item_refusal(&self, item: &Value) -> Option<Refusal> {
+    /// Why one list element (canonical) must be removed, or `None` when it may stay.
+    pub fn item_refusal(&self, item: &Value) -> Option<Refusal> {
         self.find_item_refusal(item).map(Found::refusal)
     }
 
@@ -837,11 +1060,16 @@ impl<'s> Requirement<'s> {
                 setter: Some(setter),
             })
         };
-        if let Some(e) = self.excludes.iter().find(|e| &e.value == item) {
-            return found("excludes", Why::Excluded(item), &e.setter);
+        if self.excludes.is_empty() && self.within.is_empty() && self.patterns.is_empty() {
+            return None;
+        }
+        let norm = self.norm(item);
+        if let Some(&i) = self.excludes_index.meeting(&norm) {
+            let e = &self.excludes[i];
+            return found("excludes", Why::Excluded(item, &e.value), &e.setter);
         }
         for w in &self.within {
-            if !w.value.admits(item) {
+            if !w.value.admits(&norm) {
                 return found("within", Why::NotWithin(item, &w.value), &w.setter);
             }
         }
@@ -853,10 +1081,11 @@ impl<'s> Requirement<'s> {
         None
     }
 
-    /// Repairs a candidate list: adds missing `includes`, removes elements
-    /// that `excludes`, `within` or `pattern` refuse (each removal is
-    /// returned), and keeps the order otherwise. Fails only where the list as
-    /// a whole is refused (`value`, `allowed`, `denied`).
+    /// Repairs a candidate list (canonical elements): adds missing
+    /// `includes`, removes elements that `excludes`, `within` or `pattern`
+    /// refuse (each removal is returned), drops repeats and keeps the order
+    /// otherwise. Fails only where the list as a whole is refused (`value`,
+    /// `allowed`, `denied`).
     pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
         let mut removed = Vec::new();
         let mut kept = UniqueValues::default();
@@ -885,6 +1114,11 @@ impl<'s> Requirement<'s> {
     /// Who pinned the value, when one is pinned.
     pub fn pinned_setter(&self) -> Option<&Setter> {
         self.pinned.as_ref().map(|b| &b.setter)
+    }
+
+    /// The elements `includes` requires, highest-ranked first.
+    pub fn includes(&self) -> impl Iterator<Item = &Value> {
+        self.includes.iter().map(|b| &b.value)
     }
 
     /// Who set the first `includes`, when any did.
@@ -945,22 +1179,26 @@ impl<'s> Requirement<'s> {
 
     /// Every setter that contributes, highest-ranked first, without repeats.
     pub fn setters(&self) -> Vec<Setter> {
-        let mut all: Vec<Setter> = Vec::new();
-        let mut push = |s: &Setter| {
-            if !all.contains(s) {
+        let mut seen: HashSet<&Setter> = HashSet::new();
+        let bounds = self
+            .pinned
+            .iter()
+            .map(|b| &b.setter)
+            .chain(self.allowed.iter().flat_map(|(_, s)| s))
+            .chain(self.denied.iter().map(|b| &b.setter))
+            .chain(self.min.iter().map(|b| &b.setter))
+            .chain(self.max.iter().map(|b| &b.setter))
+            .chain(self.patterns.iter().map(|b| &b.setter))
+            .chain(self.includes.iter().map(|b| &b.setter))
+            .chain(self.within.iter().map(|b| &b.setter))
+            .chain(self.excludes.iter().map(|b| &b.setter))
+            .chain(self.default.iter().map(|b| &b.setter));
+        let mut all = Vec::new();
+        for s in bounds {
+            if seen.insert(s) {
                 all.push(s.clone());
             }
-        };
-        self.pinned.iter().for_each(|b| push(&b.setter));
-        self.allowed.iter().flat_map(|(_, s)| s).for_each(&mut push);
-        self.denied.iter().for_each(|b| push(&b.setter));
-        self.min.iter().for_each(|b| push(&b.setter));
-        self.max.iter().for_each(|b| push(&b.setter));
-        self.patterns.iter().for_each(|b| push(&b.setter));
-        self.includes.iter().for_each(|b| push(&b.setter));
-        self.within.iter().for_each(|b| push(&b.setter));
-        self.excludes.iter().for_each(|b| push(&b.setter));
-        self.default.iter().for_each(|b| push(&b.setter));
+        }
         all
     }
 
@@ -1088,9 +1326,17 @@ mod tests {
     /// What `within` meant before it was indexed: try every entry.
     fn admits_by_scan(entries: &[Value], item: &Value) -> bool {
         entries.iter().any(|allowed| match (allowed, item) {
-            (Value::String(pattern), Value::String(text)) => glob::matches(pattern, text),
+            (Value::String(pattern), Value::String(text)) => crate::glob::matches(pattern, text),
             (allowed, item) => allowed == item,
         })
+    }
+
+    fn within_text(entries: &[Value]) -> Within {
+        Within::new(entries.to_vec(), ValueKind::Text, &KindContext::default())
+    }
+
+    fn text_norm(item: &Value) -> Norm {
+        Norm::of(ValueKind::Text, item, &KindContext::default())
     }
 
     #[test]
@@ -1113,14 +1359,13 @@ mod tests {
             json!({ "name": "docs" }),
             json!({ "name": "other" }),
             json!(1),
-            json!(1.0),
             json!(true),
         ];
         for cut in 0..entries.len() {
-            let w = Within::new(entries[cut..].to_vec());
+            let w = within_text(&entries[cut..]);
             for item in &items {
                 assert_eq!(
-                    w.admits(item),
+                    w.admits(&text_norm(item)),
                     admits_by_scan(&entries[cut..], item),
                     "{item} in {:?}",
                     &entries[cut..]
@@ -1159,7 +1404,7 @@ mod tests {
         ) {
             let entries: Vec<Value> = entries.into_iter().map(Value::String).collect();
             let item = Value::String(text);
-            prop_assert_eq!(Within::new(entries.clone()).admits(&item), admits_by_scan(&entries, &item));
+            prop_assert_eq!(within_text(&entries).admits(&text_norm(&item)), admits_by_scan(&entries, &item));
         }
 
         #[test]

@@ -18,6 +18,9 @@ pub struct Environment {
     pub uid: u32,
     /// The real user's login name, from the user database (not `$USER`).
     pub user_name: Option<String>,
+    /// The real user's home directory, from the user database (not `$HOME`):
+    /// what `~` in a path setting means (see [`crate::kind`]).
+    pub home: Option<PathBuf>,
     /// The current time.
     pub now: OffsetDateTime,
     /// `HTTPS_PROXY`/`https_proxy`, for `sync` only (a proxy is never trusted: the signature is).
@@ -47,6 +50,8 @@ impl Environment {
             cwd: std::env::current_dir().ok(),
             uid,
             user_name: uzers::get_user_by_uid(uid).map(|u| u.name().to_string_lossy().into_owned()),
+            home: uzers::get_user_by_uid(uid)
+                .map(|u| uzers::os::unix::UserExt::home_dir(&u).to_path_buf()),
             now: OffsetDateTime::now_utc(),
             https_proxy: std::env::var("HTTPS_PROXY")
                 .or_else(|_| std::env::var("https_proxy"))
@@ -64,6 +69,7 @@ impl Environment {
             cwd: None,
             uid: 0,
             user_name: None,
+            home: None,
             now,
             https_proxy: None,
             search_path: Vec::new(),

@@ -69,6 +69,7 @@ pub mod env;
 pub mod error;
 pub mod fsafe;
 pub mod glob;
+pub mod kind;
 pub mod layer;
 pub mod loader;
 pub mod mdm;

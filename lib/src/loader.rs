@@ -186,9 +186,38 @@ impl Resolver {
             SourceStatus::Loaded,
             self.schema.origin(),
         ));
+        // A source the signed precedence leaves out does not count, and says so.
+        let precedence = stack.precedence.clone();
         stack
             .layers
-            .retain(|l| crate::admission::in_precedence(&stack.precedence, l.source));
+            .retain(|l| crate::admission::in_precedence(&precedence, l.source));
+        for report in &mut stack.sources {
+            if !crate::admission::in_precedence(&precedence, report.name)
+                && report.status != SourceStatus::Absent
+            {
+                report.status = SourceStatus::Ignored;
+                report.reason = Some(format!(
+                    "left out of the signed precedence order ({}): it does not count",
+                    Self::precedence_names(&precedence)
+                ));
+            }
+        }
+        if !crate::admission::in_precedence(&precedence, SourceKind::Cloud) {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Cloud,
+                    SourceStatus::Ignored,
+                    tree.real(&crate::cloud::bundle_path(self.options.platform))
+                        .display()
+                        .to_string(),
+                )
+                .because(format!(
+                    "left out of the signed precedence order ({}): not read",
+                    Self::precedence_names(&precedence)
+                )),
+            );
+        }
+        admission.require_known_bundles(&mut stack);
         admission.commit(&mut stack);
         Ok(stack)
     }
@@ -214,6 +243,15 @@ impl Resolver {
         Ok(())
     }
 
+    fn precedence_names(precedence: &crate::trust::root::Precedence) -> String {
+        precedence
+            .order
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Records a managed file that could not be used: it never counts, and
     /// the resolution degrades.
     pub fn reject_managed(stack: &mut Stack, source: SourceKind, location: &str, reason: String) {
@@ -228,6 +266,7 @@ impl Resolver {
             source: Some(source),
             location: Some(location.to_owned()),
             key: None,
+            operator: None,
         });
         stack
             .sources
@@ -356,6 +395,7 @@ impl Resolver {
                             source: Some(source),
                             location: Some(location.to_owned()),
                             key: None,
+                            operator: None,
                         });
                     }
                     Expiry::PastGrace { grace_ended, .. } => {
@@ -433,6 +473,7 @@ impl Resolver {
 
     fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
         let Some(root) = &self.options.root else {
+            stack.kind_context.home = env.home.as_ref().map(|h| h.display().to_string());
             return env.user_config.clone();
         };
         let platform = self.options.platform;
@@ -466,6 +507,7 @@ impl Resolver {
                             source: Some(SourceKind::User),
                             location: None,
                             key: None,
+                            operator: None,
                         });
                     }
                     return None;
@@ -473,6 +515,8 @@ impl Resolver {
                 users.remove(0)
             }
         };
+        // `~` means the user's home on the machine the tree was copied from.
+        stack.kind_context.home = Some(platform.home_under_root(&user).display().to_string());
         let home = platform
             .home_under_root(&user)
             .join(platform.user_config_in_home());
@@ -722,6 +766,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
         source: Some(source),
         location: Some(location.to_owned()),
         key: None,
+        operator: None,
     });
     stack.sources.push(
         SourceReport::new(source, SourceStatus::Rejected, location).because(

@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::constraint::{Conflict, Requirement, Setter, UniqueValues};
+use crate::constraint::{Conflict, Refusal, Requirement, Setter, UniqueValues};
+use crate::kind::{KindContext, ValueKind};
 use crate::layer::Layer;
 use crate::schema::{Kind, ListMerge, Schema, Setting};
 use crate::source::{Location, SourceKind};
@@ -63,6 +64,9 @@ pub struct Diagnostic {
     /// The setting concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The constraint operator concerned (a `conflict` drops only this one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// What one source location contributed, for `mandate sources`.
@@ -215,6 +219,8 @@ pub struct Stack {
     pub root: Option<String>,
     /// The trust root in force.
     pub trust: TrustSummary,
+    /// The user the agent runs as, for `~` in paths (see [`crate::kind`]).
+    pub kind_context: KindContext,
 }
 
 /// A refused candidate.
@@ -305,9 +311,14 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// The effective value of `key`.
+    /// The effective value of `key` (`None` when unset; `keys` still
+    /// records an unset setting whose proposals were all refused, with
+    /// `value: null`).
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.keys.get(key).map(|k| &k.value)
+        self.keys
+            .get(key)
+            .map(|k| &k.value)
+            .filter(|v| !v.is_null())
     }
 
     /// The effective value of a string setting.
@@ -434,7 +445,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     let mut diagnostics = std::mem::take(&mut stack.diagnostics);
     for setting in schema.settings() {
         let key = setting.key.as_str();
-        let mut req = Requirement::new(setting);
+        let mut req = Requirement::with_context(setting, stack.kind_context.clone());
         for (i, (c, setter)) in constraints.get(key).into_iter().flatten().enumerate() {
             if i > 0 && replaces(&precedence, key) {
                 diagnostics.push(Diagnostic {
@@ -446,10 +457,11 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     source: Some(setter.source),
                     location: Some(setter.location.to_string()),
                     key: Some(key.into()),
+                    operator: None,
                 });
                 continue;
             }
-            if let Err(conflict) = req.tighten(c, setter) {
+            for conflict in req.tighten(c, setter) {
                 diagnostics.push(conflict_diagnostic(&conflict));
             }
         }
@@ -467,11 +479,12 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                 source: Some(setter.source),
                 location: Some(setter.location.to_string()),
                 key: Some(key.into()),
+                operator: None,
             });
         }
         let candidates = proposals.remove(key).unwrap_or_default();
         let report = if stack.lockdown {
-            lockdown_report(setting, &candidates)
+            lockdown_report(setting, &req, &candidates)
         } else {
             resolve_key(schema, setting, &req, &candidates)
         };
@@ -481,7 +494,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     }
 
     let mut settings = Map::new();
-    for (key, report) in &keys {
+    for (key, report) in keys.iter().filter(|(_, r)| !r.value.is_null()) {
         insert_nested(&mut settings, key, report.value.clone());
     }
     let settings = Value::Object(settings);
@@ -514,40 +527,158 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
         severity: Severity::Warning,
         code: "conflict".into(),
         message: format!(
-            "the requirement on \"{}\" from {} contradicts {kept}: {}; the higher-ranked source wins and this requirement is ignored",
-            c.key, c.dropped, c.message
+            "`{}` on \"{}\" from {} contradicts {kept}: {}; the higher-ranked source wins: this operator is ignored, the rest of the requirement applies",
+            c.op, c.key, c.dropped, c.message
         ),
         source: Some(c.dropped.source),
         location: Some(c.dropped.location.to_string()),
         key: Some(c.key.clone()),
+        operator: Some(c.op.to_owned()),
     }
 }
 
-fn lockdown_report(setting: &Setting, candidates: &[Candidate]) -> Option<KeyReport> {
-    let value = setting.lockdown.clone()?;
+/// The value held when managed policy could not be applied: never looser
+/// than the policy it replaces.
+///
+/// - A setting with a lockdown value holds it; for a list merged by union
+///   (deny lists such as `network.denied_domains`), the accepted layers'
+///   required elements are kept too (command rules only when they prompt or
+///   forbid), and a list's elements the accepted requirements refuse are
+///   dropped.
+/// - A setting whose lockdown is "unset" (no value is safe everywhere) takes
+///   the first value the accepted managed layers propose that their
+///   requirements admit, else the strictest value those requirements allow,
+///   else stays unset.
+///
+/// Unmanaged proposals are all refused.
+fn lockdown_report(
+    setting: &Setting,
+    req: &Requirement,
+    candidates: &[Candidate],
+) -> Option<KeyReport> {
+    // A value the accepted managed layers propose and their requirements
+    // admit (what an unset lockdown, or a free string such as a log path,
+    // falls back to).
+    let managed = || {
+        candidates.iter().find_map(|c| {
+            if !c.source.is_managed() {
+                return None;
+            }
+            let v = setting.canonical(c.value).ok()?;
+            req.refusal(&v)
+                .is_none()
+                .then(|| (v, format!("{}, kept in lockdown", c.location)))
+        })
+    };
+    let schema_value = "lockdown value of the schema".to_owned();
+    let (value, location) = match &setting.lockdown {
+        Some(Value::Array(items)) => {
+            let mut kept = UniqueValues::default();
+            for item in items {
+                if req.item_refusal(item).is_none() {
+                    kept.insert(item);
+                }
+            }
+            if setting.merge == ListMerge::Union {
+                for inc in req.includes() {
+                    let prompts = inc
+                        .get("decision")
+                        .and_then(Value::as_str)
+                        .is_none_or(|d| d != "allow");
+                    if setting.value_kind != ValueKind::Command || prompts {
+                        kept.insert(inc);
+                    }
+                }
+            }
+            let kept = Value::Array(kept.into_vec());
+            let location = if &kept == setting.lockdown.as_ref().unwrap_or(&Value::Null) {
+                schema_value
+            } else {
+                "lockdown value of the schema and the accepted requirements".to_owned()
+            };
+            (kept, location)
+        }
+        // Ordered values and booleans: the lockdown value is the strictest.
+        Some(v) if setting.finite_domain().is_some() || setting.kind != Kind::String => {
+            (v.clone(), schema_value)
+        }
+        Some(v) => managed().unwrap_or((v.clone(), schema_value)),
+        None => match managed() {
+            Some(found) => found,
+            None if !req.is_empty() => (
+                req.strictest()?,
+                "the strictest value the accepted requirements allow (lockdown)".to_owned(),
+            ),
+            None => return None,
+        },
+    };
+    let kept_from = |c: &Candidate| location.starts_with(&format!("{}, kept", c.location));
+    let rejected = candidates
+        .iter()
+        .filter(|c| !kept_from(c))
+        .map(|c| Rejected {
+            value: c.value.clone(),
+            source: c.source.name().into(),
+            location: c.location.to_string(),
+            reason:
+                "managed policy could not be applied: every setting is held at its lockdown value"
+                    .into(),
+            constraint: None,
+        })
+        .collect();
     Some(KeyReport {
         value,
         source: "lockdown".into(),
-        location: "lockdown value of the schema".into(),
+        location,
         locked: true,
-        constraint: None,
-        rejected: candidates
-            .iter()
-            .map(|c| Rejected {
-                value: c.value.clone(),
-                source: c.source.name().into(),
-                location: c.location.to_string(),
-                reason: "managed policy could not be applied: every setting is held at its lockdown value".into(),
-                constraint: None,
-            })
-            .collect(),
+        constraint: (!req.is_empty()).then(|| req.to_json()),
+        rejected,
         overridden: Vec::new(),
         merged: Vec::new(),
         constraint_lines: vec!["lockdown: managed policy could not be read or verified".into()],
     })
 }
 
-fn refused(c: &Candidate, r: crate::constraint::Refusal, value: Value) -> Rejected {
+/// Why a proposal that lost to a higher one would have been refused on its
+/// own (a list: its first refused element), if it would.
+fn lower_refusal(
+    schema: &Schema,
+    setting: &Setting,
+    req: &Requirement,
+    c: &Candidate,
+) -> Option<Refusal> {
+    if req.is_empty() {
+        return setting
+            .canonical(c.value)
+            .err()
+            .map(|e| kind_refusal(schema, e));
+    }
+    let value = match setting.canonical(c.value) {
+        Ok(v) => v,
+        Err(e) => return Some(kind_refusal(schema, e)),
+    };
+    if setting.kind == Kind::Array {
+        return match req.repair(value.as_array().map_or(&[][..], Vec::as_slice)) {
+            Ok((_, removed)) => removed.into_iter().next().map(|(_, r)| r),
+            Err(r) => Some(r),
+        };
+    }
+    req.refusal(&value)
+}
+
+/// The refusal of a value its kind cannot make sense of (`/../etc`, `a b.com`).
+fn kind_refusal(schema: &Schema, e: crate::kind::KindError) -> Refusal {
+    Refusal {
+        op: "kind",
+        reason: e.to_string(),
+        setter: Setter {
+            source: SourceKind::Default,
+            location: Location::new(schema.origin()),
+        },
+    }
+}
+
+fn refused(c: &Candidate, r: Refusal, value: Value) -> Rejected {
     Rejected {
         value,
         source: c.source.name().into(),
@@ -614,11 +745,21 @@ fn resolve_key(
     let union =
         setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
     if union {
-        // Every layer's elements apply; the highest contributor is named as the source.
+        // Every layer's elements apply; the highest contributor is named as
+        // the source, and each element is attributed to the first layer
+        // that proposed it (kept beside the de-duplicated list, not rescanned).
         let mut unique = UniqueValues::default();
-        for c in candidates {
+        let mut owner: Vec<usize> = Vec::new();
+        for (n, c) in candidates.iter().enumerate() {
             for item in c.value.as_array().into_iter().flatten() {
-                unique.insert(item);
+                match setting.canonical_item(item) {
+                    Ok(item) => {
+                        if unique.insert(&item) {
+                            owner.push(n);
+                        }
+                    }
+                    Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
+                }
             }
             merged.push(Overridden {
                 value: c.value.clone(),
@@ -627,14 +768,14 @@ fn resolve_key(
             });
         }
         let head = &candidates[0];
+        let positions = unique.clone();
         let all = unique.into_vec();
         match req.repair(&all) {
             Ok((repaired, removed)) => {
                 rejected.extend(removed.into_iter().map(|(item, r)| {
-                    let who = candidates
-                        .iter()
-                        .find(|c| c.value.as_array().is_some_and(|a| a.contains(&item)))
-                        .unwrap_or(head);
+                    let who = positions
+                        .position(&item)
+                        .map_or(head, |i| &candidates[owner[i]]);
                     refused(who, r, item)
                 }));
                 winner = Some((Value::Array(repaired), head));
@@ -647,18 +788,35 @@ fn resolve_key(
         for c in tail.iter().chain(&fallbacks) {
             if let Some((_, w)) = &winner {
                 if w.source != c.source || w.location != c.location {
-                    overridden.push(Overridden {
-                        value: c.value.clone(),
-                        source: c.source.name().into(),
-                        location: c.location.to_string(),
-                    });
+                    // A lower proposal that breaks a requirement is refused,
+                    // not merely overridden: its author should learn so.
+                    match lower_refusal(schema, setting, req, c) {
+                        Some(r) if c.source != SourceKind::Default => {
+                            rejected.push(refused(c, r, c.value.clone()));
+                        }
+                        _ => overridden.push(Overridden {
+                            value: c.value.clone(),
+                            source: c.source.name().into(),
+                            location: c.location.to_string(),
+                        }),
+                    }
                 }
                 continue;
             }
+            // Judged in the canonical form the agent gives the value; a list
+            // element its kind cannot read is removed like any refused one.
             if setting.kind == Kind::Array
                 && let Some(items) = c.value.as_array()
             {
-                match req.repair(items) {
+                let mut readable = Vec::with_capacity(items.len());
+                for item in items {
+                    match setting.canonical_item(item) {
+                        Ok(v) => readable.push(v),
+                        Err(_) if c.source == SourceKind::Default => {}
+                        Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
+                    }
+                }
+                match req.repair(&readable) {
                     Ok((repaired, removed)) => {
                         rejected.extend(removed.into_iter().map(|(item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
@@ -668,8 +826,16 @@ fn resolve_key(
                 }
                 continue;
             }
-            match req.refusal(c.value) {
-                None => winner = Some((c.value.clone(), c)),
+            let value = match setting.canonical(c.value) {
+                Ok(v) => v,
+                Err(_) if c.source == SourceKind::Default => continue,
+                Err(e) => {
+                    rejected.push(refused(c, kind_refusal(schema, e), c.value.clone()));
+                    continue;
+                }
+            };
+            match req.refusal(&value) {
+                None => winner = Some((value, c)),
                 // A schema default that policy refuses is not news: only proposals are reported.
                 Some(_) if c.source == SourceKind::Default => {}
                 Some(r) => rejected.push(refused(c, r, c.value.clone())),
@@ -680,7 +846,24 @@ fn resolve_key(
     let (schema_location, strictest_location) =
         (schema_location.to_string(), strictest_location.to_string());
     overridden.retain(|o| o.location != schema_location && o.location != strictest_location);
-    let (value, from) = winner?;
+    let Some((value, from)) = winner else {
+        // Nothing complies: the setting is unset, but what was refused and
+        // why stays on record (`explain`, `check`, `show --json`).
+        if rejected.is_empty() {
+            return None;
+        }
+        return Some(KeyReport {
+            value: Value::Null,
+            source: "unset".into(),
+            location: "no proposal complies with the requirement".into(),
+            locked: req.is_locked(),
+            constraint: (!req.is_empty()).then(|| req.to_json()),
+            rejected,
+            overridden,
+            merged,
+            constraint_lines: req.describe(),
+        });
+    };
     let constraint = (!req.is_empty()).then(|| req.to_json());
     // A schema default that policy pins, or that policy's `includes` filled,
     // is policy's value: name the requirement, not the schema.

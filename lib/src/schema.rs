@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
 
+use crate::kind::{KindError, ValueKind, normalise_value};
+
 /// The bundled agent policy schema, `schema/agent-policy.schema.json`.
 pub const AGENT_POLICY_SCHEMA: &str = include_str!("../../schema/agent-policy.schema.json");
 
@@ -122,6 +124,9 @@ pub struct Setting {
     pub enum_values: Option<Vec<Value>>,
     /// How lists combine across layers (lists and maps only).
     pub merge: ListMerge,
+    /// What the values (a list's elements) mean, and so how they compare
+    /// (`x-mandate-kind`; required on lists, [`ValueKind::Text`] where absent).
+    pub value_kind: ValueKind,
     /// The value used when managed policy is stale or unreadable; `None` means unset.
     pub lockdown: Option<Value>,
     /// The schema default.
@@ -188,6 +193,27 @@ impl Setting {
     pub fn check_item(&self, item: &Value) -> Result<(), String> {
         self.check(&Value::Array(vec![item.clone()]))
             .map_err(|e| e.replacen("at /0: ", "", 1))
+    }
+
+    /// The canonical form of a value (a list element by element) under the
+    /// setting's [`ValueKind`]: what every comparison uses.
+    pub fn canonical(&self, value: &Value) -> Result<Value, KindError> {
+        match value {
+            Value::Array(items) if self.kind == Kind::Array => items
+                .iter()
+                .map(|item| normalise_value(self.value_kind, item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other if self.kind == Kind::Array || self.kind == Kind::String => {
+                normalise_value(self.value_kind, other)
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// The canonical form of one element of a list setting.
+    pub fn canonical_item(&self, item: &Value) -> Result<Value, KindError> {
+        normalise_value(self.value_kind, item)
     }
 
     /// Whether the setting is a list of strings (so `pattern` applies element-wise).
@@ -361,6 +387,24 @@ impl Schema {
                 ));
             }
         };
+        let value_kind = match node.get("x-mandate-kind") {
+            None if kind == Kind::Array => {
+                return Err(self.node_error(
+                    key,
+                    "a list setting needs x-mandate-kind (domain, path, command, name, mcp-server or text): it decides how elements compare",
+                ));
+            }
+            None => ValueKind::Text,
+            Some(Value::String(name)) => ValueKind::from_name(name).ok_or_else(|| {
+                self.node_error(
+                    key,
+                    &format!(
+                        "x-mandate-kind {name:?} is not one of domain, path, command, name, mcp-server, text"
+                    ),
+                )
+            })?,
+            Some(_) => return Err(self.node_error(key, "x-mandate-kind must be a string")),
+        };
         let plain = node
             .keys()
             .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k.as_str()));
@@ -382,6 +426,7 @@ impl Schema {
             order,
             enum_values,
             merge,
+            value_kind,
             lockdown: node
                 .get("x-mandate-lockdown")
                 .filter(|v| !v.is_null())

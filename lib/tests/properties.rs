@@ -16,7 +16,7 @@
 use std::collections::BTreeSet;
 
 use mandate::layer::Layer;
-use mandate::resolve::{Effective, digest};
+use mandate::resolve::{Effective, Stack, digest, resolve_stack};
 use mandate::{Schema, SourceKind, resolve};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -391,7 +391,7 @@ fn breaks(spec: Spec, op: &Op, value: &Value) -> Option<String> {
 
 /// The managed constraints resolution kept: every requirement of every
 /// managed layer, minus those a `conflict` diagnostic says were dropped.
-fn accepted<'s>(specs: &'s [LayerSpec], eff: &Effective) -> Vec<(usize, &'s [Op])> {
+fn accepted(specs: &[LayerSpec], eff: &Effective) -> Vec<(usize, Vec<Op>)> {
     let mut out = Vec::new();
     for spec in specs.iter().filter(|s| s.source.is_managed()) {
         let layer = spec.layer();
@@ -402,13 +402,19 @@ fn accepted<'s>(specs: &'s [LayerSpec], eff: &Effective) -> Vec<(usize, &'s [Op]
                 .find(|(i, _)| SPECS[*i].key == entry.key)
                 .unwrap();
             let at = entry.location.to_string();
-            let dropped = eff
+            // A conflict drops only the operator it names.
+            let dropped: Vec<&str> = eff
                 .diagnostics
                 .iter()
-                .any(|d| d.code == "conflict" && d.location.as_deref() == Some(at.as_str()));
-            if !dropped {
-                out.push((*i, ops.as_slice()));
-            }
+                .filter(|d| d.code == "conflict" && d.location.as_deref() == Some(at.as_str()))
+                .filter_map(|d| d.operator.as_deref())
+                .collect();
+            let kept: Vec<Op> = ops
+                .iter()
+                .filter(|o| !dropped.contains(&o.name))
+                .cloned()
+                .collect();
+            out.push((*i, kept));
         }
     }
     out
@@ -458,7 +464,16 @@ fn dropped_locations(eff: &Effective) -> BTreeSet<String> {
     eff.diagnostics
         .iter()
         .filter(|d| d.code == "conflict")
-        .filter_map(|d| d.location.clone())
+        // Operators (and, for `denied`, `includes` and `excludes`, single
+        // elements) are dropped one by one: the message says which.
+        .filter_map(|d| {
+            Some(format!(
+                "{} {} {}",
+                d.location.as_deref()?,
+                d.operator.as_deref()?,
+                d.message
+            ))
+        })
         .collect()
 }
 
@@ -500,7 +515,7 @@ proptest! {
                 continue;
             };
             for (_, ops) in kept.iter().filter(|(k, _)| *k == i) {
-                for op in *ops {
+                for op in ops {
                     if let Some(why) = breaks(*spec, op, value) {
                         prop_assert!(
                             false,
@@ -651,4 +666,84 @@ fn the_model_agrees_with_the_schema_on_what_exists() {
     assert!(glob_matches("*.npmjs.org", "*.npmjs.org"));
     assert!(!glob_matches("*.npmjs.org", "npmjs.org"));
     assert!(glob_matches("*", ""));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// (e) Lockdown is never looser than policy: rejecting any one managed
+    /// layer never yields a value a session could not be refused for under
+    /// the full stack. Enums hold a value at least as strict as any the full
+    /// stack admits; deny lists keep every element the full stack requires
+    /// that an accepted layer asked for; allow lists admit nothing the full
+    /// stack refuses.
+    #[test]
+    fn lockdown_is_never_looser_than_the_policy_it_replaces(
+        managed in managed_layers(4).prop_filter("a layer to reject", |l| !l.is_empty()),
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let full_layers = layers(&managed);
+        let full = resolve(Schema::bundled(), full_layers.clone());
+        let gone = pick.index(managed.len());
+        let kept: Vec<LayerSpec> = managed.iter().enumerate().filter(|(i, _)| *i != gone).map(|(_, l)| l.clone()).collect();
+        let locked = resolve_stack(
+            Schema::bundled(),
+            Stack { layers: layers(&kept), lockdown: true, domain: "dev.mandate".into(), ..Stack::default() },
+        );
+        let admits = admissible(&full_layers);
+        for (spec, full_admits) in finite_specs().zip(&admits) {
+            let value = locked.get(spec.key).map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            let Some(value) = value else {
+                prop_assert!(false, "{} is unset in lockdown", spec.key);
+                continue;
+            };
+            let order: Vec<String> = match spec.kind {
+                Kind::Enum(order) => order.iter().map(|s| (*s).to_owned()).collect(),
+                // sandbox.network: closed is the stricter.
+                _ => vec!["false".into(), "true".into()],
+            };
+            let rank = |v: &str| order.iter().position(|o| o == v).unwrap_or(usize::MAX);
+            if let Some(loosest_admitted_min) = full_admits.iter().map(|v| rank(v)).min() {
+                prop_assert!(
+                    rank(&value) <= loosest_admitted_min,
+                    "{}: lockdown {} is looser than {:?}, all the full stack admits", spec.key, value, full_admits
+                );
+            }
+        }
+        // Deny lists: what an accepted layer requires and the full stack holds stays.
+        let locked_denied = locked.get("network.denied_domains").cloned().unwrap_or(json!([]));
+        let full_denied = full.get("network.denied_domains").cloned().unwrap_or(json!([]));
+        for spec in &kept {
+            for (i, ops) in &spec.requirements {
+                if SPECS[*i].key != "network.denied_domains" { continue; }
+                for op in ops.iter().filter(|o| o.name == "includes") {
+                    for element in items(&op.operand) {
+                        if full_denied.as_array().is_some_and(|a| a.contains(&element)) {
+                            prop_assert!(
+                                locked_denied.as_array().is_some_and(|a| a.contains(&element)),
+                                "denied {} dropped in lockdown: {}", element, locked_denied
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Allow lists: nothing the full stack would refuse.
+        let locked_allowed = locked.get("network.allowed_domains").cloned().unwrap_or(json!([]));
+        if let Some(list) = locked_allowed.as_array().filter(|a| !a.is_empty()) {
+            let mut with = full_layers.clone();
+            with.push(mandate::layer::session_layer(
+                Schema::bundled(),
+                &[format!("network.allowed_domains={}", Value::Array(list.clone()))],
+            ).unwrap());
+            let judged = resolve(Schema::bundled(), with);
+            prop_assert!(
+                judged.keys["network.allowed_domains"].rejected.iter().all(|r| r.source != "session"),
+                "lockdown allows {:?}, which the full stack refuses", list
+            );
+        }
+    }
 }

@@ -145,7 +145,10 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         ));
     };
     let key = key.trim().to_owned();
+    // The value asked about replaces any `-c` for the same key.
     let mut with = globals.clone();
+    with.config
+        .retain(|c| c.split_once('=').is_none_or(|(k, _)| k.trim() != key));
     with.config.push(args.assignment.clone());
     let (resolver, effective) = match resolve(&with) {
         Ok(r) => r,

@@ -7,5 +7,6 @@ pub mod demo;
 pub mod doctor;
 pub mod inspect;
 pub mod package;
+pub mod state;
 pub mod trust;
 pub mod validate;

@@ -268,6 +268,11 @@ impl RootContent {
             b = b.precedence(p);
         }
         if let Some(url) = &self.cloud_url {
+            if self.cloud_bundle.is_none() {
+                return Err(CliError::usage(
+                    "--cloud-url needs --cloud-bundle ID (the id in the bundle's [policy] header): without it a device's first `mandate sync` would accept whichever bundle of your organisation the server returns",
+                ));
+            }
             b = b.cloud(Some(CloudConfig {
                 url: url.clone(),
                 ca: self.cloud_ca.clone(),

@@ -1099,28 +1099,19 @@ fn sync_locked(
 }
 
 /// The cache lock, released when dropped (the descriptor closes).
-struct Lock(#[allow(dead_code)] std::os::fd::OwnedFd);
+struct Lock(#[allow(dead_code)] crate::atomic::Lock);
 
 impl Lock {
+    /// Tries once: a second sync reports the one already running.
     fn take(path: &Path) -> Result<Lock, SyncError> {
-        use rustix::fs::{FlockOperation, Mode, OFlags};
-        let fd = rustix::fs::open(
-            path,
-            OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o644),
-        )
-        .map_err(|e| SyncError::Cache {
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Lock(fd)),
-            Err(rustix::io::Errno::WOULDBLOCK) => Err(SyncError::Busy {
+        match crate::atomic::lock(path, std::time::Duration::ZERO) {
+            Ok(lock) => Ok(Lock(lock)),
+            Err(crate::atomic::LockError::Busy { .. }) => Err(SyncError::Busy {
                 path: path.to_path_buf(),
             }),
-            Err(e) => Err(SyncError::Cache {
+            Err(crate::atomic::LockError::Io { source, .. }) => Err(SyncError::Cache {
                 path: path.to_path_buf(),
-                source: e.into(),
+                source,
             }),
         }
     }

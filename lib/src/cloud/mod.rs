@@ -512,14 +512,15 @@ impl CachedCloud {
             source: Some(SourceKind::Cloud),
             location: location.clone(),
             key: None,
+            operator: None,
         };
         let mut out = Vec::new();
         let report = self.source_report();
         match (&self.state, self.standing()) {
             (CacheState::Absent, _) if self.configured => out.push(diagnostic(
-                Severity::Info,
+                Severity::Error,
                 "cloud-not-synced",
-                "the trust root names a cloud URL but nothing has been synced yet: run `mandate sync` as root".into(),
+                "the trust root names a cloud URL but no cloud policy has been synced: the machine is not managed as configured, so every setting is held at its lockdown value until `mandate sync` (as root) fetches the first bundle".into(),
             )),
             (CacheState::Rejected(e), _) => out.push(diagnostic(
                 Severity::Error,
@@ -570,6 +571,16 @@ impl CachedCloud {
         stack.diagnostics.extend(self.diagnostics());
         let mut report = self.source_report();
         match self.standing() {
+            // Configured but never delivered is not "absent": it fails closed.
+            Standing::Absent if self.configured => {
+                stack.degraded = true;
+                stack.lockdown = true;
+                report.status = SourceStatus::Absent;
+                report.reason = Some(
+                    "configured by the trust root but never synced: run `mandate sync` as root"
+                        .into(),
+                );
+            }
             Standing::Absent => {}
             Standing::Lockdown => {
                 stack.degraded = true;
@@ -593,6 +604,7 @@ impl CachedCloud {
                         source: Some(SourceKind::Cloud),
                         location: Some(self.location.display().to_string()),
                         key: None,
+                        operator: None,
                     });
                 }
                 None => {}

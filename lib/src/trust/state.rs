@@ -200,19 +200,6 @@ struct RawRecord {
     recorded_at: String,
 }
 
-/// Takes an exclusive `flock` on `path` (created if needed), released when
-/// the returned descriptor is dropped. Blocks while another process holds it.
-fn lock_exclusive(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
-    use rustix::fs::{FlockOperation, Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o644),
-    )?;
-    rustix::fs::flock(&fd, FlockOperation::LockExclusive)?;
-    Ok(fd)
-}
-
 /// What the machine has seen: per channel and bundle id, and the latest time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RollbackState {
@@ -345,12 +332,48 @@ impl RollbackState {
             path: path.to_owned(),
             source,
         };
-        let _lock = lock_exclusive(&path.with_extension("lock")).map_err(io)?;
+        let _lock = crate::atomic::lock(&path.with_extension("lock"), crate::atomic::LOCK_TIMEOUT)
+            .map_err(|e| io(io::Error::other(e.to_string())))?;
+        // A state file that cannot be read is evidence to report, not to
+        // overwrite: the save fails instead.
         let mut merged = self.clone();
-        if let Ok(disk) = RollbackState::load(path) {
-            merged.merge(&disk);
-        }
+        merged.merge(&RollbackState::load(path)?);
         write_atomic(path, &merged.to_json(), 0o644).map_err(io)
+    }
+
+    /// Changes the state file in place under its lock: reads what is on
+    /// disk (a refused file fails the update, it is never replaced), applies
+    /// `change`, and writes the result atomically. This is how a root admin
+    /// retires a record or recovers from a clock that ran ahead
+    /// ([`RollbackState::forget`], [`RollbackState::reset_clock`]).
+    pub fn update<T>(
+        path: &Path,
+        change: impl FnOnce(&mut RollbackState) -> T,
+    ) -> Result<T, StateError> {
+        let io = |source| StateError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let _lock = crate::atomic::lock(&path.with_extension("lock"), crate::atomic::LOCK_TIMEOUT)
+            .map_err(|e| io(io::Error::other(e.to_string())))?;
+        let mut state = RollbackState::load(path)?;
+        let out = change(&mut state);
+        write_atomic(path, &state.to_json(), 0o644).map_err(io)?;
+        Ok(out)
+    }
+
+    /// Removes the record of a retired bundle; says whether there was one.
+    /// Its version no longer binds, so only do this for an id that will not
+    /// come back (or that comes back re-keyed).
+    pub fn forget(&mut self, channel: Channel, id: &str) -> bool {
+        self.bundles.remove(&(channel, id.to_owned())).is_some()
+    }
+
+    /// Sets the latest time seen to `now`, after a clock that ran ahead was
+    /// corrected (every later run would otherwise see the clock stepped
+    /// back). Every version record is kept, so rollback protection holds.
+    pub fn reset_clock(&mut self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.latest_seen.replace(now)
     }
 
     /// Merges another state into this one: the latest time seen is the later

@@ -1,0 +1,106 @@
+//! Shared set-up for end-to-end tests: an admin's directory and a machine
+//! tree read with `--root`, and the `mandate` binary run with a cleared
+//! environment.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// An admin's working directory and a machine tree under `--root`.
+pub struct Admin {
+    /// Where keys, policies and bundles are written.
+    pub dir: PathBuf,
+    /// The machine's root directory.
+    pub machine: PathBuf,
+}
+
+impl Admin {
+    pub fn new(tmp: &Path) -> Admin {
+        let dir = tmp.join("admin");
+        let machine = tmp.join("machine");
+        std::fs::create_dir_all(&dir).unwrap();
+        for d in ["etc/mandate/policy.d", "var/lib/mandate"] {
+            std::fs::create_dir_all(machine.join(d)).unwrap();
+        }
+        for d in [
+            "",
+            "etc",
+            "etc/mandate",
+            "etc/mandate/policy.d",
+            "var",
+            "var/lib",
+            "var/lib/mandate",
+        ] {
+            std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        Admin { dir, machine }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::cargo_bin("mandate")
+            .unwrap()
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.dir)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "mandate {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn on_machine(&self, args: &[&str]) -> Output {
+        let root = self.machine.display().to_string();
+        let mut all = vec!["--root", root.as_str(), "--platform", "linux"];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    pub fn sources(&self) -> Value {
+        let out = self.on_machine(&["sources", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn install(&self, file: &str, to: &str) {
+        let target = self.machine.join(to);
+        std::fs::copy(self.dir.join(file), &target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    pub fn write_policy(&self, name: &str, version: u64, mode_max: &str) {
+        let text = format!(
+            r#"[policy]
+org = "acme"
+channel = "system"
+id = "acme-baseline"
+version = {version}
+issued_at = 2026-01-01T00:00:00Z
+expires = 2099-01-01T00:00:00Z
+
+[settings]
+sandbox.mode = "{mode_max}"
+
+[requirements]
+"sandbox.mode" = {{ max = "{mode_max}" }}
+"auth.method" = {{ value = "sso" }}
+"#
+        );
+        std::fs::write(self.dir.join(name), text).unwrap();
+    }
+}

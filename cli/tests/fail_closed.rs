@@ -1,0 +1,209 @@
+//! A machine never drops to unmanaged while `status` says `ok`: a cloud
+//! source the trust root configures but that never delivered, a signed
+//! bundle that disappears after it was applied, and a source the signed
+//! precedence leaves out are each reported, and the first two lock down.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Admin;
+use serde_json::Value;
+
+fn setup(extra: &[&str]) -> (tempfile::TempDir, Admin) {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    for name in ["root-1", "policy-1"] {
+        admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
+    }
+    let mut args = vec![
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--root-threshold",
+        "1",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust.toml",
+    ];
+    args.extend_from_slice(extra);
+    admin.ok(&args);
+    admin.install("trust.toml", "etc/mandate/trust.toml");
+    (tmp, admin)
+}
+
+fn show(admin: &Admin) -> (Value, i32) {
+    let out = admin.on_machine(&["show", "--json"]);
+    (
+        serde_json::from_slice(&out.stdout).unwrap(),
+        out.status.code().unwrap(),
+    )
+}
+
+fn codes(eff: &Value) -> Vec<String> {
+    eff["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn cloud_configured_but_never_synced_locks_down() {
+    let (_tmp, admin) = setup(&[
+        "--cloud-url",
+        "https://policy.acme.example/acme/cloud/acme-baseline.bundle",
+        "--cloud-bundle",
+        "acme-baseline",
+    ]);
+    let (eff, code) = show(&admin);
+    assert_eq!(eff["status"], "degraded");
+    assert_eq!(code, 3);
+    assert!(codes(&eff).contains(&"cloud-not-synced".into()), "{eff:#}");
+    assert_eq!(eff["keys"]["sandbox.mode"]["value"], "read-only");
+    assert_eq!(eff["keys"]["sandbox.mode"]["source"], "lockdown");
+    let message = eff["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "cloud-not-synced")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("mandate sync"), "{message}");
+}
+
+#[test]
+fn trust_init_refuses_a_cloud_url_without_a_bundle_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    for name in ["root-1", "policy-1"] {
+        admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
+    }
+    let out = admin.run(&[
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--root-threshold",
+        "1",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--sign",
+        "keys/root-1.key",
+        "--cloud-url",
+        "https://policy.acme.example/b.bundle",
+        "-o",
+        "trust.toml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--cloud-bundle"));
+    assert!(!admin.dir.join("trust.toml").exists());
+}
+
+#[test]
+fn a_signed_bundle_that_disappears_locks_down() {
+    let (_tmp, admin) = setup(&[]);
+    admin.write_policy("baseline.toml", 1, "workspace-write");
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "baseline.toml",
+        "-o",
+        "baseline.bundle",
+    ]);
+    admin.install("baseline.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    let (eff, code) = show(&admin);
+    assert_eq!(eff["status"], "ok", "{eff:#}");
+    assert_eq!(code, 0);
+
+    std::fs::remove_file(
+        admin
+            .machine
+            .join("etc/mandate/policy.d/10-baseline.bundle"),
+    )
+    .unwrap();
+    let (eff, code) = show(&admin);
+    assert_eq!(eff["status"], "degraded", "{eff:#}");
+    assert_eq!(code, 3);
+    assert!(codes(&eff).contains(&"bundle-missing".into()), "{eff:#}");
+    assert_eq!(eff["keys"]["sandbox.mode"]["source"], "lockdown");
+
+    // Putting it back restores the managed state.
+    admin.install("baseline.bundle", "etc/mandate/policy.d/10-baseline.bundle");
+    let (eff, _) = show(&admin);
+    assert_eq!(eff["status"], "ok", "{eff:#}");
+
+    // A deliberate retirement is recorded by root, and then absence is fine.
+    std::fs::remove_file(
+        admin
+            .machine
+            .join("etc/mandate/policy.d/10-baseline.bundle"),
+    )
+    .unwrap();
+    let out = admin.on_machine(&["state", "forget", "system/acme-baseline"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (eff, code) = show(&admin);
+    assert_eq!(eff["status"], "ok", "{eff:#}");
+    assert_eq!(code, 0);
+    let out = admin.on_machine(&["state", "forget", "system/acme-baseline"]);
+    assert_eq!(out.status.code(), Some(1), "nothing left to forget");
+}
+
+#[test]
+fn a_refused_state_file_is_reported_and_never_replaced() {
+    let (_tmp, admin) = setup(&[]);
+    let state = admin.machine.join("var/lib/mandate/rollback.json");
+    std::fs::write(&state, b"{ not json").unwrap();
+    let (eff, code) = show(&admin);
+    assert_eq!(eff["status"], "degraded");
+    assert_eq!(code, 3);
+    assert_eq!(std::fs::read(&state).unwrap(), b"{ not json");
+}
+
+#[test]
+fn a_source_left_out_of_the_signed_order_is_listed_as_ignored() {
+    let (_tmp, admin) = setup(&[
+        "--order",
+        "mdm,cloud,mdm-user",
+        "--signed-sources",
+        "mdm,cloud,mdm-user",
+    ]);
+    std::fs::write(
+        admin.dir.join("local.toml"),
+        "[requirements]\n\"sandbox.mode\" = { value = \"read-only\" }\n",
+    )
+    .unwrap();
+    admin.install("local.toml", "etc/mandate/policy.d/50-local.toml");
+    let sources = admin.sources();
+    let rows: Vec<&Value> = sources["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "system" || s["name"] == "cloud")
+        .collect();
+    let system = rows.iter().find(|s| s["name"] == "system").unwrap();
+    assert_eq!(system["status"], "ignored", "{rows:#?}");
+    assert!(
+        system["reason"].as_str().unwrap().contains("precedence"),
+        "{system}"
+    );
+    // The policy it holds does not count.
+    let (eff, _) = show(&admin);
+    assert_ne!(eff["keys"]["sandbox.mode"]["source"], "system", "{eff:#}");
+}
