@@ -442,6 +442,7 @@ pub fn diff(old: &str, new: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -638,6 +638,7 @@ pub fn decision_rank(decision: &str) -> u8 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

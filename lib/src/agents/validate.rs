@@ -197,6 +197,7 @@ fn toml_value_to_json(v: &toml_edit::Value) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
