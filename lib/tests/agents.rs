@@ -481,3 +481,33 @@ fn docs_agents_md_has_every_mapping_row() {
         }
     }
 }
+
+#[test]
+fn domains_and_paths_reach_the_agents_in_canonical_form() {
+    let layer = Layer::parse_policy(
+        Schema::bundled(),
+        SourceKind::System,
+        "/etc/mandate/policy.d/10.toml",
+        "[settings]\nnetwork.denied_domains = [\"PasteBin.COM\", \"pastebin.com\"]\nsandbox.deny_read = [\"/etc/x/../secrets/\"]\n",
+    )
+    .unwrap();
+    let effective = resolve(Schema::bundled(), vec![layer]);
+    let codex = render(AgentKind::Codex, &effective);
+    let req = codex[0].text();
+    assert!(req.contains("\"pastebin.com\" = \"deny\""), "{req}");
+    assert!(!req.to_lowercase().contains("pastebin.com.\""), "{req}");
+    assert!(
+        req.contains("\"/etc/secrets\", \"/etc/secrets/**\""),
+        "{req}"
+    );
+    let claude = render(AgentKind::ClaudeCode, &effective);
+    let s: Value = serde_json::from_slice(&claude[0].bytes).unwrap();
+    assert_eq!(
+        s["sandbox"]["network"]["deniedDomains"],
+        serde_json::json!(["pastebin.com"])
+    );
+    assert!(
+        strings_at(&s["permissions"]["deny"]).contains(&"Read(//etc/secrets/**)".to_owned()),
+        "{s:#}"
+    );
+}

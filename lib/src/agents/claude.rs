@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Agent, AgentKind, Coverage, Mapping, RenderContext, RenderError, RenderedFile, Version,
-    admitted, command_rules, is_constrained, mcp_servers, strings, vendor_default_model,
+    admitted, command_rules, domains, is_constrained, mcp_servers, paths, vendor_default_model,
     vendor_models,
 };
 use crate::paths::Platform;
@@ -232,14 +232,14 @@ fn permissions(effective: &Effective) -> Map<String, Value> {
             _ => push_unique(&mut allow, text),
         }
     }
-    for p in strings(effective, "sandbox.deny_read") {
+    for p in paths(effective, "sandbox.deny_read") {
         let p = rule_path(p.trim_end_matches('/'));
         if bash_safe(&p) {
             push_unique(&mut deny, format!("Read({p})"));
             push_unique(&mut deny, format!("Read({p}/**)"));
         }
     }
-    for d in strings(effective, "network.denied_domains") {
+    for d in domains(effective, "network.denied_domains") {
         push_unique(&mut deny, format!("WebFetch(domain:{d})"));
     }
     let mut m = Map::new();
@@ -276,12 +276,12 @@ fn sandbox(effective: &Effective) -> Option<Value> {
     }
     let mut network = Map::new();
     let allowed = if effective.get_bool("sandbox.network") == Some(true) {
-        strings(effective, "network.allowed_domains")
+        domains(effective, "network.allowed_domains")
     } else {
         Vec::new()
     };
     network.insert("allowedDomains".into(), json!(allowed));
-    let denied = strings(effective, "network.denied_domains");
+    let denied = domains(effective, "network.denied_domains");
     if !denied.is_empty() {
         network.insert("deniedDomains".into(), json!(denied));
     }
@@ -290,11 +290,11 @@ fn sandbox(effective: &Effective) -> Option<Value> {
     }
     s.insert("network".into(), Value::Object(network));
     let mut fs = Map::new();
-    let deny_read = strings(effective, "sandbox.deny_read");
+    let deny_read = paths(effective, "sandbox.deny_read");
     if !deny_read.is_empty() {
         fs.insert("denyRead".into(), json!(deny_read));
     }
-    let roots = strings(effective, "sandbox.writable_roots");
+    let roots = paths(effective, "sandbox.writable_roots");
     if !roots.is_empty() {
         fs.insert("allowWrite".into(), json!(roots));
     }

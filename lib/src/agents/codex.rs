@@ -25,7 +25,7 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
 
 use super::{
     Agent, AgentKind, Coverage, Mapping, RenderContext, RenderError, RenderedFile, Version,
-    admitted, command_rules, is_constrained, mcp_servers, strings,
+    admitted, command_rules, domains, is_constrained, mcp_servers, paths,
 };
 use crate::paths::Platform;
 use crate::resolve::Effective;
@@ -335,7 +335,7 @@ fn requirements(effective: &Effective, cx: &RenderContext) -> DocumentMut {
         doc["allowed_chatgpt_workspaces"] = toml_edit::value(string_array(ids));
     }
 
-    let deny_read = strings(effective, "sandbox.deny_read");
+    let deny_read = paths(effective, "sandbox.deny_read");
     if !deny_read.is_empty() {
         let mut paths = Vec::new();
         for p in &deny_read {
@@ -349,8 +349,8 @@ fn requirements(effective: &Effective, cx: &RenderContext) -> DocumentMut {
         permissions.insert("filesystem", Item::Table(fs));
     }
 
-    let allowed_domains = strings(effective, "network.allowed_domains");
-    let denied_domains = strings(effective, "network.denied_domains");
+    let allowed_domains = domains(effective, "network.allowed_domains");
+    let denied_domains = domains(effective, "network.denied_domains");
     let unknown = effective.get_str("network.unknown_domains");
     let domains_managed = is_constrained(effective, "network.allowed_domains")
         || !allowed_domains.is_empty()
@@ -514,7 +514,7 @@ fn configs(effective: &Effective) -> Split {
         let doc = split.doc(effective, "sandbox.network");
         table(doc, "sandbox_workspace_write").insert("network_access", toml_edit::value(v));
     }
-    let roots = strings(effective, "sandbox.writable_roots");
+    let roots = paths(effective, "sandbox.writable_roots");
     if !roots.is_empty() || is_constrained(effective, "sandbox.writable_roots") {
         let doc = split.doc(effective, "sandbox.writable_roots");
         table(doc, "sandbox_workspace_write")

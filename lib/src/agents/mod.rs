@@ -520,6 +520,35 @@ pub fn strings(effective: &Effective, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The effective domain list `key` in canonical form (lower case, IDNA as
+/// punycode, no trailing dot; `*.` patterns kept), duplicates removed. What
+/// does not normalise is left out: the resolver has refused it already.
+pub fn domains(effective: &Effective, key: &str) -> Vec<String> {
+    canonical(effective, key, crate::kind::domain::normalise)
+}
+
+/// The effective path list `key` in canonical form (`.`/`..` applied,
+/// no trailing `/`; `~/` kept for the agent to expand), duplicates removed.
+pub fn paths(effective: &Effective, key: &str) -> Vec<String> {
+    canonical(effective, key, crate::kind::path::normalise)
+}
+
+fn canonical(
+    effective: &Effective,
+    key: &str,
+    normalise: fn(&str) -> Result<String, crate::kind::KindError>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in strings(effective, key) {
+        if let Ok(c) = normalise(&raw)
+            && !out.contains(&c)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A command rule of `commands.rules`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandRule {
