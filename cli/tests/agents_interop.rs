@@ -534,6 +534,25 @@ fn gemini_cli_system_settings_override_the_user() {
         .unwrap_or_else(|| panic!("{list}"));
     assert!(evil.contains("Blocked"), "{list}");
 
+    // The admin policy file (commands.rules) loads without a diagnostic.
+    assert!(!list.contains("Policy file error"), "{list}");
+
+    // A forbidden sign-in method (an API key, with auth.method pinned to sso)
+    // is refused before anything is sent.
+    let out = m
+        .run(
+            &gemini,
+            &["-p", "hello"],
+            &[("GEMINI_API_KEY", "not-a-real-key")],
+        )
+        .unwrap();
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("enforced authentication type is 'oauth-personal'"),
+        "{t}"
+    );
+
     // YOLO mode, asked for by flag, is refused.
     let out = m.run(&gemini, &["--yolo", "-p", "hello"], &[]).unwrap();
     assert!(!out.status.success());
@@ -542,6 +561,18 @@ fn gemini_cli_system_settings_override_the_user() {
         "{}",
         text(&out)
     );
+
+    // Gemini does read the admin policy file: a rule it cannot accept is reported.
+    let policy = m.root.join("etc/gemini-cli/policies/mandate.toml");
+    let good = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        good.replacen("decision = \"deny\"", "decision = \"block\"", 1),
+    )
+    .unwrap();
+    let t = text(&m.run(&gemini, &["mcp", "list"], &[]).unwrap());
+    assert!(t.contains("Policy file error in mandate.toml"), "{t}");
+    std::fs::write(&policy, good).unwrap();
 
     // Control: without the system settings the user's allowlist stands.
     let bare = Machine::new(false);
