@@ -273,7 +273,9 @@ impl Installer {
             let hash = sha256(&file.bytes);
             let mut backup = owned.and_then(|o| o.backup.clone());
             let outcome = match (&on_disk, owned) {
-                (Some(bytes), _) if *bytes == file.bytes && owned.is_some() => Outcome::Unchanged,
+                // Already exactly what mandate renders (even if the manifest
+                // was lost): nothing to write, and nothing of anyone else's to lose.
+                (Some(bytes), _) if *bytes == file.bytes => Outcome::Unchanged,
                 (Some(_), Some(_)) => Outcome::Updated,
                 (None, _) => Outcome::Created,
                 (Some(bytes), None) if takeover => {
@@ -360,6 +362,7 @@ impl Installer {
             let owned = manifest.files.iter().find(|o| o.path == file.path);
             let drift = match (self.read(&file.path)?, owned) {
                 (None, _) => Some(Drift::Missing),
+                (Some(bytes), None) if bytes == file.bytes => None,
                 (Some(_), None) => Some(Drift::Foreign),
                 (Some(bytes), Some(o)) if bytes != file.bytes => Some(Drift::Differs {
                     diff: diff(
@@ -445,6 +448,45 @@ pub fn diff(old: &str, new: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::agents::AgentKind;
+
+    fn file(path: &str, text: &str) -> RenderedFile {
+        RenderedFile {
+            agent: AgentKind::ClaudeCode,
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_lost_manifest_adopts_identical_files_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let installer = Installer::new(Some(tmp.path().to_path_buf()), "/var/lib/mandate".into());
+        let ours = file("/etc/claude-code/managed-settings.json", "{}\n");
+        let steps = installer
+            .install(std::slice::from_ref(&ours), false, &[])
+            .unwrap();
+        assert_eq!(steps[0].outcome, Outcome::Created);
+        fs::remove_file(installer.real(Path::new("/var/lib/mandate/agents.json"))).unwrap();
+        // Identical bytes: adopted, nothing written.
+        let steps = installer
+            .install(std::slice::from_ref(&ours), false, &[])
+            .unwrap();
+        assert_eq!(steps[0].outcome, Outcome::Unchanged);
+        assert_eq!(installer.manifest().unwrap().files.len(), 1);
+        // Different bytes and no record: someone else's, left alone.
+        fs::remove_file(installer.real(Path::new("/var/lib/mandate/agents.json"))).unwrap();
+        let newer = file(
+            "/etc/claude-code/managed-settings.json",
+            "{\"model\": \"opus\"}\n",
+        );
+        let steps = installer
+            .install(std::slice::from_ref(&newer), false, &[])
+            .unwrap();
+        assert_eq!(steps[0].outcome, Outcome::Refused);
+        let on_disk = fs::read(installer.real(&newer.path)).unwrap();
+        assert_eq!(on_disk, b"{}\n");
+    }
 
     #[test]
     fn diff_marks_changes_with_context() {
