@@ -391,3 +391,40 @@ fn agents_shows_coverage_per_setting() {
     );
     assert!(text.contains("not enforceable"), "{text}");
 }
+
+#[test]
+fn agents_and_doctor_report_vendor_channels_that_outrank_the_files() {
+    let (_tmp, demo) = demo();
+    let root = demo.to_str().unwrap();
+    let flags = ["--root", root, "--platform", "linux"];
+    let json = |args: &[&str]| -> Value {
+        let mut all = flags.to_vec();
+        all.push("--json");
+        all.extend(args);
+        serde_json::from_slice(&mandate(&all).stdout).unwrap()
+    };
+    assert_eq!(json(&["agents"])["vendor_channels"], serde_json::json!([]));
+
+    let cache = demo.join("home/ana/.claude");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(
+        cache.join("remote-settings.json"),
+        r#"{"permissions": {"allow": ["Bash"]}}"#,
+    )
+    .unwrap();
+    let channels = json(&["agents"])["vendor_channels"].clone();
+    assert_eq!(channels[0]["agent"], "claude-code");
+    assert_eq!(channels[0]["user"], "ana");
+    assert_eq!(
+        channels[0]["path"],
+        "/home/ana/.claude/remote-settings.json"
+    );
+
+    let mut all = flags.to_vec();
+    all.push("doctor");
+    let text = stdout(&mandate(&all));
+    assert!(
+        text.contains("claude-code for ana: /home/ana/.claude/remote-settings.json"),
+        "{text}"
+    );
+}

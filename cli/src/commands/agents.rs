@@ -66,8 +66,12 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             status,
         })
         .collect();
+    let channels = agents::vendor_channels(
+        resolver.options().root.as_deref(),
+        resolver.options().platform,
+    );
     if globals.json {
-        output::json(&serde_json::json!({ "agents": reports }))?;
+        output::json(&serde_json::json!({ "agents": reports, "vendor_channels": channels }))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::new();
@@ -115,6 +119,15 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         }
         text.push('\n');
     }
+    for c in &channels {
+        text.push_str(&format!(
+            "! {} for {}: {} ({})\n\n",
+            c.agent,
+            c.user,
+            c.path.display(),
+            c.note
+        ));
+    }
     text.push_str("* constrained by this machine's managed policy");
     output::out(&text);
     Ok(ExitCode::SUCCESS)
@@ -124,8 +137,26 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
 pub fn doctor_findings(
     effective: &Effective,
     env: &Environment,
+    root: Option<&std::path::Path>,
+    platform: mandate::Platform,
 ) -> Vec<(&'static str, String, Option<String>)> {
     let mut out = Vec::new();
+    for c in agents::vendor_channels(root, platform) {
+        out.push((
+            "warning",
+            format!(
+                "{} for {}: {} ({})",
+                c.agent,
+                c.user,
+                c.path.display(),
+                c.note
+            ),
+            Some(
+                "manage that channel from the vendor's console too, or turn it off there"
+                    .to_owned(),
+            ),
+        ));
+    }
     for status in agents::survey(effective, &env.search_path) {
         let kind = status.agent;
         let agent = kind.agent();

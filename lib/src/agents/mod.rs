@@ -444,6 +444,59 @@ pub fn survey(effective: &Effective, search_path: &[PathBuf]) -> Vec<AgentStatus
         .collect()
 }
 
+/// A vendor channel that takes precedence over the files mandate writes.
+#[derive(Clone, Debug, Serialize)]
+pub struct VendorChannel {
+    /// The agent.
+    pub agent: AgentKind,
+    /// The user whose home holds it.
+    pub user: String,
+    /// The machine path of what was found.
+    pub path: PathBuf,
+    /// What it means.
+    pub note: &'static str,
+}
+
+/// Looks in every home directory for vendor channels that outrank the
+/// rendered files: today Claude Code's cache of server-managed settings
+/// (`~/.claude/remote-settings.json`), which Claude Code applies *instead
+/// of* `managed-settings.json` when it holds any policy key. `root` is
+/// `--root` (`None`: `/`).
+pub fn vendor_channels(root: Option<&Path>, platform: Platform) -> Vec<VendorChannel> {
+    let real = |p: &Path| match root {
+        Some(r) => r.join(p.strip_prefix("/").unwrap_or(p)),
+        None => p.to_path_buf(),
+    };
+    let homes_dir = platform.home_under_root("");
+    let mut homes: Vec<(String, PathBuf)> = std::fs::read_dir(real(&homes_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name.clone(), homes_dir.join(name))
+        })
+        .collect();
+    if platform == Platform::Linux {
+        homes.push(("root".into(), PathBuf::from("/root")));
+    }
+    homes.sort();
+    let mut found = Vec::new();
+    for (user, home) in homes {
+        let path = home.join(".claude/remote-settings.json");
+        if std::fs::metadata(real(&path)).is_ok_and(|m| m.is_file() && m.len() > 2) {
+            found.push(VendorChannel {
+                agent: AgentKind::ClaudeCode,
+                user,
+                path,
+                note: "Claude Code server-managed settings (claude.ai admin console or gateway) are cached here; when they hold any policy key Claude Code uses them and ignores managed-settings.json for this user",
+            });
+        }
+    }
+    found
+}
+
 // ---------------------------------------------------------------------------
 // Reading the effective configuration, for the adapters.
 
