@@ -8,11 +8,12 @@ mod commands;
 mod error;
 mod output;
 mod render;
+mod style;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use mandate::{Options, Platform};
 
 pub use error::CliError;
@@ -54,6 +55,16 @@ pub struct Globals {
     /// Print data as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// When to colour status words and refusals: auto (on a terminal, unless NO_COLOR is set),
+    /// always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: style::ColorChoice,
 }
 
 impl Globals {
@@ -88,6 +99,8 @@ enum Command {
     Validate(commands::validate::ValidateArgs),
     /// Print the setting schema (JSON Schema with x-mandate annotations).
     Schema,
+    /// List every setting: type, default, lockdown value, values or merge.
+    Settings,
     /// Check the health of the whole set-up and suggest fixes.
     Doctor,
     /// Lay out the bundled demo machine and show its effective configuration.
@@ -116,10 +129,27 @@ enum Command {
     /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
     #[command(subcommand)]
     State(commands::state::StateCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::meta::CompletionsArgs),
+    /// Print the man page, or write one per command with --out DIR.
+    Man(commands::meta::ManArgs),
+    /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
+    Decide(commands::decide::DecideArgs),
+    /// Answer an agent's pre-tool hook on stdin/stdout (claude, codex, gemini).
+    Hook(commands::hook::HookArgs),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    style::init(cli.globals.color);
+    for (key, times) in mandate::layer::repeated_session_keys(&cli.globals.config) {
+        output::error(&format!(
+            "warning: -c {key} is given {times} times; the last one wins"
+        ));
+    }
     let result = match &cli.command {
         Command::Show(args) => commands::inspect::show(&cli.globals, args),
         Command::Get(args) => commands::inspect::get(&cli.globals, args),
@@ -128,6 +158,7 @@ fn main() -> ExitCode {
         Command::Sources => commands::inspect::sources(&cli.globals),
         Command::Validate(args) => commands::validate::run(&cli.globals, args),
         Command::Schema => commands::inspect::schema(&cli.globals),
+        Command::Settings => commands::settings::run(&cli.globals),
         Command::Doctor => commands::doctor::run(&cli.globals),
         Command::Demo(args) => commands::demo::run(&cli.globals, args),
         Command::Keys(cmd) => commands::trust::keys(&cli.globals, cmd),
@@ -140,6 +171,11 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
         Command::State(cmd) => commands::state::run(&cli.globals, cmd),
+        Command::Completions(args) => commands::meta::completions(Cli::command(), args),
+        Command::Man(args) => commands::meta::man(Cli::command(), args),
+        Command::Decide(args) => commands::decide::run(&cli.globals, args),
+        Command::Hook(args) => commands::hook::run(&cli.globals, args),
+        Command::Audit(cmd) => commands::audit::run(&cli.globals, cmd),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use mandate::resolve::{Effective, KeyReport, SourceReport};
 use serde_json::Value;
 
+use crate::style::{self, Stream};
+
 /// A JSON value as an inline TOML value (`"x"`, `[1, 2]`, `{ a = 1 }`).
 pub fn toml_value(value: &Value) -> String {
     fn convert(value: &Value) -> Option<toml_edit::Value> {
@@ -198,7 +200,12 @@ pub fn explain(
                 .map(|c| format!(" [{} set at {}]", c.op, c.location))
                 .unwrap_or_default();
             row(&mut out, "✗", &x.source, &x.value, &x.location, "");
-            let _ = writeln!(out, "             refused: {}{by}", x.reason);
+            let _ = writeln!(
+                out,
+                "             {}: {}{by}",
+                style::status(Stream::Out, "refused"),
+                x.reason
+            );
         }
         if r.merged.is_empty() {
             row(
@@ -247,13 +254,17 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
         let _ = writeln!(out, "# read under --root {root}");
     }
     let _ = writeln!(out, "{trust_line}");
-    let _ = writeln!(out, "status: {}\n", status_name(effective));
+    let _ = writeln!(
+        out,
+        "status: {}\n",
+        style::status(Stream::Out, status_name(effective))
+    );
     for s in &effective.sources {
         let _ = writeln!(
             out,
-            "{:<9} {:<9} {}{}",
+            "{:<9} {} {}{}",
             s.name.name(),
-            s.status.name(),
+            style::status(Stream::Out, &format!("{:<9}", s.status.name())),
             s.location,
             version(s)
         );

@@ -16,6 +16,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -44,8 +46,9 @@ fn path_env() -> String {
     format!("{bin}:/usr/local/bin:/usr/bin:/bin")
 }
 
+/// Says loudly that a test could not run, and counts it for `.ci/run`.
 fn skip(why: &str) {
-    eprintln!("skipped: {why}");
+    common::skip(why);
 }
 
 /// A rendered machine: `root/etc/…` from the strict profile, plus a

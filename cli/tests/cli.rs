@@ -168,7 +168,7 @@ fn demo_lays_out_the_machine_with_safe_modes() {
     let again = env.run_plain(&["demo", "--out", root.to_str().unwrap()]);
     assert_eq!(again.code, 2, "{}", again.text());
     assert!(
-        again.stderr.contains("cannot lay out the demo machine"),
+        again.stderr.contains("already exists") && again.stderr.contains("rm -r"),
         "{}",
         again.text()
     );
@@ -628,4 +628,158 @@ fn the_real_user_config_never_leaks_in() {
     fs::write(own.join("config.toml"), "[sandbox]\nmode = \"read-only\"\n").unwrap();
     let run = env.run(&["get", "sandbox.mode"]);
     assert_eq!(run.stdout, "workspace-write\n");
+}
+
+#[test]
+fn group_keys_for_show_get_and_explain() {
+    let env = Env::demo();
+    let run = env.run(&["get", "sandbox"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stdout.starts_with("[sandbox]\n"), "{}", run.text());
+    assert!(
+        run.stdout.contains("mode = \"workspace-write\""),
+        "{}",
+        run.text()
+    );
+    let doc = json(&env.run(&["get", "sandbox", "--json"]));
+    assert_eq!(doc["mode"], "workspace-write");
+    let run = env.run(&["show", "sandbox"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("[sandbox]"), "{}", run.text());
+    assert!(!run.stdout.contains("[approvals]"), "{}", run.text());
+    let doc = json(&env.run(&["show", "sandbox", "--json"]));
+    assert!(
+        doc["keys"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k.starts_with("sandbox."))
+    );
+    assert_eq!(doc["settings"]["sandbox"]["mode"], "workspace-write");
+    let run = env.run(&["explain", "sandbox"]);
+    assert_eq!(run.code, 0);
+    for key in [
+        "sandbox.mode =",
+        "sandbox.network =",
+        "sandbox.writable_roots =",
+    ] {
+        assert!(run.stdout.contains(key), "{key}: {}", run.text());
+    }
+    // An unknown group is still an unknown setting, with a suggestion.
+    let run = env.run(&["get", "sandbx"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown setting \"sandbx\""),
+        "{}",
+        run.text()
+    );
+    assert!(run.stderr.contains("mandate settings"), "{}", run.text());
+}
+
+#[test]
+fn explain_says_what_you_may_choose_and_where() {
+    let env = Env::demo();
+    let run = env.run(&["explain", "auth.method"]);
+    assert!(run.stdout.contains("allowed   \"sso\""), "{}", run.text());
+    assert!(
+        run.stdout.contains("locked: your organisation's policy"),
+        "{}",
+        run.text()
+    );
+    let doc = json(&env.run(&["explain", "sandbox.mode", "--json"]));
+    assert_eq!(
+        doc["allowed"],
+        serde_json::json!(["read-only", "workspace-write"])
+    );
+    assert_eq!(doc["lockdown"], "read-only");
+}
+
+#[test]
+fn settings_table() {
+    let env = Env::new();
+    let run = env.run_plain(&["settings"]);
+    assert_eq!(run.code, 0);
+    let header = run.stdout.lines().next().unwrap();
+    assert!(
+        header.starts_with("KEY") && header.contains("LOCKDOWN"),
+        "{header}"
+    );
+    let mode = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sandbox.mode "))
+        .unwrap();
+    assert!(
+        mode.contains("\"read-only\" < \"workspace-write\" < \"full-access\""),
+        "{mode}"
+    );
+    assert!(
+        run.stdout.len() < 8000,
+        "a table, not the schema: {} bytes",
+        run.stdout.len()
+    );
+    let rows = json(&env.run_plain(&["settings", "--json"]));
+    let mode = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "sandbox.mode")
+        .unwrap();
+    assert_eq!(mode["lockdown"], "read-only");
+}
+
+#[test]
+fn check_one_list_element_and_session_repeats() {
+    let env = Env::demo();
+    let run = env.run(&["check", "network.allowed_domains", "api.openai.com"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(
+        run.stdout
+            .starts_with("refused: network.allowed_domains += api.openai.com"),
+        "{}",
+        run.text()
+    );
+    assert!(run.stdout.contains("is not within"), "{}", run.text());
+    let run = env.run(&["check", "network.allowed_domains+=github.com"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    let run = env.run(&["check", "sandbox.mode", "read-only"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    // A type error names what was asked, never a flag that was not typed.
+    let run = env.run(&["check", "sandbox.mode=5"]);
+    assert_eq!(run.code, 1, "{}", run.text());
+    assert!(!run.stderr.contains("-c "), "{}", run.text());
+    assert!(run.stderr.contains("sandbox.mode=5"), "{}", run.text());
+    // -c: the last one wins, and the repeat is warned about.
+    let run = env.run(&[
+        "-c",
+        "sandbox.mode=read-only",
+        "-c",
+        "sandbox.mode=workspace-write",
+        "get",
+        "sandbox.mode",
+    ]);
+    assert_eq!(run.stdout.trim(), "workspace-write", "{}", run.text());
+    assert!(
+        run.stderr
+            .contains("warning: -c sandbox.mode is given 2 times; the last one wins"),
+        "{}",
+        run.text()
+    );
+}
+
+#[test]
+fn explain_shows_an_untrusted_projects_proposal_and_why_it_does_not_count() {
+    let env = Env::demo();
+    let config = env.root().join("home/ana/.config/mandate/config.toml");
+    fs::write(&config, "[sandbox]\nmode = \"read-only\"\n").unwrap();
+    let run = env.run(&["explain", "approvals.reviewer"]);
+    assert_eq!(run.code, 0, "{}", run.text());
+    assert!(run.stdout.contains("not counted:"), "{}", run.text());
+    assert!(
+        run.stdout
+            .contains(".mandate.toml:4:1 proposes \"auto-review\", but the project is not trusted"),
+        "{}",
+        run.text()
+    );
+    assert!(run.stdout.contains("trusted = true"), "{}", run.text());
 }

@@ -172,3 +172,210 @@ fn jamf_schema_lists_every_setting() {
         assert!(text.contains(key), "{key} missing from the Jamf schema");
     }
 }
+
+/// Runs `mandate` in `dir`, asserting success; returns stdout.
+fn ok_in(dir: &Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("mandate")
+        .unwrap()
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/nonexistent")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mandate {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_mac_pinned_at_v1_catches_up_to_v4_through_the_profile_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = tmp.path().join("admin");
+    std::fs::create_dir_all(&admin).unwrap();
+    for name in ["r1", "r2", "r3", "r4", "p1"] {
+        ok_in(&admin, &["keys", "generate", "--out", name]);
+    }
+    // v1 .. v4, each rotating the root key: only the chain leads from v1 to v4.
+    ok_in(
+        &admin,
+        &[
+            "trust",
+            "init",
+            "--org",
+            "acme",
+            "--root-key",
+            "r1.pub",
+            "--policy-key",
+            "p1.pub",
+            "--signed-sources",
+            "mdm",
+            "--sign",
+            "r1.key",
+            "-o",
+            "v1.toml",
+        ],
+    );
+    for (from, to, old, new) in [(1, 2, "r1", "r2"), (2, 3, "r2", "r3"), (3, 4, "r3", "r4")] {
+        ok_in(
+            &admin,
+            &[
+                "trust",
+                "rotate",
+                "--from",
+                &format!("v{from}.toml"),
+                "--replace-root-keys",
+                "--root-key",
+                &format!("{new}.pub"),
+                "--sign",
+                &format!("{old}.key"),
+                "--sign",
+                &format!("{new}.key"),
+                "-o",
+                &format!("v{to}.toml"),
+            ],
+        );
+    }
+    std::fs::write(
+        admin.join("p.toml"),
+        "[policy]\norg = \"acme\"\nid = \"base\"\nversion = 1\n\n[requirements]\n\"sandbox.mode\" = { max = \"workspace-write\" }\n",
+    )
+    .unwrap();
+    ok_in(
+        &admin,
+        &[
+            "sign",
+            "--key",
+            "p1.key",
+            "--channel",
+            "mdm",
+            "--expires",
+            "30d",
+            "p.toml",
+            "-o",
+            "p.bundle",
+        ],
+    );
+    let mac = machine(&tmp.path().join("mac"));
+    let mac_root = mac.to_str().unwrap();
+    let install = |profile: &str, xml: bool| {
+        let mut args = vec!["--root", mac_root, "package", "install-preview", profile];
+        if xml {
+            args.push("--xml");
+        }
+        ok_in(&admin, &args);
+    };
+    let trust_version = || {
+        let doc = show(&mac, "macos");
+        assert_eq!(doc["status"], "ok", "{doc:#}");
+        doc["trust"]["version"].clone()
+    };
+
+    // The Mac first gets v1 and pins it.
+    ok_in(
+        &admin,
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v1.toml",
+            "-o",
+            "v1.mobileconfig",
+        ],
+    );
+    install("v1.mobileconfig", false);
+    assert_eq!(trust_version(), 1);
+
+    // A profile with v4 alone cannot be accepted: v2 and v3 are missing.
+    ok_in(
+        &admin,
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v4.toml",
+            "-o",
+            "v4-alone.mobileconfig",
+        ],
+    );
+    install("v4-alone.mobileconfig", false);
+    let out = mandate(&[
+        "--root",
+        mac_root,
+        "--platform",
+        "macos",
+        "sources",
+        "--json",
+    ]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["trust"]["version"], 1, "{doc:#}");
+    assert_eq!(doc["status"], "degraded");
+    let text = doc["diagnostics"].to_string();
+    assert!(text.contains("TrustRootChain"), "{text}");
+
+    // A chain that does not lead to the root is refused when packaging.
+    let out = mandate(&[
+        "package",
+        "mobileconfig",
+        admin.join("p.bundle").to_str().unwrap(),
+        "--identifier",
+        "x.y",
+        "--trust-root",
+        admin.join("v4.toml").to_str().unwrap(),
+        "--trust-chain",
+        admin.join("v2.toml").to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not lead to --trust-root"));
+
+    // With the chain (every older version, from a directory), the Mac ends at v4.
+    let chain = admin.join("trust.d");
+    std::fs::create_dir_all(&chain).unwrap();
+    for v in 1..=3 {
+        std::fs::copy(
+            admin.join(format!("v{v}.toml")),
+            chain.join(format!("{v}.toml")),
+        )
+        .unwrap();
+    }
+    let out = ok_in(
+        &admin,
+        &[
+            "package",
+            "mobileconfig",
+            "p.bundle",
+            "--identifier",
+            "com.example.mandate",
+            "--trust-root",
+            "v4.toml",
+            "--trust-chain",
+            "trust.d",
+            "-o",
+            "v4.mobileconfig",
+        ],
+    );
+    assert!(
+        out.contains("trust root chain of versions 1, 2, 3"),
+        "{out}"
+    );
+    let profile = std::fs::read_to_string(admin.join("v4.mobileconfig")).unwrap();
+    assert!(profile.contains("<key>TrustRootChain</key>"), "{profile}");
+    install("v4.mobileconfig", true);
+    assert_eq!(trust_version(), 4);
+    // The new pin stands on its own afterwards.
+    install("v4-alone.mobileconfig", false);
+    assert_eq!(trust_version(), 4);
+}

@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, missing_docs)]
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -247,8 +249,8 @@ fn cloud_source(root: &Path) -> Option<Value> {
 #[test]
 fn publish_serve_with_nginx_and_sync() {
     let Some(binary) = nginx_binary() else {
-        eprintln!(
-            "skipped: nginx not found at /usr/sbin/nginx or on PATH (Debian: apt-get install nginx-light)"
+        common::skip(
+            "nginx not found at /usr/sbin/nginx or on PATH (Debian: apt-get install nginx-light)",
         );
         return;
     };

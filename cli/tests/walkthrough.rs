@@ -332,3 +332,133 @@ fn the_admin_walk_through_works_as_written() {
     assert_eq!(sources["trust"]["version"], 2, "{sources:#}");
     assert_eq!(sources["status"], "degraded");
 }
+
+/// A signer and a machine with a 1-of-1 trust root that requires signed
+/// system policy.
+fn signed_machine(tmp: &Path) -> Admin {
+    let admin = Admin::new(tmp);
+    for name in ["root-1", "policy-1"] {
+        admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
+    }
+    admin.ok(&[
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--expires",
+        "3650d",
+        "--signed-sources",
+        "system",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust.toml",
+    ]);
+    admin.install("trust.toml", "etc/mandate/trust.toml");
+    admin
+}
+
+/// A signed policy header for the system channel.
+const HEADER: &str = r#"[policy]
+org = "acme"
+channel = "system"
+id = "acme-baseline"
+version = 1
+issued_at = 2026-01-01T00:00:00Z
+expires = 2099-01-01T00:00:00Z
+"#;
+
+#[test]
+fn a_bundle_over_the_managed_cap_is_refused_by_sign_and_by_the_device() {
+    let cap = mandate::fsafe::MAX_MANAGED_SIZE as usize;
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = signed_machine(tmp.path());
+    // A payload whose bundle (base64, 4/3 of it) lands just over the cap.
+    let mut text = format!("{HEADER}\n[settings]\nsandbox.mode = \"read-only\"\n");
+    let comment = format!("# {}\n", "x".repeat(1_000));
+    while text.len() * 4 / 3 <= cap {
+        text.push_str(&comment);
+    }
+    std::fs::write(admin.dir.join("big.toml"), &text).unwrap();
+    let out = admin.run(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "big.toml",
+        "-o",
+        "big.bundle",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("more than the {cap}-byte (32 MiB) limit")),
+        "{stderr}"
+    );
+    assert!(!admin.dir.join("big.bundle").exists());
+
+    // The same bundle made without `sign`: the device refuses it for its size.
+    let key = mandate::trust::keys::SecretKey::read(&admin.dir.join("keys/policy-1.key")).unwrap();
+    let json = mandate::trust::envelope::Envelope::sign(
+        mandate::trust::envelope::POLICY_PAYLOAD_TYPE,
+        text.as_bytes(),
+        &[&key],
+    )
+    .to_json();
+    assert!(
+        json.len() > cap && json.len() < cap + 64 * 1024,
+        "{}",
+        json.len()
+    );
+    std::fs::write(admin.dir.join("big.bundle"), &json).unwrap();
+    admin.install("big.bundle", "etc/mandate/policy.d/10-big.bundle");
+    let sources = admin.sources();
+    assert_eq!(sources["status"], "degraded", "{sources:#}");
+    let system = system_source(&sources);
+    assert_eq!(system["status"], "rejected", "{sources:#}");
+    let reason = system["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("more than the {cap}-byte limit")),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_signed_allowlist_of_100k_domains_is_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = signed_machine(tmp.path());
+    let domains: Vec<String> = (0..100_000)
+        .map(|i| format!("\"host{i}.team{}.example.com\"", i % 97))
+        .collect();
+    let text = format!(
+        "{HEADER}\n[settings]\nnetwork.allowed_domains = [\n{}\n]\n",
+        domains.join(",\n")
+    );
+    assert!(text.len() > 3_000_000, "{}", text.len());
+    std::fs::write(admin.dir.join("allow.toml"), &text).unwrap();
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "allow.toml",
+        "-o",
+        "allow.bundle",
+    ]);
+    admin.install("allow.bundle", "etc/mandate/policy.d/10-allow.bundle");
+    let out = admin.on_machine(&["show", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["status"], "ok", "{}", shown["diagnostics"]);
+    let allowed = shown["keys"]["network.allowed_domains"]["value"]
+        .as_array()
+        .unwrap();
+    assert_eq!(allowed.len(), 100_000);
+    assert_eq!(allowed[99_999], "host99999.team89.example.com");
+}

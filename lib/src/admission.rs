@@ -52,6 +52,7 @@ pub struct Admission {
     /// replaced or merged into.
     state_refused: bool,
     pin_changed: Option<Vec<u8>>,
+    mdm_chain: Vec<Vec<u8>>,
 }
 
 /// The logical path of the rollback state file.
@@ -89,6 +90,21 @@ impl Admission {
         mdm_trust_root: Option<Vec<u8>>,
         stack: &mut Stack,
     ) -> Admission {
+        Admission::load_with_chain(tree, platform, now, mdm_trust_root, Vec::new(), stack)
+    }
+
+    /// [`Admission::load`], with the intermediate trust roots an MDM profile
+    /// delivered (`TrustRootChain`): when a rotation walk needs version N
+    /// and `trust.d/N.toml` is absent, the chain entry claiming version N is
+    /// tried (and verified like any other step).
+    pub fn load_with_chain(
+        tree: &TrustedTree,
+        platform: Platform,
+        now: OffsetDateTime,
+        mdm_trust_root: Option<Vec<u8>>,
+        mdm_chain: Vec<Vec<u8>>,
+        stack: &mut Stack,
+    ) -> Admission {
         let state_path = state_file(platform);
         let mut state_refused = false;
         let state = match tree.read(&state_path) {
@@ -122,6 +138,7 @@ impl Admission {
             state_owner: tree.owner(),
             state_refused,
             pin_changed: None,
+            mdm_chain,
         };
         admission.load_root(tree, platform, mdm_trust_root, stack);
         if let Some(root) = &admission.root {
@@ -287,11 +304,20 @@ impl Admission {
             if candidates.len() >= MAX_CHAIN_STEPS {
                 break;
             }
+            let from_mdm = || {
+                self.mdm_chain
+                    .iter()
+                    .find(|c| TrustRoot::claimed_version(c) == Some(version))
+                    .cloned()
+            };
             match tree.read(&chain_dir.join(format!("{version}.toml"))) {
                 Ok(bytes) => candidates.push(bytes),
+                Err(e) if e.is_absent() && from_mdm().is_some() => {
+                    candidates.extend(from_mdm());
+                }
                 Err(e) => {
                     return Err(format!(
-                        "rotation from version {} to {} needs version {version} in {}: {e}",
+                        "rotation from version {} to {} needs version {version} in {} or in the MDM profile's TrustRootChain: {e}",
                         pin.version(),
                         target.version(),
                         tree.real(&chain_dir).display()

@@ -336,10 +336,10 @@ mod lock_tests {
     fn a_lock_file_is_private_and_a_wide_one_is_narrowed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.lock");
-        std::fs::write(&path, b"").unwrap();
-        std::fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
+        fs::write(&path, b"").unwrap();
+        fs::set_permissions(&path, Permissions::from_mode(0o666)).unwrap();
         let _held = lock(&path, LOCK_TIMEOUT).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
     }
 
     #[test]
@@ -356,7 +356,7 @@ mod lock_tests {
     fn a_lock_file_through_a_symlink_or_of_another_owner_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("elsewhere");
-        std::fs::write(&target, b"").unwrap();
+        fs::write(&target, b"").unwrap();
         let link = dir.path().join("state.lock");
         std::os::unix::fs::symlink(&target, &link).unwrap();
         assert!(matches!(
@@ -365,12 +365,15 @@ mod lock_tests {
         ));
         if rustix::process::geteuid().is_root() {
             let foreign = dir.path().join("foreign.lock");
-            std::fs::write(&foreign, b"").unwrap();
+            fs::write(&foreign, b"").unwrap();
             std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
             let err = lock(&foreign, LOCK_TIMEOUT).unwrap_err();
             assert!(err.to_string().contains("belongs to uid 65534"), "{err}");
         } else {
-            eprintln!("skipped: the foreign-owner lock case needs root to chown");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("skipped: the foreign-owner lock case needs root to chown");
+            }
         }
     }
 
@@ -380,8 +383,8 @@ mod lock_tests {
         let me = rustix::process::geteuid().as_raw();
         let deep = dir.path().join("var/lib/mandate/trust");
         ensure_owned_dir(&deep, me).unwrap();
-        assert_eq!(std::fs::metadata(&deep).unwrap().mode() & 0o777, 0o755);
-        std::fs::set_permissions(&deep, Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(fs::metadata(&deep).unwrap().mode() & 0o777, 0o755);
+        fs::set_permissions(&deep, Permissions::from_mode(0o777)).unwrap();
         assert!(ensure_owned_dir(&deep, me).is_err());
         assert!(ensure_owned_dir(&deep, me + 1).is_err());
         let link = dir.path().join("link");

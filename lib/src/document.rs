@@ -6,6 +6,7 @@
 //! rules (and messages) are the same whatever the format.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde_json::{Map, Number, Value};
 use toml_edit::{Item, Table};
@@ -53,7 +54,8 @@ pub struct TomlTree {
     index: LineIndex,
     /// The parsed document, kept for its spans: a key is located by walking
     /// it when asked, instead of recording every key's position up front.
-    root: Table,
+    /// Shared with whoever parsed it (a verified bundle), never copied.
+    root: Arc<Table>,
 }
 
 impl Locate for TomlTree {
@@ -142,21 +144,25 @@ fn start(span: Option<Range<usize>>, ancestor: Option<usize>) -> Option<usize> {
 impl TomlTree {
     /// Parses `text`; `origin` names the file in locations.
     pub fn parse(origin: &str, text: &str) -> Result<TomlTree, Problem> {
-        let origin = Location::new(origin);
-        let index = LineIndex::new(text);
         let doc = toml_edit::Document::parse(text).map_err(|e| {
-            let (line, column) = index.position(e.span().map_or(0, |s| s.start));
+            let (line, column) = LineIndex::new(text).position(e.span().map_or(0, |s| s.start));
             Problem {
-                location: origin.at(line, column),
+                location: Location::new(origin).at(line, column),
                 key: None,
                 message: format!("TOML parse error: {}", e.message().trim_end()),
             }
         })?;
+        TomlTree::from_parsed(origin, text, Arc::new(doc.into_table()))
+    }
+
+    /// A document already parsed from `text` (`root` is its root table),
+    /// such as a verified bundle's payload: converted, not parsed again.
+    pub fn from_parsed(origin: &str, text: &str, root: Arc<Table>) -> Result<TomlTree, Problem> {
         let mut tree = TomlTree {
             tree: Map::new(),
-            origin,
-            index,
-            root: doc.into_table(),
+            origin: Location::new(origin),
+            index: LineIndex::new(text),
+            root,
         };
         tree.tree = tree.table(&tree.root, None)?;
         Ok(tree)

@@ -76,3 +76,32 @@ impl Environment {
         }
     }
 }
+
+/// The `ssh-agent` socket named by `SSH_AUTH_SOCK`, if set and not empty.
+#[allow(clippy::disallowed_methods)]
+pub fn ssh_auth_sock() -> Option<PathBuf> {
+    std::env::var_os("SSH_AUTH_SOCK")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Whether `NO_COLOR` is set to a non-empty value (<https://no-color.org>).
+#[allow(clippy::disallowed_methods)]
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether the locale says text is UTF-8: the first of `LC_ALL`, `LC_CTYPE`
+/// and `LANG` that is set decides. No locale at all counts as UTF-8 (what
+/// terminals use today); an explicit other one (`C`, `POSIX`,
+/// `en_US.ISO-8859-1`) does not.
+#[allow(clippy::disallowed_methods)]
+pub fn locale_is_utf8() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .is_none_or(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}

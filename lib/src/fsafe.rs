@@ -7,7 +7,8 @@
 //! opened descriptor (`openat` with `O_NOFOLLOW`, then `fstat`), never on a
 //! path that could be swapped between check and use. Files are opened
 //! non-blocking, so a FIFO cannot hang the reader, and are read up to a size
-//! cap.
+//! cap ([`MAX_MANAGED_SIZE`]) with [`read_bounded`], which never reads more
+//! than the cap plus one byte and copies the file once.
 
 use std::fs::File;
 use std::io::Read;
@@ -17,8 +18,15 @@ use std::path::{Component, Path, PathBuf};
 use rustix::fs::{FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-/// The largest managed file read, in bytes (1 MiB).
-pub const MAX_FILE_SIZE: u64 = 1 << 20;
+/// The largest managed file or signed bundle, in bytes (32 MiB): room for
+/// an allowlist of 500,000 domains, signed.
+///
+/// One cap for every managed document: policy files and bundles in
+/// `policy.d/`, managed preferences plists, the cached cloud bundle and the
+/// download that fills it, and the envelope a device verifies. `mandate
+/// sign` refuses to write a bundle larger than this, so a device never
+/// refuses a bundle for its size that the signer produced.
+pub const MAX_MANAGED_SIZE: u64 = 32 << 20;
 
 /// Why a managed file was not read.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +78,7 @@ pub enum FileError {
         who: &'static str,
     },
     /// Larger than the cap.
-    #[error("{path}: {size} bytes, more than the {cap}-byte limit for managed files")]
+    #[error("{path}: {size} bytes, more than the {cap}-byte limit")]
     TooLarge {
         /// The path.
         path: PathBuf,
@@ -243,27 +251,7 @@ impl TrustedTree {
         )
         .map_err(|e| self.open_error(&real, e, "regular file"))?;
         let stat = self.check(&fd, &real, FileType::RegularFile)?;
-        let size = stat.st_size as u64;
-        if size > MAX_FILE_SIZE {
-            return Err(FileError::TooLarge {
-                path: real,
-                size,
-                cap: MAX_FILE_SIZE,
-            });
-        }
-        let mut bytes = Vec::with_capacity(size as usize);
-        File::from(fd)
-            .take(MAX_FILE_SIZE + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|source| io_error(&real, source))?;
-        if bytes.len() as u64 > MAX_FILE_SIZE {
-            return Err(FileError::TooLarge {
-                path: real,
-                size: bytes.len() as u64,
-                cap: MAX_FILE_SIZE,
-            });
-        }
-        Ok(bytes)
+        read_bounded(File::from(fd), stat.st_size as u64, MAX_MANAGED_SIZE, &real)
     }
 
     fn open_error(&self, real: &Path, e: Errno, expected: &'static str) -> FileError {
@@ -338,6 +326,31 @@ pub struct ManagedDir {
     logical: PathBuf,
     /// Entry names, sorted bytewise.
     pub names: Vec<String>,
+}
+
+/// Reads an open file of `size` bytes (as `fstat` reported it) whole, when
+/// it is at most `cap` bytes: refused before reading when `size` is over the
+/// cap, and never reads more than `cap + 1` bytes (a file that grows while
+/// it is read is refused too). The bytes are read once, into a buffer of the
+/// announced size.
+pub fn read_bounded(file: File, size: u64, cap: u64, path: &Path) -> Result<Vec<u8>, FileError> {
+    let too_large = |size| FileError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        cap,
+    };
+    if size > cap {
+        return Err(too_large(size));
+    }
+    // One byte more than announced, so reaching the end needs no regrowth.
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| io_error(path, source))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 fn split(logical: &Path) -> Result<(PathBuf, &str), FileError> {

@@ -75,6 +75,21 @@ impl Layer {
         Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
     }
 
+    /// A policy document already parsed from `text` (`root` is its root
+    /// table): a verified bundle's payload, read as
+    /// [`Layer::parse_policy`] reads text, without parsing it again.
+    pub fn from_parsed_policy(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        text: &str,
+        root: std::sync::Arc<toml_edit::Table>,
+    ) -> Result<Layer, DocumentErrors> {
+        let tree =
+            TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
+        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+    }
+
     /// Parses a plain settings file (user config, project file). A user
     /// config's `[projects]` table (which projects are trusted) is skipped.
     pub fn parse_settings(
@@ -83,8 +98,8 @@ impl Layer {
         origin: &str,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        let mut map = tree.tree.clone();
+        let mut tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        let mut map = std::mem::take(&mut tree.tree);
         if source == SourceKind::User {
             map.remove("projects");
         }
@@ -345,7 +360,26 @@ pub fn parse_session_value(text: &str) -> Value {
     }
 }
 
-/// Builds the session layer from `-c KEY=VALUE` arguments.
+/// The keys given more than once in `-c KEY=VALUE` arguments, each with how
+/// many times; the last value given is the one used.
+pub fn repeated_session_keys(args: &[String]) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for arg in args {
+        let Some((key, _)) = arg.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        match counts.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key.to_owned(), 1)),
+        }
+    }
+    counts.retain(|(_, n)| *n > 1);
+    counts
+}
+
+/// Builds the session layer from `-c KEY=VALUE` arguments; a key given again
+/// replaces the earlier value (the last one wins, as with `git -c`).
 pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, DocumentErrors> {
     let mut layer = Layer::new(SourceKind::Session, Location::new("command line"));
     let mut problems = Vec::new();
@@ -374,11 +408,15 @@ pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, Document
             value = Value::String(text.trim().to_owned());
         }
         match setting.check(&value) {
-            Ok(()) => layer.settings.push(Entry {
-                key: key.to_owned(),
-                value,
-                location: at,
-            }),
+            Ok(()) => {
+                // Like `git -c`: a key given again replaces the earlier value.
+                layer.settings.retain(|e| e.key != key);
+                layer.settings.push(Entry {
+                    key: key.to_owned(),
+                    value,
+                    location: at,
+                });
+            }
             Err(e) => problems.push(Problem {
                 location: at,
                 key: Some(key.into()),
@@ -387,4 +425,31 @@ pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, Document
         }
     }
     finish(layer, problems)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_values_last_one_wins() {
+        let args = vec![
+            "sandbox.mode=read-only".to_owned(),
+            "sandbox.network=true".to_owned(),
+            "sandbox.mode=workspace-write".to_owned(),
+        ];
+        let layer = session_layer(Schema::bundled(), &args).unwrap();
+        let modes: Vec<&Value> = layer
+            .settings
+            .iter()
+            .filter(|e| e.key == "sandbox.mode")
+            .map(|e| &e.value)
+            .collect();
+        assert_eq!(modes, [&Value::String("workspace-write".into())]);
+        assert_eq!(
+            repeated_session_keys(&args),
+            [("sandbox.mode".to_owned(), 2)]
+        );
+    }
 }

@@ -62,8 +62,10 @@
 pub mod admission;
 pub mod agents;
 pub mod atomic;
+pub mod audit;
 pub mod cloud;
 pub mod constraint;
+pub mod decide;
 pub mod document;
 pub mod env;
 pub mod error;
@@ -78,6 +80,20 @@ pub mod resolve;
 pub mod schema;
 pub mod source;
 pub mod trust;
+
+/// Runs a third-party parser so that a panic inside it (a bug on some input)
+/// becomes an error naming what happened instead of ending the process:
+/// every parser boundary in the library goes through here.
+pub(crate) fn contain<T>(parse: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        format!("the parser failed on this input ({what}); the file is refused")
+    })
+}
 
 pub use env::Environment;
 pub use error::Error;

@@ -227,6 +227,17 @@ impl Resolver {
         let user_config = self.user_config_path(env, stack);
         let trusted = self.load_user(user_config.as_deref(), stack);
         self.load_project(env, &trusted, stack);
+        for (key, times) in crate::layer::repeated_session_keys(&self.options.session) {
+            stack.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "session-repeated".into(),
+                message: format!("-c {key} is given {times} times; the last one wins"),
+                source: Some(SourceKind::Session),
+                location: None,
+                key: Some(key),
+                operator: None,
+            });
+        }
         match session_layer(&self.schema, &self.options.session) {
             Ok(layer) => {
                 if !layer.settings.is_empty() {
@@ -349,7 +360,7 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, text_origin, payload) = match admission.admit(managed, bytes, is_bundle) {
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -359,7 +370,7 @@ impl Resolver {
                 if reason == crate::trust::UnsignedReason::NotRequired {
                     report.reason = Some(reason.to_string());
                 }
-                (report, text_origin.to_owned(), bytes.to_vec())
+                (report, self.parse_managed(source, text_origin, bytes))
             }
             Admitted::Verified(bundle) => {
                 let header = &bundle.header;
@@ -412,12 +423,19 @@ impl Resolver {
                     }
                 }
                 let origin = format!("{location} [{} v{}]", header.id, header.version);
-                let payload = bundle.payload.clone();
+                // The payload as parsed by verification: not parsed again.
+                let parsed = Layer::from_parsed_policy(
+                    &self.schema,
+                    source,
+                    &origin,
+                    bundle.text(),
+                    bundle.document().clone(),
+                );
                 admission.verified.push(*bundle);
-                (report, origin, payload)
+                (report, parsed)
             }
         };
-        match self.parse_managed(source, &text_origin, &payload) {
+        match parsed {
             Ok(mut layer) => {
                 layer.rank = rank;
                 layer.location = crate::source::Location::new(location);
@@ -451,12 +469,19 @@ impl Resolver {
         stack: &mut Stack,
     ) -> (Admission, Vec<MdmFound>) {
         let mdm = self.read_mdm(tree, env, stack);
-        let mdm_trust_root = mdm
-            .iter()
-            .find(|m| m.source == SourceKind::Mdm)
-            .and_then(|m| m.content.trust_root.clone());
-        let admission =
-            Admission::load(tree, self.options.platform, env.now, mdm_trust_root, stack);
+        let machine = mdm.iter().find(|m| m.source == SourceKind::Mdm);
+        let mdm_trust_root = machine.and_then(|m| m.content.trust_root.clone());
+        let mdm_chain = machine
+            .map(|m| m.content.trust_root_chain.clone())
+            .unwrap_or_default();
+        let admission = Admission::load_with_chain(
+            tree,
+            self.options.platform,
+            env.now,
+            mdm_trust_root,
+            mdm_chain,
+            stack,
+        );
         (admission, mdm)
     }
 
@@ -589,22 +614,13 @@ impl Resolver {
 
     fn read_unmanaged(&self, source: SourceKind, path: &Path, stack: &mut Stack) -> Option<String> {
         let location = path.display().to_string();
-        let result = (|| -> Result<String, String> {
-            let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-            if !meta.is_file() {
-                return Err("not a regular file".into());
-            }
-            if meta.len() > MAX_UNMANAGED_SIZE {
-                return Err(format!(
-                    "{} bytes, more than the {MAX_UNMANAGED_SIZE}-byte limit",
-                    meta.len()
-                ));
-            }
-            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            utf8(&location, &bytes)
-                .map(str::to_owned)
-                .map_err(|e| e.to_string())
-        })();
+        let result = read_unmanaged_file(path).and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|e| {
+                utf8(&location, e.as_bytes())
+                    .err()
+                    .map_or_else(|| e.to_string(), |errors| errors.to_string())
+            })
+        });
         match result {
             Ok(text) => Some(text),
             Err(_) if !path.exists() => {
@@ -624,6 +640,23 @@ impl Resolver {
             }
         }
     }
+}
+
+/// Reads a user or project file: a regular file (symbolic links followed),
+/// opened without blocking (a FIFO cannot hang the reader), at most
+/// [`MAX_UNMANAGED_SIZE`] bytes, read once with a bounded reader.
+fn read_unmanaged_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    crate::fsafe::read_bounded(file, meta.len(), MAX_UNMANAGED_SIZE, path).map_err(|e| e.reason())
 }
 
 /// One managed policy file (or plist payload) found by the loader, before admission.

@@ -252,6 +252,15 @@ impl Setting {
     }
 }
 
+/// When a setting's JSON Schema validator is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compile {
+    /// At load, with the lockdown value and default checked: a schema file.
+    Now,
+    /// When a value first needs it: the bundled schema, checked by a test.
+    OnUse,
+}
+
 /// A loaded schema: the settings it defines, by key.
 #[derive(Debug)]
 pub struct Schema {
@@ -263,16 +272,33 @@ pub struct Schema {
 
 impl Schema {
     /// The bundled agent policy schema.
+    ///
+    /// Its validators are compiled when a value first needs one, not at
+    /// start-up: the schema is checked in, and a test compiles every
+    /// setting's validator and checks every lockdown value and default
+    /// (what [`Schema::from_json`] does for a schema file at load time).
     pub fn bundled() -> &'static Schema {
         static BUNDLED: OnceLock<Schema> = OnceLock::new();
         BUNDLED.get_or_init(|| {
-            Schema::from_json("schema/agent-policy.schema.json", AGENT_POLICY_SCHEMA)
-                .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
+            Schema::load(
+                "schema/agent-policy.schema.json",
+                AGENT_POLICY_SCHEMA,
+                Compile::OnUse,
+            )
+            .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
         })
     }
 
     /// Loads a schema from JSON text; `origin` names it in messages.
+    ///
+    /// Every setting's JSON Schema is compiled now, and every lockdown value
+    /// and default checked against it, so a schema file that cannot work is
+    /// refused when it is loaded rather than when a value meets it.
     pub fn from_json(origin: &str, text: &str) -> Result<Schema, SchemaError> {
+        Schema::load(origin, text, Compile::Now)
+    }
+
+    fn load(origin: &str, text: &str, compile: Compile) -> Result<Schema, SchemaError> {
         let raw: Value = serde_json::from_str(text).map_err(|source| SchemaError::Json {
             origin: origin.to_owned(),
             source,
@@ -287,7 +313,7 @@ impl Schema {
         let root = raw
             .as_object()
             .ok_or_else(|| schema.node_error("", "the root is not an object"))?;
-        schema.walk("", root, defs.as_ref())?;
+        schema.walk("", root, defs.as_ref(), compile)?;
         if schema.settings.is_empty() {
             return Err(schema.node_error(
                 "",
@@ -315,9 +341,10 @@ impl Schema {
         prefix: &str,
         node: &Map<String, Value>,
         defs: Option<&Value>,
+        compile: Compile,
     ) -> Result<(), SchemaError> {
         if node.contains_key("x-mandate-lockdown") {
-            let setting = self.setting(prefix, node, defs)?;
+            let setting = self.setting(prefix, node, defs, compile)?;
             self.settings.insert(prefix.to_owned(), setting);
             return Ok(());
         }
@@ -339,7 +366,7 @@ impl Schema {
             let child = child
                 .as_object()
                 .ok_or_else(|| self.node_error(&key, "the schema node is not an object"))?;
-            self.walk(&key, child, defs)?;
+            self.walk(&key, child, defs, compile)?;
         }
         Ok(())
     }
@@ -349,6 +376,7 @@ impl Schema {
         key: &str,
         node: &Map<String, Value>,
         defs: Option<&Value>,
+        compile: Compile,
     ) -> Result<Setting, SchemaError> {
         let kind = Kind::from_schema(node)
             .ok_or_else(|| self.node_error(key, "a setting needs a single \"type\""))?;
@@ -409,14 +437,23 @@ impl Schema {
             .keys()
             .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k.as_str()));
         let mut sub = node.clone();
-        if let Some(defs) = defs {
-            sub.insert("$defs".into(), defs.clone());
+        if let Some(defs) = defs.and_then(Value::as_object) {
+            let used = referenced_defs(node, defs);
+            if !used.is_empty() {
+                sub.insert("$defs".into(), Value::Object(used));
+            }
         }
         let sub = Value::Object(sub);
-        // Compiled once: to refuse a schema that does not compile, and then
-        // kept for `check`.
-        let Ok(validator) = jsonschema::validator_for(&sub) else {
-            return Err(self.node_error(key, "the setting's schema does not compile"));
+        let validator = match compile {
+            // Compiled once: to refuse a schema that does not compile, and
+            // then kept for `check`.
+            Compile::Now => match jsonschema::validator_for(&sub) {
+                Ok(validator) => OnceLock::from(Some(validator)),
+                Err(_) => {
+                    return Err(self.node_error(key, "the setting's schema does not compile"));
+                }
+            },
+            Compile::OnUse => OnceLock::new(),
         };
         let setting = Setting {
             key: key.to_owned(),
@@ -434,8 +471,11 @@ impl Schema {
             default: node.get("default").cloned(),
             node: sub,
             plain,
-            validator: OnceLock::from(Some(validator)),
+            validator,
         };
+        if compile == Compile::OnUse {
+            return Ok(setting);
+        }
         for (what, value) in [
             ("x-mandate-lockdown", &setting.lockdown),
             ("default", &setting.default),
@@ -495,6 +535,47 @@ impl Schema {
     }
 }
 
+/// The definitions of `defs` that `node` refers to (`#/$defs/NAME`), with
+/// those they refer to in turn: what a setting's validator needs, and no
+/// more (each one would be checked and compiled with every setting).
+fn referenced_defs(node: &Map<String, Value>, defs: &Map<String, Value>) -> Map<String, Value> {
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    match (key.as_str(), child) {
+                        ("$ref", Value::String(target)) => {
+                            if let Some(path) = target.strip_prefix("#/$defs/") {
+                                out.push(path.split('/').next().unwrap_or(path));
+                            }
+                        }
+                        _ => refs(child, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    node.values().for_each(|v| refs(v, &mut pending));
+    let mut used = Map::new();
+    while let Some(name) = pending.pop() {
+        if used.contains_key(name) {
+            continue;
+        }
+        match defs.get(name) {
+            Some(def) => {
+                used.insert(name.to_owned(), def.clone());
+                refs(def, &mut pending);
+            }
+            // A name written with JSON Pointer escapes: keep every definition.
+            None => return defs.clone(),
+        }
+    }
+    used
+}
+
 /// Names a JSON value's type for messages.
 pub fn describe_json_type(value: &Value) -> &'static str {
     match value {
@@ -536,6 +617,30 @@ pub fn join_values(values: &[Value]) -> String {
 #[cfg(test)]
 mod join_tests {
     use super::*;
+
+    /// The bundled schema compiles lazily; loaded as a schema file it
+    /// passes every load-time check (validators, lockdown values, defaults).
+    #[test]
+    fn bundled_schema_passes_the_load_time_checks() {
+        let eager = Schema::from_json("bundled", AGENT_POLICY_SCHEMA);
+        assert!(eager.is_ok(), "{:?}", eager.err());
+        // A fresh instance: the shared one may have met values in other tests.
+        let lazy = Schema::load("bundled", AGENT_POLICY_SCHEMA, Compile::OnUse)
+            .expect("the bundled schema loads");
+        assert_eq!(
+            lazy.settings().count(),
+            eager.map_or(0, |s| s.settings().count())
+        );
+        assert!(lazy.settings().all(|s| s.validator.get().is_none()));
+        // What only the JSON Schema validator refuses is still refused, by
+        // a validator compiled on first use.
+        let Some(log) = lazy.get("audit.log") else {
+            panic!("audit.log is a bundled setting")
+        };
+        assert!(log.check(&Value::from("relative/path")).is_err());
+        assert!(log.check(&Value::from("/var/log/agent.log")).is_ok());
+        assert!(log.validator.get().is_some_and(Option::is_some));
+    }
 
     #[test]
     fn long_lists_are_abbreviated_in_reasons() {

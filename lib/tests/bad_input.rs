@@ -6,6 +6,8 @@
 //! column for parse errors), and nothing panics or hangs. A bad unmanaged file
 //! is skipped with a diagnostic and leaves the status `ok`.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -241,10 +243,7 @@ fn a_group_writable_file_is_rejected() {
 #[test]
 fn a_file_owned_by_someone_else_is_rejected() {
     if !rustix::process::getuid().is_root() {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("skipped: only root can give a file to another user");
-        }
+        common::skip("only root can give a file to another user");
         return;
     }
     let m = Machine::new();
@@ -334,14 +333,16 @@ fn an_empty_file_is_a_valid_empty_policy() {
 fn a_file_over_the_size_cap_is_rejected() {
     let m = Machine::new();
     let mut big = LOOSE.as_bytes().to_vec();
-    big.resize(10 << 20, b'#');
+    let cap = mandate::fsafe::MAX_MANAGED_SIZE;
+    big.resize(cap as usize + 1, b'#');
     let bad = m.write("20-big.toml", &big, 0o644);
     assert_bad_file(
         &m,
         &bad,
         &format!(
-            "{}: 10485760 bytes, more than the 1048576-byte limit",
-            bad.display()
+            "{}: {} bytes, more than the {cap}-byte limit",
+            bad.display(),
+            cap + 1
         ),
         "",
     );

@@ -721,9 +721,9 @@ proptest! {
                 if SPECS[*i].key != "network.denied_domains" { continue; }
                 for op in ops.iter().filter(|o| o.name == "includes") {
                     for element in items(&op.operand) {
-                        if full_denied.as_array().is_some_and(|a| a.contains(&element)) {
+                        if full_denied.as_array().is_some_and(|a| a.contains(element)) {
                             prop_assert!(
-                                locked_denied.as_array().is_some_and(|a| a.contains(&element)),
+                                locked_denied.as_array().is_some_and(|a| a.contains(element)),
                                 "denied {} dropped in lockdown: {}", element, locked_denied
                             );
                         }

@@ -2,6 +2,8 @@
 //! kinds), and a conflict drops only what conflicts. Each case here was a way
 //! to loosen the effective configuration before.
 
+#![allow(clippy::unwrap_used)]
+
 use mandate::kind::{KindContext, ValueKind, normalise};
 use mandate::resolve::{Effective, Stack, resolve_stack};
 use mandate::{Layer, Schema, SourceKind, resolve};

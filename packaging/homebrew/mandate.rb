@@ -12,6 +12,10 @@ class Mandate < Formula
 
   def install
     system "cargo", "install", *std_cargo_args(path: "cli")
+    # Man pages and completions come from the binary's own command line.
+    system bin/"mandate", "man", "--out", buildpath/"man"
+    man1.install Dir[buildpath/"man/*.1"]
+    generate_completions_from_executable(bin/"mandate", "completions")
     pkgshare.install "profiles", "schema"
     (prefix/"Library/LaunchDaemons").install "packaging/launchd/dev.mandate.sync.plist"
   end
@@ -27,5 +31,6 @@ class Mandate < Formula
 
   test do
     assert_match "effective configuration", shell_output("#{bin}/mandate demo")
+    assert_match "_mandate", shell_output("#{bin}/mandate completions bash")
   end
 end

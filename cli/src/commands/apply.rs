@@ -256,6 +256,25 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
         .iter()
         .filter(|s| s.outcome == Outcome::Refused)
         .collect();
+    let mut wrote = vec![path.display().to_string()];
+    wrote.extend(
+        steps
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.outcome,
+                    Outcome::Created | Outcome::Updated | Outcome::TakenOver { .. }
+                )
+            })
+            .map(|s| installer.real(&s.path).display().to_string()),
+    );
+    crate::commands::decide::after_operation(
+        globals,
+        &resolver,
+        "apply",
+        Some(&effective),
+        serde_json::json!({ "wrote": wrote }),
+    );
     if globals.json {
         output::json(&serde_json::json!({
             "effective": path,

@@ -228,6 +228,13 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
     let before = resolver.resolve(&env).ok();
     let result = cloud::sync(&options, &tree, platform, &root, &mut state, now);
     let after = resolver.resolve(&env).ok();
+    crate::commands::decide::after_operation(
+        globals,
+        &resolver,
+        "sync",
+        after.as_ref(),
+        json!({ "succeeded": result.is_ok() }),
+    );
     let changed = changed_keys(before.as_ref(), after.as_ref());
     let under_root = globals
         .root

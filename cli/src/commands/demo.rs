@@ -79,6 +79,25 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
             false,
         ),
     };
+    if keep && std::fs::symlink_metadata(&dir).is_ok() {
+        let is_demo = DEMO_FILES.iter().all(|(path, _)| dir.join(path).is_file());
+        let error = CliError::usage(format!(
+            "{} already exists; the demo lays out a fresh machine and never writes into an existing directory",
+            dir.display()
+        ));
+        let error = if is_demo {
+            error.hint(format!(
+                "it already holds the demo machine: explore it with `mandate --root {0} --platform linux --user ana -C {0}/home/ana/src/webapp show`",
+                dir.display()
+            ))
+        } else {
+            error
+        };
+        return Err(error.hint(format!(
+            "to start over, remove it (`rm -r {}`) or give another --out DIR",
+            dir.display()
+        )));
+    }
     lay_out(&dir).map_err(|e| {
         CliError::usage(format!(
             "{}: cannot lay out the demo machine: {e}",
@@ -93,6 +112,7 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
     let result = inspect::show(
         &g,
         &ShowArgs {
+            key: None,
             include_overridden: args.include_overridden,
             offline: true,
         },

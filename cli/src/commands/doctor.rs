@@ -61,7 +61,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         "unsigned" => findings.push(finding(
             "warning",
             format!("unsigned mode: no trust root at {}; any root-owned policy file is accepted", effective.trust.location),
-            Some("create one with `mandate trust init` and install it (see docs/trust.md)"),
+            Some("create one with `mandate trust init` and install it (see `man mandate-trust-init`)"),
         )),
         _ => findings.push(finding(
             "error",
@@ -178,12 +178,13 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
                 "warning" => "!",
                 _ => "✗",
             };
+            let mark = crate::style::status(crate::style::Stream::Out, mark);
             text.push_str(&format!("{mark} {}\n", f.what));
             if let Some(fix) = &f.fix {
                 text.push_str(&format!("  fix: {fix}\n"));
             }
         }
-        output::out(&text);
+        output::prose(&text);
     }
     if effective.is_degraded() {
         Ok(ExitCode::from(EXIT_DEGRADED))

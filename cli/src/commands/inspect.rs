@@ -12,6 +12,8 @@ use crate::{CliError, Globals, output, render};
 /// `mandate show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// Only this setting or group of settings (e.g. `sandbox`).
+    pub key: Option<String>,
     /// Also list compliant values that lost to a higher-ranked layer.
     #[arg(long)]
     pub include_overridden: bool,
@@ -25,22 +27,26 @@ pub struct ShowArgs {
 /// `mandate get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The setting, such as sandbox.mode.
+    /// The setting, such as sandbox.mode, or a group such as sandbox.
     pub key: String,
 }
 
 /// `mandate explain`.
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// The setting, such as sandbox.mode.
+    /// The setting, such as sandbox.mode, or a group such as sandbox.
     pub key: String,
 }
 
 /// `mandate check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The proposed value, as KEY=VALUE (VALUE is TOML, or a bare string).
+    /// The proposed value: KEY=VALUE (VALUE is TOML, or a bare string), KEY+=ELEMENT for one
+    /// element of a list setting, or KEY followed by VALUE or ELEMENT.
     pub assignment: String,
+    /// With KEY alone: the value, or for a list setting one element (e.g.
+    /// `check network.allowed_domains api.openai.com`).
+    pub element: Option<String>,
 }
 
 /// Resolves with the global options.
@@ -68,7 +74,16 @@ fn report_degraded(effective: &Effective) {
 
 /// Prints the effective configuration; exit 3 when it is degraded.
 pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
-    let (_, mut effective) = resolve(globals)?;
+    let (resolver, mut effective) = resolve(globals)?;
+    if let Some(key) = &args.key {
+        let keys = group(&resolver, key)?;
+        effective.keys.retain(|k, _| keys.contains(k));
+        let mut settings = serde_json::Map::new();
+        for (k, report) in &effective.keys {
+            insert_nested(&mut settings, k, report.value.clone());
+        }
+        effective.settings = serde_json::Value::Object(settings);
+    }
     if !args.include_overridden {
         for report in effective.keys.values_mut() {
             report.overridden.clear();
@@ -84,6 +99,35 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     Ok(status_code(&effective))
 }
 
+/// The settings `key` names: itself, or every setting of the group.
+fn group(resolver: &Resolver, key: &str) -> Result<Vec<String>, CliError> {
+    let keys = super::settings::keys_of(resolver, key);
+    if keys.is_empty() {
+        known_key(resolver, key)?;
+    }
+    Ok(keys)
+}
+
+fn insert_nested(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    value: serde_json::Value,
+) {
+    match key.split_once('.') {
+        None => {
+            map.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let entry = map
+                .entry(head.to_owned())
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let serde_json::Value::Object(inner) = entry {
+                insert_nested(inner, rest, value);
+            }
+        }
+    }
+}
+
 fn known_key(resolver: &Resolver, key: &str) -> Result<(), CliError> {
     if resolver.schema().get(key).is_some() {
         return Ok(());
@@ -92,13 +136,39 @@ fn known_key(resolver: &Resolver, key: &str) -> Result<(), CliError> {
     if let Some(s) = resolver.schema().suggest(key) {
         e = e.hint(format!("did you mean \"{s}\"?"));
     }
-    Err(e.hint("`mandate schema` lists every setting"))
+    Err(e.hint("`mandate settings` lists every setting"))
 }
 
 /// Prints one value: TOML (or JSON with --json); exit 1 when unset.
 pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     let (resolver, effective) = resolve(globals)?;
-    known_key(&resolver, &args.key)?;
+    let keys = group(&resolver, &args.key)?;
+    if resolver.schema().get(&args.key).is_none() {
+        // A group: its settings as a TOML table (or a JSON object).
+        let mut table = serde_json::Map::new();
+        let mut lines = Vec::new();
+        let prefix = format!("{}.", args.key);
+        for key in &keys {
+            if let Some(value) = effective.get(key) {
+                let leaf = key.strip_prefix(&prefix).unwrap_or(key);
+                insert_nested(&mut table, leaf, value.clone());
+                lines.push(format!("{leaf} = {}", render::toml_value(value)));
+            }
+        }
+        if table.is_empty() {
+            return Err(CliError::no(format!(
+                "every setting of {} is unset",
+                args.key
+            )));
+        }
+        if globals.json {
+            output::json(&table)?;
+        } else {
+            output::out(&format!("[{}]\n{}", args.key, lines.join("\n")));
+        }
+        report_degraded(&effective);
+        return Ok(status_code(&effective));
+    }
     let Some(value) = effective.get(&args.key) else {
         return Err(CliError::no(format!("{} is unset", args.key)));
     };
@@ -113,52 +183,138 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     Ok(status_code(&effective))
 }
 
-/// Explains one setting.
+/// Explains one setting, or each setting of a group.
 pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliError> {
     let (resolver, effective) = resolve(globals)?;
-    known_key(&resolver, &args.key)?;
-    let report = effective.keys.get(&args.key);
-    if globals.json {
-        output::json(&serde_json::json!({
-            "key": args.key,
-            "status": effective.status,
-            "report": report,
-            "requirements": report.map(|r| &r.constraint_lines),
-            "diagnostics": effective.diagnostics.iter().filter(|d| d.key.as_deref() == Some(args.key.as_str())).collect::<Vec<_>>(),
-        }))?;
-    } else {
+    let keys = group(&resolver, &args.key)?;
+    let mut texts = Vec::new();
+    let mut docs = Vec::new();
+    for key in &keys {
         let setting = resolver
             .schema()
-            .get(&args.key)
-            .ok_or_else(|| CliError::usage(format!("unknown setting \"{}\"", args.key)))?;
-        output::out(&render::explain(&effective, &args.key, setting, report));
+            .get(key)
+            .ok_or_else(|| CliError::usage(format!("unknown setting \"{key}\"")))?;
+        let report = effective.keys.get(key);
+        if globals.json {
+            docs.push(serde_json::json!({
+                "key": key,
+                "status": effective.status,
+                "report": report,
+                "requirements": report.map(|r| &r.constraint_lines),
+                "allowed": super::settings::admissible(globals, setting),
+                "schema_default": setting.default,
+                "lockdown": setting.lockdown,
+                "diagnostics": effective.diagnostics.iter().filter(|d| d.key.as_deref() == Some(key.as_str())).collect::<Vec<_>>(),
+            }));
+        } else {
+            let mut text = render::explain(&effective, key, setting, report);
+            text.push_str(&super::settings::choices(
+                globals, &effective, setting, report,
+            ));
+            texts.push(text);
+        }
+    }
+    if globals.json {
+        if docs.len() == 1 {
+            output::json(&docs[0])?;
+        } else {
+            output::json(&docs)?;
+        }
+    } else {
+        output::prose(&texts.join("\n\n"));
     }
     report_degraded(&effective);
     Ok(status_code(&effective))
 }
 
+/// What `check` was asked: the key, the session assignment that tests it,
+/// and how to show it.
+struct Proposal {
+    key: String,
+    session: String,
+    shown: String,
+}
+
+fn proposal(globals: &Globals, args: &CheckArgs) -> Result<Proposal, CliError> {
+    let (key, text, element) = match (&args.element, args.assignment.split_once("+=")) {
+        (Some(_), _) if args.assignment.contains('=') => {
+            return Err(CliError::usage(
+                "give KEY VALUE, KEY=VALUE or KEY+=ELEMENT, not an assignment and a value",
+            ));
+        }
+        (Some(value), _) => (args.assignment.trim().to_owned(), value.clone(), None),
+        (None, Some((key, element))) => {
+            (key.trim().to_owned(), element.trim().to_owned(), Some(true))
+        }
+        (None, None) => match args.assignment.split_once('=') {
+            Some((key, value)) => (key.trim().to_owned(), value.to_owned(), Some(false)),
+            None => {
+                return Err(CliError::usage(
+                    "expected KEY=VALUE, such as sandbox.mode=read-only (or KEY VALUE, or KEY+=ELEMENT for a list)",
+                ));
+            }
+        },
+    };
+    let resolver = Resolver::with_schema_file(globals.options())?;
+    known_key(&resolver, &key)?;
+    let is_list = resolver
+        .schema()
+        .get(&key)
+        .is_some_and(|s| s.kind == mandate::schema::Kind::Array);
+    // KEY VALUE on a list setting means one element; KEY+=ELEMENT always does.
+    let one_element = element.unwrap_or(is_list);
+    if one_element && !is_list {
+        return Err(CliError::usage(format!(
+            "{key} is not a list setting: check one value with {key}=VALUE"
+        )));
+    }
+    let parsed = mandate::layer::parse_session_value(text.trim());
+    if one_element && !parsed.is_array() {
+        let item = if parsed.is_string() || parsed.is_object() {
+            parsed
+        } else {
+            serde_json::Value::String(text.trim().to_owned())
+        };
+        let list = render::toml_value(&serde_json::Value::Array(vec![item]));
+        return Ok(Proposal {
+            session: format!("{key}={list}"),
+            shown: format!("{key} += {}", text.trim()),
+            key,
+        });
+    }
+    Ok(Proposal {
+        session: format!("{key}={text}"),
+        shown: format!("{key}={text}"),
+        key,
+    })
+}
+
 /// Checks whether a value would be accepted, by resolving with it as a session value.
 pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> {
-    let Some((key, _)) = args.assignment.split_once('=') else {
-        return Err(CliError::usage(
-            "expected KEY=VALUE, such as sandbox.mode=read-only",
-        ));
-    };
-    let key = key.trim().to_owned();
+    let Proposal {
+        key,
+        session,
+        shown,
+    } = proposal(globals, args)?;
     // The value asked about replaces any `-c` for the same key.
     let mut with = globals.clone();
     with.config
         .retain(|c| c.split_once('=').is_none_or(|(k, _)| k.trim() != key));
-    with.config.push(args.assignment.clone());
-    let (resolver, effective) = match resolve(&with) {
+    with.config.push(session.clone());
+    let (_, effective) = match resolve(&with) {
         Ok(r) => r,
-        // A value of the wrong type is a "no", not a usage error.
+        // A value of the wrong type is a "no", not a usage error; it names
+        // what was asked, never a flag the user did not type.
         Err(e) if e.code == crate::error::EXIT_USAGE && !e.message.contains("unknown setting") => {
-            return Err(CliError { code: EXIT_NO, ..e });
+            let message = e.message.replace(&format!("-c {session}"), &shown);
+            return Err(CliError {
+                code: EXIT_NO,
+                message,
+                ..e
+            });
         }
         Err(e) => return Err(e),
     };
-    known_key(&resolver, &key)?;
     let refusals: Vec<_> = effective
         .keys
         .get(&key)
@@ -173,14 +329,14 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         if globals.json {
             output::json(&serde_json::json!({ "key": key, "accepted": true }))?;
         } else {
-            output::out(&format!("accepted: {}", args.assignment));
+            output::out(&format!("accepted: {shown}"));
         }
         return Ok(ExitCode::SUCCESS);
     }
     if globals.json {
         output::json(&serde_json::json!({ "key": key, "accepted": false, "refused": refusals }))?;
     } else {
-        let mut text = format!("refused: {}", args.assignment);
+        let mut text = format!("refused: {shown}");
         for r in &refusals {
             let value = render::toml_value(&r.value);
             if r.reason.contains(&value) {

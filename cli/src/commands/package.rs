@@ -73,7 +73,12 @@ pub struct MobileconfigArgs {
     /// Also deliver this trust root (`TrustRoot` key).
     #[arg(long, value_name = "trust.toml")]
     pub trust_root: Option<PathBuf>,
-    /// Where to write the profile.
+    /// Earlier trust root versions (files, or a directory such as trust.d/) to deliver under
+    /// `TrustRootChain`, so Macs pinned at an older version catch up; repeatable. They must
+    /// chain to --trust-root.
+    #[arg(long, value_name = "FILE|DIR", requires = "trust_root")]
+    pub trust_chain: Vec<PathBuf>,
+    /// Where to write the profile (`-` for standard output).
     #[arg(short, long)]
     pub output: PathBuf,
 }
@@ -81,7 +86,7 @@ pub struct MobileconfigArgs {
 /// `mandate package jamf-schema`.
 #[derive(Debug, Args)]
 pub struct JamfSchemaArgs {
-    /// Where to write the schema (stdout when absent).
+    /// Where to write the schema (stdout when absent or `-`).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 }
@@ -111,12 +116,12 @@ pub fn run(globals: &Globals, cmd: &PackageCommand) -> Result<ExitCode, CliError
                 .map_err(|e| CliError::usage(e.to_string()))?;
             text.push('\n');
             match &args.output {
-                Some(path) => {
-                    mandate::atomic::write_atomic(path, text.as_bytes(), 0o644)
-                        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-                    output::out(&format!("wrote {}", path.display()));
+                Some(path) if !output::is_stdout(path) => {
+                    let written =
+                        output::write_file(path, text.as_bytes(), output::Existing::Replace)?;
+                    output::out(&format!("wrote {written}"));
                 }
-                None => output::out(&text),
+                _ => output::out(&text),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -191,19 +196,87 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
     };
     options.domain = globals.domain.clone();
     options.trust_root = args.trust_root.as_deref().map(read).transpose()?;
+    let mut chain_note = String::new();
+    if let Some(root) = &options.trust_root
+        && !args.trust_chain.is_empty()
+    {
+        let (chain, versions) = trust_chain(root, &args.trust_chain)?;
+        chain_note = format!(", trust root chain of versions {versions}");
+        options.trust_root_chain = chain;
+    }
     let profile =
         build_mobileconfig(&input, &options).map_err(|e| CliError::usage(e.to_string()))?;
-    mandate::atomic::write_atomic(&args.output, &profile, 0o644)
-        .map_err(|e| CliError::usage(format!("{}: {e}", args.output.display())))?;
-    output::out(&format!(
-        "wrote {} ({} scope, {} payload for {}): upload it to your MDM as a custom configuration profile",
-        args.output.display(),
-        options.scope.name(),
-        match options.form {
-            ProfileForm::ManagedClient => "ManagedClient",
-            ProfileForm::CustomSettings => "custom settings",
-        },
-        options.domain
-    ));
+    let written = output::write_file(&args.output, &profile, output::Existing::Replace)?;
+    output::report(
+        &args.output,
+        &format!(
+            "wrote {written} ({} scope, {} payload for {}{chain_note}): upload it to your MDM as a custom configuration profile",
+            options.scope.name(),
+            match options.form {
+                ProfileForm::ManagedClient => "ManagedClient",
+                ProfileForm::CustomSettings => "custom settings",
+            },
+            options.domain
+        ),
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The earlier trust roots named by --trust-chain, oldest first, checked to
+/// chain to `root`: the oldest verifies on its own, each next one as its
+/// rotation, and `root` as the last step. Returns them and a summary.
+fn trust_chain(root: &[u8], paths: &[PathBuf]) -> Result<(Vec<Vec<u8>>, String), CliError> {
+    use mandate::trust::root::{TrustRoot, walk_chain};
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            entries.sort();
+            files.extend(entries);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let target = TrustRoot::claimed_version(root)
+        .ok_or_else(|| CliError::usage("--trust-root: not a valid trust root"))?;
+    let mut chain: Vec<(u64, Vec<u8>)> = Vec::new();
+    for file in files {
+        let bytes = read(&file)?;
+        let version = TrustRoot::claimed_version(&bytes).ok_or_else(|| {
+            CliError::usage(format!("{}: not a valid trust root", file.display()))
+        })?;
+        if version >= target || chain.iter().any(|(v, _)| *v == version) {
+            continue;
+        }
+        chain.push((version, bytes));
+    }
+    chain.sort_by_key(|(v, _)| *v);
+    let Some((first, oldest)) = chain.first() else {
+        return Err(CliError::usage(format!(
+            "--trust-chain: no trust root older than --trust-root's version {target}"
+        )));
+    };
+    let start = TrustRoot::verify_self(oldest, time::OffsetDateTime::UNIX_EPOCH)
+        .map_err(|e| CliError::usage(format!("trust root version {first}: {e}")))?;
+    let mut steps: Vec<&[u8]> = chain.iter().skip(1).map(|(_, b)| b.as_slice()).collect();
+    steps.push(root);
+    walk_chain(
+        &start,
+        &steps,
+        mandate::admission::MAX_CHAIN_STEPS,
+        mandate::trust::root::MAX_ROOT_BYTES,
+    )
+    .map_err(|e| {
+        CliError::usage(format!("--trust-chain does not lead to --trust-root: {e}"))
+            .hint("give every version from the oldest a Mac may be pinned at up to the one before --trust-root")
+    })?;
+    let versions: Vec<String> = chain.iter().map(|(v, _)| v.to_string()).collect();
+    Ok((
+        chain.into_iter().map(|(_, b)| b).collect(),
+        versions.join(", "),
+    ))
 }

@@ -35,11 +35,11 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
     if !meta.is_file() {
         return Err(one("not a regular file".into()));
     }
-    if meta.len() > mandate::fsafe::MAX_FILE_SIZE {
+    if meta.len() > mandate::fsafe::MAX_MANAGED_SIZE {
         return Err(one(format!(
             "{} bytes, more than the {}-byte limit",
             meta.len(),
-            mandate::fsafe::MAX_FILE_SIZE
+            mandate::fsafe::MAX_MANAGED_SIZE
         )));
     }
     let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;
@@ -119,6 +119,16 @@ pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError>
             Ok(()) => {
                 if !globals.json {
                     output::out(&format!("{}: ok", file.display()));
+                }
+                // A policy whose own [settings] break its own [requirements].
+                if let Ok(text) = std::fs::read_to_string(file)
+                    && !text.trim_start().starts_with('{')
+                    && is_policy_document(&text)
+                {
+                    let origin = file.display().to_string();
+                    for warning in super::trust::self_conflicts(resolver.schema(), &origin, &text) {
+                        output::error(&format!("warning: {warning}"));
+                    }
                 }
             }
             Err(errors) => {

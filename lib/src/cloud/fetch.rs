@@ -57,8 +57,9 @@ use crate::trust::{BundleError, Expiry, Sha256, VerifiedBundle, verify_bundle};
 pub const DEFAULT_CONNECT_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 /// Default time allowed for one attempt, from connecting to the last body byte.
 pub const DEFAULT_TIMEOUT: StdDuration = StdDuration::from_secs(60);
-/// Default largest body accepted (the largest envelope a device verifies).
-pub const DEFAULT_MAX_BYTES: u64 = crate::trust::envelope::MAX_ENVELOPE_BYTES as u64;
+/// Default largest body accepted: the largest managed file a device reads
+/// ([`MAX_MANAGED_SIZE`](crate::fsafe::MAX_MANAGED_SIZE)).
+pub const DEFAULT_MAX_BYTES: u64 = crate::fsafe::MAX_MANAGED_SIZE;
 /// Default number of retries after the first attempt.
 pub const DEFAULT_RETRIES: u32 = 4;
 /// Default first backoff; it doubles with each retry.

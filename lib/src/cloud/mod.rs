@@ -398,10 +398,13 @@ impl CachedCloud {
         }
         let bundle = self.bundle()?;
         let origin = self.origin();
-        Some(
-            crate::loader::utf8(&origin, &bundle.payload)
-                .and_then(|text| Layer::parse_policy(schema, SourceKind::Cloud, &origin, text)),
-        )
+        Some(Layer::from_parsed_policy(
+            schema,
+            SourceKind::Cloud,
+            &origin,
+            bundle.text(),
+            bundle.document().clone(),
+        ))
     }
 
     /// The report `mandate sources` shows: `absent`, `verified`, `expired`

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use super::parse::{
     ParsedPlist, PlistEncoding, PlistError, describe, from_json, looks_like_der, parse_plist,
 };
-use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_KEY};
+use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_CHAIN_KEY, TRUST_ROOT_KEY};
 use crate::document::TomlTree;
 use crate::error::Problem;
 
@@ -868,6 +868,9 @@ pub struct ProfileOptions {
     pub domain: String,
     /// The bytes of a `trust.toml` to install under `TrustRoot`, if any.
     pub trust_root: Option<Vec<u8>>,
+    /// Earlier trust root versions, oldest first, installed under
+    /// `TrustRootChain` so that Macs that missed rotations catch up.
+    pub trust_root_chain: Vec<Vec<u8>>,
 }
 
 impl ProfileOptions {
@@ -884,6 +887,7 @@ impl ProfileOptions {
             form: ProfileForm::ManagedClient,
             domain: crate::paths::DEFAULT_DOMAIN.into(),
             trust_root: None,
+            trust_root_chain: Vec::new(),
         }
     }
 }
@@ -1003,6 +1007,22 @@ fn preferences(input: &PolicyInput, opts: &ProfileOptions) -> Result<Dictionary,
             .map_err(|_| BuildError::TrustRoot("not UTF-8 text".into()))?;
         TomlTree::parse("trust root", text).map_err(|p| BuildError::TrustRoot(p.to_string()))?;
         prefs.insert(TRUST_ROOT_KEY.into(), Value::Data(trust.clone()));
+    }
+    if !opts.trust_root_chain.is_empty() {
+        if opts.trust_root.is_none() {
+            return Err(BuildError::TrustRoot(
+                "a trust root chain needs the trust root it leads to".into(),
+            ));
+        }
+        let mut chain = Vec::new();
+        for (i, root) in opts.trust_root_chain.iter().enumerate() {
+            let text = std::str::from_utf8(root)
+                .map_err(|_| BuildError::TrustRoot(format!("chain entry {i}: not UTF-8 text")))?;
+            TomlTree::parse("trust root chain", text)
+                .map_err(|p| BuildError::TrustRoot(format!("chain entry {i}: {p}")))?;
+            chain.push(Value::Data(root.clone()));
+        }
+        prefs.insert(TRUST_ROOT_CHAIN_KEY.into(), Value::Array(chain));
     }
     prefs.sort_keys();
     Ok(prefs)

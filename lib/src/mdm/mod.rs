@@ -39,19 +39,25 @@ pub use read::{MdmContent, PolicyPayload, document_origin, read_managed_plist};
 
 /// The deepest nesting of arrays and dictionaries accepted in a plist.
 pub const MAX_DEPTH: usize = 32;
-/// The most elements accepted in one array or dictionary.
-pub const MAX_ELEMENTS: usize = 10_000;
+/// The most elements accepted in one array or dictionary (room for a
+/// native allowlist of 500,000 domains).
+pub const MAX_ELEMENTS: usize = 1_000_000;
 /// The most values accepted in one plist, counting every element of every
 /// collection (binary plists may share objects, so this bounds the expansion).
-pub const MAX_VALUES: usize = 200_000;
+pub const MAX_VALUES: usize = 2_000_000;
 /// The most bytes of strings and data accepted in one plist after decoding
-/// (shared objects in a binary plist count each time they are used).
-pub const MAX_DECODED_BYTES: usize = 16 << 20;
+/// (shared objects in a binary plist count each time they are used): the
+/// managed file cap, [`MAX_MANAGED_SIZE`](crate::fsafe::MAX_MANAGED_SIZE).
+pub const MAX_DECODED_BYTES: usize = crate::fsafe::MAX_MANAGED_SIZE as usize;
 
 /// The plist key holding a policy: a signed bundle or a policy document.
 pub const POLICY_KEY: &str = "Policy";
 /// The plist key holding the bytes of a `trust.toml`.
 pub const TRUST_ROOT_KEY: &str = "TrustRoot";
+/// The plist key holding the trust roots between a pinned version and the
+/// `TrustRoot` version (an array of trust roots, oldest first), so that a
+/// Mac that missed rotations can walk the chain.
+pub const TRUST_ROOT_CHAIN_KEY: &str = "TrustRootChain";
 /// The plist key holding native settings (managed defaults).
 pub const SETTINGS_KEY: &str = "Settings";
 /// The plist key holding native requirements (constraints).

@@ -140,6 +140,7 @@ pub fn parse_plist(bytes: &[u8]) -> Result<ParsedPlist, PlistError> {
         return Err(PlistError::Empty);
     }
     if bytes.starts_with(b"bplist") {
+        check_binary_dates(bytes)?;
         let value = build(bytes, PlistEncoding::Binary)?;
         return Ok(ParsedPlist {
             value,
@@ -174,16 +175,64 @@ thread_local! {
 /// or more expanded than allowed is ever built.
 fn build(bytes: &[u8], encoding: PlistEncoding) -> Result<Value, PlistError> {
     LIMIT.with(|l| l.borrow_mut().take());
-    let result = match encoding {
+    // A panic inside the third-party parser is a refused file, not a dead
+    // process (`crate::contain`).
+    let result = crate::contain(|| match encoding {
         PlistEncoding::Binary => plist::from_bytes::<Limited>(bytes),
         PlistEncoding::Xml => plist::from_reader_xml::<_, Limited>(bytes),
-    };
+    })
+    .map_err(PlistError::Malformed)?;
     let limit = LIMIT.with(|l| l.borrow_mut().take());
     match (result, limit) {
         (_, Some(limit)) => Err(limit),
         (Ok(Limited(value)), None) => Ok(value),
         (Err(e), None) => Err(PlistError::Malformed(humanize(&e.to_string()))),
     }
+}
+
+/// Refuses a binary plist holding a date outside the years 0000–9999 before
+/// the plist crate sees it: the crate formats every date it reads as XML
+/// text and panics on such a date (valid to Apple's own tools). Dates are
+/// found through the binary format's offset table: marker `0x33`, then a
+/// big-endian `f64` of seconds since 2001-01-01. A table this walk cannot
+/// follow is left to the parser, which refuses it.
+fn check_binary_dates(bytes: &[u8]) -> Result<(), PlistError> {
+    // Seconds from 2001-01-01T00:00:00Z to 0000-01-01T00:00:00Z and to
+    // 9999-12-31T23:59:59Z.
+    const EARLIEST: f64 = -63_145_526_400.0;
+    const LATEST: f64 = 252_423_993_599.0;
+    let Some(trailer) = bytes.len().checked_sub(32).map(|at| &bytes[at..]) else {
+        return Ok(());
+    };
+    let be = |b: &[u8]| b.iter().fold(0u64, |n, &x| (n << 8) | u64::from(x));
+    let offset_size = usize::from(trailer[6]);
+    let count = be(&trailer[8..16]);
+    let table = be(&trailer[24..32]);
+    if !(1..=8).contains(&offset_size) {
+        return Ok(());
+    }
+    for i in 0..count.min(bytes.len() as u64) {
+        let at = usize::try_from(table + i * offset_size as u64).unwrap_or(usize::MAX);
+        let Some(entry) = bytes.get(at..at.saturating_add(offset_size)) else {
+            return Ok(());
+        };
+        let offset = usize::try_from(be(entry)).unwrap_or(usize::MAX);
+        if bytes.get(offset) != Some(&0x33) {
+            continue;
+        }
+        let Some(raw) = bytes.get(offset + 1..offset + 9) else {
+            continue;
+        };
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(raw);
+        let seconds = f64::from_be_bytes(eight);
+        if !(EARLIEST..=LATEST).contains(&seconds) {
+            return Err(PlistError::Malformed(format!(
+                "a <date> lies outside the years 0000–9999 ({seconds} seconds from 2001-01-01): no preference needs one"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `RecursiveObject (offset 8)` → `recursive object (offset 8)`.
@@ -513,6 +562,40 @@ mod tests {
         let from_binary = parse_plist(&binary(&from_xml.value)).unwrap();
         assert_eq!(from_binary.encoding, PlistEncoding::Binary);
         assert_eq!(from_binary.value, from_xml.value);
+    }
+
+    /// A binary plist whose only object is a date `seconds` from 2001-01-01.
+    fn binary_date(seconds: f64) -> Vec<u8> {
+        let mut body = b"bplist00\x33".to_vec();
+        body.extend_from_slice(&seconds.to_be_bytes());
+        let table = body.len() as u64;
+        body.push(8);
+        body.extend_from_slice(&[0, 0, 0, 0, 0, 0, 1, 1]);
+        for n in [1u64, 0, table] {
+            body.extend_from_slice(&n.to_be_bytes());
+        }
+        body
+    }
+
+    #[test]
+    fn dates_outside_years_0_to_9999_are_refused_not_a_panic() {
+        // Year 2027 reads; years 20000 and -100 (valid to Apple's tools) are
+        // refused with a message, as is a NaN.
+        let ok = parse_plist(&binary_date(8.0e8)).unwrap();
+        assert!(matches!(ok.value, Value::Date(_)));
+        for seconds in [6.0e11, -6.5e10, f64::NAN, f64::INFINITY] {
+            let err = parse_plist(&binary_date(seconds)).unwrap_err();
+            assert!(
+                err.to_string().contains("outside the years 0000–9999"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_panicking_parser_is_contained() {
+        let r: Result<(), String> = crate::contain(|| panic!("boom"));
+        assert!(r.unwrap_err().contains("boom"));
     }
 
     #[test]

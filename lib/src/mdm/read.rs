@@ -7,6 +7,7 @@
 //! |----------------|------------------------------------------------------------------------|
 //! | `Policy`       | a signed bundle (JSON with `payloadType`) or a policy document (TOML): as a string, a base64 string, or `<data>` |
 //! | `TrustRoot`    | the bytes of a `trust.toml`, in the same three forms                   |
+//! | `TrustRootChain` | an `<array>` of trust roots (same forms) between a machine's pinned version and `TrustRoot`'s, so a Mac that missed rotations catches up |
 //! | `Settings`     | native managed defaults: setting keys, dotted (`sandbox.mode`) or nested (`sandbox` → `mode`) |
 //! | `Requirements` | native constraints: `sandbox.mode` → `{ allowed = [...] }`, keys dotted or nested |
 //! | `Payload…`, `mcx_…` | metadata some tools leave behind; ignored                          |
@@ -24,7 +25,7 @@ use plist::{Dictionary, Value};
 use serde_json::{Map, Value as Json};
 
 use super::parse::{decode_base64_text, describe, integer_json, parse_plist, to_json};
-use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_KEY};
+use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_CHAIN_KEY, TRUST_ROOT_KEY};
 use crate::document::{Locate, TomlTree};
 use crate::error::{DocumentErrors, Problem};
 use crate::layer::Layer;
@@ -48,6 +49,9 @@ pub struct MdmContent {
     pub policy: Option<PolicyPayload>,
     /// The `TrustRoot` key: the bytes of a `trust.toml`, when present.
     pub trust_root: Option<Vec<u8>>,
+    /// The `TrustRootChain` key: intermediate trust roots (unverified bytes;
+    /// only a rotation walk from the pinned root gives them any weight).
+    pub trust_root_chain: Vec<Vec<u8>>,
     /// The native `Settings` and `Requirements` dictionaries as a layer, when
     /// either is present. Entries are located by plist key path, such as
     /// `/Library/Managed Preferences/dev.mandate.plist: Requirements > sandbox.mode`.
@@ -153,6 +157,7 @@ pub fn read_managed_plist(
     let mut content = MdmContent {
         policy: None,
         trust_root: None,
+        trust_root_chain: Vec::new(),
         native: None,
     };
     let mut tree = Map::new();
@@ -167,10 +172,25 @@ pub fn read_managed_plist(
                 Ok(policy) => content.policy = Some(policy),
                 Err(mut errors) => problems.append(&mut errors),
             },
-            TRUST_ROOT_KEY => match trust_root(origin, value) {
+            TRUST_ROOT_KEY => match trust_root(origin, TRUST_ROOT_KEY, value) {
                 Ok(bytes) => content.trust_root = Some(bytes),
                 Err(problem) => problems.push(problem),
             },
+            TRUST_ROOT_CHAIN_KEY => {
+                let Value::Array(items) = value else {
+                    problems.push(at(format!(
+                        "`{key}` must be an <array> of trust roots, found {}",
+                        describe(value)
+                    )));
+                    continue;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    match trust_root(origin, &format!("{TRUST_ROOT_CHAIN_KEY} > {i}"), item) {
+                        Ok(bytes) => content.trust_root_chain.push(bytes),
+                        Err(problem) => problems.push(problem),
+                    }
+                }
+            }
             SETTINGS_KEY | REQUIREMENTS_KEY => {
                 let table = if key == SETTINGS_KEY {
                     "settings"
@@ -194,14 +214,20 @@ pub fn read_managed_plist(
             }
             other if other.starts_with("Payload") || other.starts_with("mcx_") => {}
             other => {
-                let known = [POLICY_KEY, TRUST_ROOT_KEY, SETTINGS_KEY, REQUIREMENTS_KEY];
+                let known = [
+                    POLICY_KEY,
+                    TRUST_ROOT_KEY,
+                    TRUST_ROOT_CHAIN_KEY,
+                    SETTINGS_KEY,
+                    REQUIREMENTS_KEY,
+                ];
                 let hint = known
                     .iter()
                     .find(|k| k.eq_ignore_ascii_case(other))
                     .map(|k| format!(" (did you mean `{k}`? keys are case-sensitive)"))
                     .unwrap_or_default();
                 problems.push(at(format!(
-                    "unknown key `{other}`{hint}: a mandate managed preferences plist holds {POLICY_KEY}, {TRUST_ROOT_KEY}, {SETTINGS_KEY} and {REQUIREMENTS_KEY}"
+                    "unknown key `{other}`{hint}: a mandate managed preferences plist holds {POLICY_KEY}, {TRUST_ROOT_KEY}, {TRUST_ROOT_CHAIN_KEY}, {SETTINGS_KEY} and {REQUIREMENTS_KEY}"
                 )));
             }
         }
@@ -373,25 +399,22 @@ fn check_bundle(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-fn trust_root(origin: &str, value: &Value) -> Result<Vec<u8>, Problem> {
-    let bytes = match given(
-        origin,
-        TRUST_ROOT_KEY,
-        value,
-        "a trust root (the text of trust.toml)",
-    )? {
+fn trust_root(origin: &str, key: &str, value: &Value) -> Result<Vec<u8>, Problem> {
+    let bytes = match given(origin, key, value, "a trust root (the text of trust.toml)")? {
         Given::Text(text) => text.into_bytes(),
         Given::Bytes(bytes) => bytes,
     };
     let problem = |message: String| Problem {
-        location: Location::new(origin).with_detail(TRUST_ROOT_KEY),
+        location: Location::new(origin).with_detail(key),
         key: None,
         message,
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| {
-        problem("`TrustRoot` is not UTF-8 text: it must hold the text of a trust.toml".into())
+        problem(format!(
+            "`{key}` is not UTF-8 text: it must hold the text of a trust.toml"
+        ))
     })?;
-    TomlTree::parse(&format!("{origin} > {TRUST_ROOT_KEY}"), text)?;
+    TomlTree::parse(&format!("{origin} > {key}"), text)?;
     Ok(bytes)
 }
 
@@ -988,6 +1011,24 @@ mod tests {
         assert!(e.starts_with(&format!("{ORIGIN} > TrustRoot:1:")), "{e}");
         let e = errors("<key>TrustRoot</key><true/>");
         assert!(e.contains("`TrustRoot` must be a trust root"), "{e}");
+    }
+
+    #[test]
+    fn trust_root_chain_forms() {
+        let (v2, v3) = ("version = 2\n", "version = 3\n");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(v3);
+        let body = format!(
+            "<key>TrustRootChain</key><array><string>{v2}</string><data>{b64}</data></array>"
+        );
+        let chain = read(&body).unwrap().trust_root_chain;
+        assert_eq!(chain, [v2.as_bytes().to_vec(), v3.as_bytes().to_vec()]);
+        let e = errors("<key>TrustRootChain</key><string>version = 2</string>");
+        assert!(e.contains("must be an <array> of trust roots"), "{e}");
+        let e = errors("<key>TrustRootChain</key><array><string>version = = 2</string></array>");
+        assert!(
+            e.starts_with(&format!("{ORIGIN} > TrustRootChain > 0:1:")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,13 +29,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{KeyId, PublicKey, SecretKey, decode_exact, decode_strict, encode};
+use super::signer::{SignError, Signer, sign_checked};
 
 /// The payload type of a policy bundle.
 pub const POLICY_PAYLOAD_TYPE: &str = "application/vnd.mandate.policy+toml";
 /// The payload type trust roots are signed under (never found in an envelope).
 pub const TRUST_PAYLOAD_TYPE: &str = "application/vnd.mandate.trust+toml";
-/// Largest envelope accepted, in bytes.
-pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
 /// Most signatures accepted on one envelope or trust root.
 pub const MAX_SIGNATURES: usize = 32;
 
@@ -168,8 +167,10 @@ pub(crate) fn count_signers(
 /// Why an envelope was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
-    /// The envelope is larger than [`MAX_ENVELOPE_BYTES`].
-    #[error("bundle is {size} bytes, more than the {max} allowed; publish a smaller policy")]
+    /// The envelope is larger than [`MAX_MANAGED_SIZE`](crate::fsafe::MAX_MANAGED_SIZE).
+    #[error(
+        "bundle is {size} bytes, more than the {max}-byte limit for managed files; split the policy into several bundles"
+    )]
     TooLarge {
         /// Its size.
         size: usize,
@@ -323,12 +324,59 @@ impl Envelope {
         });
     }
 
+    /// [`Envelope::sign`] with any [`Signer`]s (key files, agent keys); each
+    /// signature is checked under its key before it is added.
+    pub fn sign_with(
+        payload_type: &str,
+        payload: &[u8],
+        signers: &[&dyn Signer],
+    ) -> Result<Envelope, SignError> {
+        let mut envelope = Envelope {
+            payload_type: payload_type.to_owned(),
+            payload: payload.to_vec(),
+            signatures: Vec::new(),
+        };
+        for signer in signers {
+            envelope.add_signature_with(*signer)?;
+        }
+        Ok(envelope)
+    }
+
+    /// Adds a signature by `signer`; `Ok(false)` (and nothing added) when
+    /// that key has already signed.
+    pub fn add_signature_with(&mut self, signer: &dyn Signer) -> Result<bool, SignError> {
+        if self.signed_by(signer.public()) {
+            return Ok(false);
+        }
+        let message = pae(&self.payload_type, &self.payload);
+        let sig = sign_checked(signer, &message)?;
+        self.signatures.push(SignatureEntry {
+            keyid: signer.public().id().to_string(),
+            sig,
+        });
+        Ok(true)
+    }
+
+    /// Whether `key` has a valid signature on this envelope.
+    pub fn signed_by(&self, key: &PublicKey) -> bool {
+        let message = pae(&self.payload_type, &self.payload);
+        self.signatures.iter().any(|s| key.verify(&message, &s.sig))
+    }
+
+    /// The keys among `keys` with a valid signature, whatever their number
+    /// (for people collecting signatures; verification is
+    /// [`Envelope::verify`]).
+    pub fn signers_among(&self, keys: &[&PublicKey]) -> Vec<KeyId> {
+        self.valid_signers(keys)
+    }
+
     /// Parses an envelope strictly. Nothing is verified yet.
     pub fn parse(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
-        if bytes.len() > MAX_ENVELOPE_BYTES {
+        let max = crate::fsafe::MAX_MANAGED_SIZE as usize;
+        if bytes.len() > max {
             return Err(EnvelopeError::TooLarge {
                 size: bytes.len(),
-                max: MAX_ENVELOPE_BYTES,
+                max,
             });
         }
         let raw: RawEnvelope = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json {
@@ -622,7 +670,7 @@ mod tests {
         env.signatures = vec![one; MAX_SIGNATURES + 1];
         let err = Envelope::parse(&env.to_json()).unwrap_err();
         assert!(matches!(err, EnvelopeError::TooManySignatures { .. }));
-        let big = vec![b' '; MAX_ENVELOPE_BYTES + 1];
+        let big = vec![b' '; crate::fsafe::MAX_MANAGED_SIZE as usize + 1];
         assert!(matches!(
             Envelope::parse(&big).unwrap_err(),
             EnvelopeError::TooLarge { .. }

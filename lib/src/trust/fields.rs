@@ -93,10 +93,15 @@ pub(crate) struct Table<'a> {
 impl<'a> Table<'a> {
     /// The root table of `doc`, which was parsed from `text`.
     pub(crate) fn root(text: &'a str, doc: &'a Document<&'a str>) -> Table<'a> {
+        Table::of_root(text, doc.as_table())
+    }
+
+    /// The root table of a document parsed from `text`.
+    pub(crate) fn of_root(text: &'a str, table: &'a toml_edit::Table) -> Table<'a> {
         Table {
             text,
             path: String::new(),
-            table: doc.as_table(),
+            table,
             span: Some(0..0),
         }
     }

@@ -156,18 +156,29 @@ impl PolicyHeader {
     pub fn parse(bytes: &[u8]) -> Result<Option<PolicyHeader>, HeaderError> {
         let text = fields::utf8(bytes).map_err(HeaderError::Syntax)?;
         let doc = fields::parse(text).map_err(HeaderError::Syntax)?;
-        let root = Table::root(text, &doc);
-        let Some(table) = root.opt_table("policy").map_err(HeaderError::Field)? else {
+        PolicyHeader::of_document(text, doc.as_table())
+    }
+
+    /// The `[policy]` table of a document already parsed from `text`
+    /// (`root` is its root table); `None` when there is none.
+    pub(crate) fn of_document(
+        text: &str,
+        root: &toml_edit::Table,
+    ) -> Result<Option<PolicyHeader>, HeaderError> {
+        let Some(table) = Table::of_root(text, root)
+            .opt_table("policy")
+            .map_err(HeaderError::Field)?
+        else {
             return Ok(None);
         };
-        PolicyHeader::from_table(text, &doc, &table)
+        PolicyHeader::from_table(text, root, &table)
             .map(Some)
             .map_err(HeaderError::Field)
     }
 
     fn from_table(
         text: &str,
-        doc: &toml_edit::Document<&str>,
+        root: &toml_edit::Table,
         table: &Table<'_>,
     ) -> Result<PolicyHeader, TomlProblem> {
         table.deny_unknown(FIELDS)?;
@@ -211,8 +222,7 @@ impl PolicyHeader {
                 "must be later than issued_at",
             ));
         }
-        let line = doc
-            .as_table()
+        let line = root
             .get_key_value("policy")
             .and_then(|(key, item)| item.span().or_else(|| key.span()))
             .map_or(1, |span| fields::line_col(text, span.start).0);

@@ -31,6 +31,7 @@
 //! [`state::RollbackState::record_bundle`] and saves the state atomically.
 
 use std::fmt;
+use std::sync::Arc;
 
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
@@ -40,6 +41,7 @@ mod fields;
 pub mod header;
 pub mod keys;
 pub mod root;
+pub mod signer;
 pub mod state;
 
 pub use fields::TomlProblem;
@@ -47,7 +49,7 @@ pub use fields::TomlProblem;
 use envelope::{Envelope, EnvelopeError, POLICY_PAYLOAD_TYPE, SignatureCount};
 use header::{Channel, HeaderError, PolicyHeader, SignedHeader};
 use keys::KeyId;
-use root::{RoleName, TrustRoot};
+use root::{RetiredKey, RoleName, TrustRoot};
 use state::{RollbackError, RollbackState};
 
 use crate::source::ManagedSource;
@@ -194,7 +196,7 @@ impl Expiry {
 }
 
 /// A bundle that passed every check.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct VerifiedBundle {
     /// The source it was found in.
     pub source: ManagedSource,
@@ -212,6 +214,71 @@ pub struct VerifiedBundle {
     pub root_version: u64,
     /// Freshness at the time of verification.
     pub expiry: Expiry,
+    /// `payload` as parsed for the header check, kept so that the resolver
+    /// reads settings and requirements from it without parsing again.
+    document: ParsedPayload,
+}
+
+impl VerifiedBundle {
+    /// The root table of the payload as parsed once, at verification; its
+    /// spans are byte offsets into [`VerifiedBundle::payload`].
+    pub fn document(&self) -> &Arc<toml_edit::Table> {
+        &self.document.0
+    }
+
+    /// The payload as text (verification checked it is UTF-8).
+    pub fn text(&self) -> &str {
+        // Verification parsed the payload as UTF-8 TOML; this cannot fail.
+        std::str::from_utf8(&self.payload).unwrap_or_default()
+    }
+}
+
+/// Every field but the parsed document, which is a function of the payload.
+impl PartialEq for VerifiedBundle {
+    fn eq(&self, other: &VerifiedBundle) -> bool {
+        let VerifiedBundle {
+            source,
+            header,
+            payload,
+            signers,
+            sha256,
+            policy_keys,
+            root_version,
+            expiry,
+            document: _,
+        } = self;
+        (
+            source,
+            header,
+            payload,
+            signers,
+            sha256,
+            policy_keys,
+            root_version,
+            expiry,
+        ) == (
+            &other.source,
+            &other.header,
+            &other.payload,
+            &other.signers,
+            &other.sha256,
+            &other.policy_keys,
+            &other.root_version,
+            &other.expiry,
+        )
+    }
+}
+
+impl Eq for VerifiedBundle {}
+
+/// A verified payload's root table, shared rather than copied.
+#[derive(Clone)]
+struct ParsedPayload(Arc<toml_edit::Table>);
+
+impl fmt::Debug for ParsedPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ParsedPayload({} top-level keys)", self.0.len())
+    }
 }
 
 /// Why a managed policy file was rejected.
@@ -245,12 +312,15 @@ pub enum BundleError {
     #[error(transparent)]
     Envelope(EnvelopeError),
     /// Not enough distinct policy keys signed.
-    #[error("bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)", .count.details(), other_role_note(.other_role))]
+    #[error("{}", threshold_message(.count, .other_role, .retired, *.root_version))]
     Threshold {
         /// The count of valid policy signatures.
-        count: SignatureCount,
+        count: Box<SignatureCount>,
         /// Keys of the trust root outside the policy role that signed validly.
         other_role: Vec<KeyId>,
+        /// Retired policy keys (past their overlap) that signed validly, as
+        /// the trust root names them, with their retirement record.
+        retired: Vec<(String, RetiredKey)>,
         /// The version of the trust root.
         root_version: u64,
     },
@@ -294,6 +364,38 @@ pub enum BundleError {
     Rollback(RollbackError),
 }
 
+fn threshold_message(
+    count: &SignatureCount,
+    other_role: &[KeyId],
+    retired: &[(String, RetiredKey)],
+    root_version: u64,
+) -> String {
+    if retired.is_empty() {
+        return format!(
+            "bundle has {count} from policy keys{}{}; sign it with more policy keys of trust root version {root_version} (`mandate sign --key …`)",
+            count.details(),
+            other_role_note(other_role)
+        );
+    }
+    let causes: Vec<String> = retired
+        .iter()
+        .map(|(name, r)| {
+            let overlap = r
+                .until
+                .map(|u| format!(", and its overlap ended at {}", fields::format_datetime(u)))
+                .unwrap_or_default();
+            format!(
+                "policy key {name} was removed by trust root version {}{overlap}",
+                r.version
+            )
+        })
+        .collect();
+    format!(
+        "bundle is signed by a key that no longer signs policy: {}; it has {count} from current policy keys. Re-sign it with a policy key of trust root version {root_version} and publish it again (`mandate sign --key …`)",
+        causes.join("; ")
+    )
+}
+
 fn other_role_note(keys: &[KeyId]) -> String {
     if keys.is_empty() {
         String::new()
@@ -321,6 +423,7 @@ impl BundleError {
                 EnvelopeError::PayloadType { .. } => "payload-type",
                 EnvelopeError::InvalidThreshold { .. } | EnvelopeError::Threshold(_) => "threshold",
             },
+            BundleError::Threshold { retired, .. } if !retired.is_empty() => "key-retired",
             BundleError::Threshold { .. } => "threshold",
             BundleError::Header(e) => e.code(),
             BundleError::OrgMismatch { .. } => "org-mismatch",
@@ -350,34 +453,54 @@ pub fn verify_bundle(
     }
     let envelope = Envelope::parse(bytes).map_err(BundleError::Envelope)?;
     let policy = root.role(RoleName::Policy);
-    let verified = match envelope.verify(
-        POLICY_PAYLOAD_TYPE,
-        &root.role_keys(RoleName::Policy),
-        policy.threshold,
-    ) {
+    // Retired policy keys still within their overlap count like policy keys.
+    let signing_keys = root.policy_keys_at(now);
+    let verified = match envelope.verify(POLICY_PAYLOAD_TYPE, &signing_keys, policy.threshold) {
         Ok(verified) => verified,
         Err(EnvelopeError::Threshold(count)) => {
-            // Name keys of the root that signed but may not sign policy.
+            // Name keys of the root that signed but may not sign policy:
+            // retired policy keys (the real cause after a rotation) apart.
+            let counted = |k: &&keys::PublicKey| signing_keys.iter().any(|s| s.id() == k.id());
+            let retired_keys: Vec<_> = root
+                .keys()
+                .values()
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_some())
+                .collect();
             let others: Vec<_> = root
                 .keys()
                 .values()
-                .filter(|k| !policy.keys.contains(k.id()))
+                .filter(|k| !counted(k) && root.retired_policy_key(k.id()).is_none())
                 .collect();
             let other_role = envelope.valid_signers(&others);
+            let retired = envelope
+                .valid_signers(&retired_keys)
+                .iter()
+                .filter_map(|id| {
+                    let record = root.retired_policy_key(id)?.clone();
+                    Some((root.describe_key(id), record))
+                })
+                .collect();
             return Err(BundleError::Threshold {
-                count,
+                count: Box::new(count),
                 other_role,
+                retired,
                 root_version: root.version(),
             });
         }
         Err(other) => return Err(BundleError::Envelope(other)),
     };
 
-    let header = PolicyHeader::parse(&verified.payload)
+    // The one parse of the payload: the header is read from it here, and
+    // the resolver reads the rest from the same document.
+    let text =
+        fields::utf8(&verified.payload).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let doc = fields::parse(text).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let header = PolicyHeader::of_document(text, doc.as_table())
         .map_err(BundleError::Header)?
         .ok_or(BundleError::Header(HeaderError::Missing))?
         .require_signed_fields()
         .map_err(BundleError::Header)?;
+    let document = ParsedPayload(Arc::new(doc.into_table()));
     if header.org != root.org() {
         return Err(BundleError::OrgMismatch {
             expected: root.org().to_owned(),
@@ -416,6 +539,7 @@ pub fn verify_bundle(
         policy_keys,
         root_version: root.version(),
         expiry,
+        document,
     })
 }
 
@@ -512,6 +636,34 @@ mod tests {
         assert!(verify_bundle(&bytes, &root(), ManagedSource::Cloud, NOW, &state).is_ok());
     }
 
+    /// The resolver reads a verified bundle from the document verification
+    /// parsed, and reads exactly what parsing the payload again would give.
+    #[test]
+    fn the_verified_document_is_read_without_parsing_again() {
+        let payload = policy("cloud", "2026-12-01T00:00:00Z");
+        let bytes = bundle(&payload, &[&key(11)]);
+        let ok = verify_bundle(
+            &bytes,
+            &root(),
+            ManagedSource::Cloud,
+            NOW,
+            &RollbackState::new(),
+        )
+        .unwrap();
+        assert_eq!(ok.text().as_bytes(), payload.as_slice());
+        assert!(ok.document().contains_key("policy"));
+        let schema = crate::Schema::bundled();
+        let source = crate::SourceKind::Cloud;
+        let shared =
+            crate::Layer::from_parsed_policy(schema, source, "b", ok.text(), ok.document().clone())
+                .unwrap();
+        let again = crate::Layer::parse_policy(schema, source, "b", ok.text()).unwrap();
+        assert_eq!(format!("{shared:?}"), format!("{again:?}"));
+        assert_eq!(shared.settings[0].location.to_string(), "b:10:1");
+        // Equality of bundles is equality of what was verified.
+        assert_eq!(ok, ok.clone());
+    }
+
     #[test]
     fn names_keys_of_the_wrong_role() {
         let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(1)]);
@@ -529,6 +681,38 @@ mod tests {
         assert_eq!(other_role, &[key(1).id().clone()]);
         assert!(err.to_string().contains("may not sign policy"), "{err}");
         assert_eq!(err.code(), "threshold");
+    }
+
+    #[test]
+    fn a_bundle_by_a_retired_key_names_the_rotation() {
+        let until = NOW + Duration::days(10);
+        let body = TrustRootBuilder::new("acme", datetime!(2030-01-01 00:00 UTC))
+            .version(4)
+            .root_keys(vec![key(1).public().clone()], 1)
+            .policy_keys(vec![key(12).public().clone()], 1)
+            .retire_policy_key(key(11).public().clone(), 4, Some(until))
+            .key_name(key(11).id(), "policy-2025")
+            .body()
+            .unwrap();
+        let root =
+            TrustRoot::verify_self(&TrustRoot::sign(&body, &[&key(1)]).unwrap(), NOW).unwrap();
+        let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(11)]);
+        let state = RollbackState::new();
+        // Within the overlap it verifies.
+        let ok = verify_bundle(&bytes, &root, ManagedSource::Cloud, NOW, &state).unwrap();
+        assert_eq!(ok.signers, [key(11).id().clone()]);
+        // After it, the message names the key and the version that removed it.
+        let err = verify_bundle(&bytes, &root, ManagedSource::Cloud, until, &state).unwrap_err();
+        assert_eq!(err.code(), "key-retired");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "policy key {} (policy-2025) was removed by trust root version 4",
+                key(11).id()
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("sign it with more policy keys"), "{text}");
     }
 
     #[test]

@@ -61,7 +61,9 @@
 //! | `offline_grace` | how long an expired bundle is still used (`30m`, `12h`, `7d`, `1d12h`); default `0s` |
 //! | `signed_sources` | managed sources whose policy must be signed; default all four |
 //! | `[keys.<keyid>] public` | a public key; `<keyid>` must be the id derived from it |
+//! | `[keys.<keyid>] name` | optional: who holds the key, for people; trusted for nothing |
 //! | `[roles.root]`, `[roles.policy]` | `threshold` and `keys` (key ids from `[keys]`) |
+//! | `[[roles.policy.retired]]` | a policy key taken out of the role: `key`, `version` (the root version that removed it), optional `until` (its bundles count until then) |
 //! | `[precedence] order` | the managed sources, highest first; a source left out is ignored; default `mdm, cloud, system, mdm-user` |
 //! | `[[precedence.rule]]` | `keys` (a glob over setting keys, `*` matches any characters) and `mode` (`intersect` or `replace`); the first matching rule wins |
 //! | `[cloud]` | `url` (https), optional `bundle` (the id a cloud bundle must carry) and `ca` (a PEM file to trust for TLS) |
@@ -69,6 +71,10 @@
 //! Unknown keys anywhere are errors. A key id that does not match its key, a
 //! weak key, a role naming an unknown key or a threshold outside
 //! `1..=keys` refuses the whole root.
+//!
+//! A root may be written unsigned or partly signed and signed in turn, one
+//! key at a time ([`TrustRoot::add_signature`], [`TrustRoot::signatures`]),
+//! by any [`Signer`] (a key file or an `ssh-agent` key).
 //!
 //! Rotation follows TUF: version N+1 must be signed by a threshold of
 //! version N's root keys **and** a threshold of its own root keys
@@ -88,6 +94,7 @@ use super::envelope::{
 use super::fields::{self, Table, TomlProblem, format_datetime, toml_string};
 use super::header::{valid_id, valid_org};
 use super::keys::{KeyError, KeyId, PublicKey, SecretKey, decode_exact, encode};
+use super::signer::{SignError, Signer, sign_checked};
 use crate::source::ManagedSource;
 
 /// The line that separates the signed body from its signatures.
@@ -141,6 +148,29 @@ pub struct Role {
     pub threshold: u32,
     /// The role's keys, by id, in file order.
     pub keys: Vec<KeyId>,
+}
+
+/// A policy key taken out of the policy role by a rotation.
+///
+/// Until `until` it still counts for bundles (the overlap that lets bundles
+/// in the field be re-signed without locking devices down); after that, or at
+/// once without `until` (a compromised key), it counts for nothing and only
+/// serves to name the cause when a bundle it signed is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetiredKey {
+    /// The key (its public half stays under `[keys]`).
+    pub key: KeyId,
+    /// The trust root version that took it out of the policy role.
+    pub version: u64,
+    /// Bundles it signed are accepted until this instant.
+    pub until: Option<OffsetDateTime>,
+}
+
+impl RetiredKey {
+    /// Whether the key still counts for bundles at `now`.
+    pub fn valid_at(&self, now: OffsetDateTime) -> bool {
+        self.until.is_some_and(|until| now < until)
+    }
 }
 
 /// How requirements for matching keys combine across managed sources.
@@ -366,6 +396,29 @@ pub enum TrustRootError {
         /// The limit.
         max_steps: usize,
     },
+    /// A signer failed.
+    #[error(transparent)]
+    Signing(SignError),
+    /// The key has already signed this root.
+    #[error("{key} has already signed this trust root; the next signer adds theirs")]
+    AlreadySigned {
+        /// The key, as named in messages.
+        key: String,
+    },
+    /// The key may not sign this root: it is not one of its root keys (nor,
+    /// for a rotation, one of the previous version's).
+    #[error(
+        "{key} is not a root key of trust root version {version}{}; only root keys sign trust roots",
+        previous.map(|p| format!(" nor of version {p}")).unwrap_or_default()
+    )]
+    NotARootKey {
+        /// The key, as named in messages.
+        key: String,
+        /// The version being signed.
+        version: u64,
+        /// The previous version checked too, for a rotation.
+        previous: Option<u64>,
+    },
 }
 
 fn version_note(version: &Option<u64>) -> String {
@@ -417,6 +470,9 @@ impl TrustRootError {
             TrustRootError::OrgChanged { .. } => "root-org-changed",
             TrustRootError::Expired { .. } => "root-expired",
             TrustRootError::ChainTooLong { .. } => "root-chain-too-long",
+            TrustRootError::Signing(e) => e.code(),
+            TrustRootError::AlreadySigned { .. } => "already-signed",
+            TrustRootError::NotARootKey { .. } => "not-a-root-key",
         }
     }
 }
@@ -434,6 +490,8 @@ pub struct TrustRoot {
     policy: Role,
     precedence: Precedence,
     cloud: Option<CloudConfig>,
+    names: BTreeMap<KeyId, String>,
+    retired: Vec<RetiredKey>,
     signers: Vec<KeyId>,
     sha256: Sha256,
 }
@@ -527,6 +585,14 @@ impl TrustRoot {
     /// marker line then one `[[signature]]` per key. The body is checked
     /// first, so a typo is caught before anyone signs it.
     pub fn sign(body: &str, keys: &[&SecretKey]) -> Result<Vec<u8>, TrustRootError> {
+        let signers: Vec<&dyn Signer> = keys.iter().map(|k| *k as &dyn Signer).collect();
+        TrustRoot::sign_with(body, &signers)
+    }
+
+    /// [`TrustRoot::sign`] with any [`Signer`]s; with none, the file is
+    /// unsigned (the marker line and no signature) and ready for
+    /// [`TrustRoot::add_signature`].
+    pub fn sign_with(body: &str, signers: &[&dyn Signer]) -> Result<Vec<u8>, TrustRootError> {
         let mut body = body.to_owned();
         if !body.is_empty() && !body.ends_with('\n') {
             body.push('\n');
@@ -541,7 +607,9 @@ impl TrustRoot {
         out.extend_from_slice(SIGNATURE_MARKER.as_bytes());
         out.push(b'\n');
         let mut signed = split(&out, usize::MAX)?;
-        signed.add(keys);
+        for signer in signers {
+            signed.add(*signer).map_err(TrustRootError::Signing)?;
+        }
         Ok(signed.render())
     }
 
@@ -550,8 +618,134 @@ impl TrustRoot {
     pub fn add_signatures(signed: &[u8], keys: &[&SecretKey]) -> Result<Vec<u8>, TrustRootError> {
         let mut split = split(signed, MAX_ROOT_BYTES)?;
         parse_body(split.body)?;
-        split.add(keys);
+        for key in keys {
+            split
+                .add(*key as &dyn Signer)
+                .map_err(TrustRootError::Signing)?;
+        }
         Ok(split.render())
+    }
+
+    /// Adds one signature to a (partly) signed trust root file: one step of
+    /// a key ceremony. Refuses a key that already signed, and a key that is
+    /// not a root key of this root — nor, with `previous` (for a rotation),
+    /// of the previous version.
+    pub fn add_signature(
+        file: &[u8],
+        signer: &dyn Signer,
+        previous: Option<&TrustRoot>,
+    ) -> Result<Vec<u8>, TrustRootError> {
+        let mut split = split(file, MAX_ROOT_BYTES)?;
+        let root = parse_body(split.body)?;
+        let id = signer.public().id();
+        let allowed =
+            root.root.keys.contains(id) || previous.is_some_and(|p| p.root.keys.contains(id));
+        if !allowed {
+            return Err(TrustRootError::NotARootKey {
+                key: root.describe_signer(signer),
+                version: root.version,
+                previous: previous.map(TrustRoot::version),
+            });
+        }
+        if !split.add(signer).map_err(TrustRootError::Signing)? {
+            return Err(TrustRootError::AlreadySigned {
+                key: root.describe_signer(signer),
+            });
+        }
+        Ok(split.render())
+    }
+
+    /// Where the signature collection of a (partly) signed trust root
+    /// stands: how many of its own root keys signed, and — with `previous`,
+    /// for a rotation — how many of the previous version's. The body is
+    /// parsed but nothing is trusted: this is for people running a key
+    /// ceremony, never for deciding policy.
+    pub fn signatures(
+        file: &[u8],
+        previous: Option<&TrustRoot>,
+    ) -> Result<RootSignatures, TrustRootError> {
+        let split = split(file, MAX_ROOT_BYTES)?;
+        let root = parse_body(split.body)?;
+        let message = split.message();
+        let report = |of: &TrustRoot| {
+            let count = of.count(RoleName::Root, &message, &split.signatures);
+            RoleSignatures {
+                version: of.version,
+                threshold: count.threshold,
+                keys: of
+                    .root
+                    .keys
+                    .iter()
+                    .map(|id| (id.clone(), of.key_name(id).map(str::to_owned)))
+                    .collect(),
+                signed: count.valid,
+                unverified_hints: count.unverified_hints,
+            }
+        };
+        Ok(RootSignatures {
+            version: root.version,
+            org: root.org.clone(),
+            body_sha256: Sha256::of(split.body),
+            own: report(&root),
+            previous: previous.map(report),
+        })
+    }
+
+    /// The version a trust root file claims, without verifying anything:
+    /// only for picking the candidate files of a rotation walk, which then
+    /// verifies each of them.
+    pub fn claimed_version(file: &[u8]) -> Option<u64> {
+        let split = split(file, MAX_ROOT_BYTES).ok()?;
+        parse_body(split.body).ok().map(|r| r.version)
+    }
+
+    /// `key <id> (<name>)` for a signer, naming it as this root does.
+    fn describe_signer(&self, signer: &dyn Signer) -> String {
+        let id = signer.public().id();
+        let label = signer.label();
+        match (self.key_name(id), label.contains(id.as_str())) {
+            (Some(name), true) => format!("{label} ({name})"),
+            (Some(name), false) => format!("{label} (key {id}, {name})"),
+            (None, true) => label,
+            (None, false) => format!("{label} (key {id})"),
+        }
+    }
+
+    /// A key's id with its name when the root gives one: `3f2a… (root-2)`.
+    pub fn describe_key(&self, id: &KeyId) -> String {
+        match self.key_name(id) {
+            Some(name) => format!("{id} ({name})"),
+            None => id.to_string(),
+        }
+    }
+
+    /// The name the root gives a key (`[keys.<id>] name`), a label for
+    /// people that is trusted for nothing.
+    pub fn key_name(&self, id: &KeyId) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
+    }
+
+    /// Policy keys taken out of the policy role (`[[roles.policy.retired]]`).
+    pub fn retired_policy_keys(&self) -> &[RetiredKey] {
+        &self.retired
+    }
+
+    /// The retirement record of `id`, if it is a retired policy key.
+    pub fn retired_policy_key(&self, id: &KeyId) -> Option<&RetiredKey> {
+        self.retired.iter().find(|r| &r.key == id)
+    }
+
+    /// The keys whose signatures count for bundles at `now`: the policy
+    /// role's keys, and retired policy keys still within their overlap.
+    pub fn policy_keys_at(&self, now: OffsetDateTime) -> Vec<&PublicKey> {
+        let mut keys = self.role_keys(RoleName::Policy);
+        keys.extend(
+            self.retired
+                .iter()
+                .filter(|r| r.valid_at(now))
+                .filter_map(|r| self.keys.get(&r.key)),
+        );
+        keys
     }
 
     fn count(
@@ -667,6 +861,59 @@ impl TrustRoot {
     }
 }
 
+/// How far the signature collection of a trust root has come; see
+/// [`TrustRoot::signatures`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RootSignatures {
+    /// The version being signed.
+    pub version: u64,
+    /// Its org.
+    pub org: String,
+    /// The sha256 of the signed body, for signers to compare out of band.
+    pub body_sha256: Sha256,
+    /// Signatures by its own root keys.
+    pub own: RoleSignatures,
+    /// Signatures by the previous version's root keys (a rotation).
+    pub previous: Option<RoleSignatures>,
+}
+
+impl RootSignatures {
+    /// Whether every threshold is met.
+    pub fn is_complete(&self) -> bool {
+        self.own.is_met() && self.previous.as_ref().is_none_or(RoleSignatures::is_met)
+    }
+}
+
+/// The signatures of one set of root keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleSignatures {
+    /// The trust root version whose root keys these are.
+    pub version: u64,
+    /// Signatures required.
+    pub threshold: u32,
+    /// The root keys, with the names the root gives them.
+    pub keys: Vec<(KeyId, Option<String>)>,
+    /// The keys that signed validly.
+    pub signed: Vec<KeyId>,
+    /// Hints of signatures none of these keys verified.
+    pub unverified_hints: Vec<String>,
+}
+
+impl RoleSignatures {
+    /// Whether the threshold is met.
+    pub fn is_met(&self) -> bool {
+        self.signed.len() >= self.threshold as usize
+    }
+
+    /// The keys that have not signed, with their names.
+    pub fn missing(&self) -> Vec<&(KeyId, Option<String>)> {
+        self.keys
+            .iter()
+            .filter(|(id, _)| !self.signed.contains(id))
+            .collect()
+    }
+}
+
 /// Walks a rotation chain from `installed` through `candidates` (the files of
 /// versions N+1, N+2, … in order), verifying each with
 /// [`TrustRoot::verify_rotation`] and refusing any larger than `max_bytes`
@@ -753,6 +1000,8 @@ pub struct TrustRootBuilder {
     policy_threshold: u32,
     precedence: Precedence,
     cloud: Option<CloudConfig>,
+    names: BTreeMap<KeyId, String>,
+    retired: Vec<(PublicKey, RetiredKey)>,
 }
 
 impl TrustRootBuilder {
@@ -771,6 +1020,8 @@ impl TrustRootBuilder {
             policy_threshold: 1,
             precedence: Precedence::default(),
             cloud: None,
+            names: BTreeMap::new(),
+            retired: Vec::new(),
         }
     }
 
@@ -789,7 +1040,65 @@ impl TrustRootBuilder {
             policy_threshold: root.policy.threshold,
             precedence: root.precedence.clone(),
             cloud: root.cloud.clone(),
+            names: root.names.clone(),
+            retired: root
+                .retired
+                .iter()
+                .filter_map(|r| Some((root.keys.get(&r.key)?.clone(), r.clone())))
+                .collect(),
         }
+    }
+
+    /// Names a key for people (`[keys.<id>] name`): who holds it. Not trusted
+    /// for anything; shown when signatures are counted.
+    pub fn key_name(mut self, id: &KeyId, name: impl Into<String>) -> TrustRootBuilder {
+        self.names.insert(id.clone(), name.into());
+        self
+    }
+
+    /// The name given to a key, if any.
+    pub fn current_key_name(&self, id: &KeyId) -> Option<&str> {
+        self.names.get(id).map(String::as_str)
+    }
+
+    /// The version this builder renders.
+    pub fn current_version(&self) -> u64 {
+        self.version
+    }
+
+    /// The policy keys set so far.
+    pub fn current_policy_keys(&self) -> &[PublicKey] {
+        &self.policy_keys
+    }
+
+    /// The retired policy keys carried so far.
+    pub fn current_retired(&self) -> impl Iterator<Item = &RetiredKey> {
+        self.retired.iter().map(|(_, r)| r)
+    }
+
+    /// Records `key` as a retired policy key (replacing an earlier record of
+    /// it): retired by `version`, valid for bundles until `until` (never,
+    /// without one).
+    pub fn retire_policy_key(
+        mut self,
+        key: PublicKey,
+        version: u64,
+        until: Option<OffsetDateTime>,
+    ) -> TrustRootBuilder {
+        self.retired.retain(|(k, _)| k.id() != key.id());
+        let record = RetiredKey {
+            key: key.id().clone(),
+            version,
+            until,
+        };
+        self.retired.push((key, record));
+        self
+    }
+
+    /// Forgets the retirement record of `id` (it becomes unknown to the root).
+    pub fn forget_retired(mut self, id: &KeyId) -> TrustRootBuilder {
+        self.retired.retain(|(k, _)| k.id() != id);
+        self
     }
 
     /// Sets the version.
@@ -878,7 +1187,13 @@ impl TrustRootBuilder {
         let _ = writeln!(out, "signed_sources = {}", names(&self.signed_sources));
 
         let mut listed = BTreeSet::new();
-        for key in self.root_keys.iter().chain(&self.policy_keys) {
+        let retired = self.retired.iter().map(|(k, _)| k);
+        for key in self
+            .root_keys
+            .iter()
+            .chain(&self.policy_keys)
+            .chain(retired)
+        {
             if listed.insert(key.id().clone()) {
                 let _ = write!(
                     out,
@@ -886,6 +1201,9 @@ impl TrustRootBuilder {
                     key.id(),
                     toml_string(&key.to_base64())
                 );
+                if let Some(name) = self.names.get(key.id()) {
+                    let _ = writeln!(out, "name = {}", toml_string(name));
+                }
             }
         }
         for (role, keys, threshold) in [
@@ -897,6 +1215,17 @@ impl TrustRootBuilder {
                 "\n[roles.{role}]\nthreshold = {threshold}\nkeys = {}\n",
                 ids(keys)
             );
+        }
+        for (_, retired) in &self.retired {
+            let _ = write!(
+                out,
+                "\n[[roles.policy.retired]]\nkey = {}\nversion = {}\n",
+                toml_string(retired.key.as_str()),
+                retired.version
+            );
+            if let Some(until) = retired.until {
+                let _ = writeln!(out, "until = {}", format_datetime(until));
+            }
         }
         let _ = write!(
             out,
@@ -996,21 +1325,22 @@ impl Split<'_> {
         pae(TRUST_PAYLOAD_TYPE, self.body)
     }
 
-    fn add(&mut self, keys: &[&SecretKey]) {
+    /// Adds `signer`'s signature; `false` when it had already signed.
+    fn add(&mut self, signer: &dyn Signer) -> Result<bool, SignError> {
         let message = self.message();
-        for key in keys {
-            if self
-                .signatures
-                .iter()
-                .any(|s| key.public().verify(&message, &s.sig))
-            {
-                continue;
-            }
-            self.signatures.push(SignatureEntry {
-                keyid: key.id().to_string(),
-                sig: key.sign(&message),
-            });
+        if self
+            .signatures
+            .iter()
+            .any(|s| signer.public().verify(&message, &s.sig))
+        {
+            return Ok(false);
         }
+        let sig = sign_checked(signer, &message)?;
+        self.signatures.push(SignatureEntry {
+            keyid: signer.public().id().to_string(),
+            sig,
+        });
+        Ok(true)
     }
 
     fn render(&self) -> Vec<u8> {
@@ -1137,11 +1467,12 @@ fn parse_body(body: &[u8]) -> Result<TrustRoot, TrustRootError> {
         Some(list) => sources(&table, "signed_sources", list)?,
         None => ManagedSource::DEFAULT_ORDER.to_vec(),
     };
-    let keys = parse_keys(text, &table)?;
+    let (keys, names) = parse_keys(text, &table)?;
     let roles = table.table("roles").map_err(field)?;
     roles.deny_unknown(&["root", "policy"]).map_err(field)?;
     let root = parse_role(&roles, "root", &keys)?;
     let policy = parse_role(&roles, "policy", &keys)?;
+    let retired = parse_retired(&roles, &keys, &policy, version.value)?;
     let precedence = parse_precedence(&table)?;
     let cloud = parse_cloud(&table)?;
     Ok(TrustRoot {
@@ -1155,6 +1486,8 @@ fn parse_body(body: &[u8]) -> Result<TrustRoot, TrustRootError> {
         policy,
         precedence,
         cloud,
+        names,
+        retired,
         signers: Vec::new(),
         sha256: Sha256::of(b""),
     })
@@ -1189,7 +1522,12 @@ fn sources(
     Ok(out)
 }
 
-fn parse_keys(text: &str, table: &Table<'_>) -> Result<BTreeMap<KeyId, PublicKey>, TrustRootError> {
+/// The longest key name accepted.
+const MAX_KEY_NAME: usize = 64;
+
+type Keys = (BTreeMap<KeyId, PublicKey>, BTreeMap<KeyId, String>);
+
+fn parse_keys(text: &str, table: &Table<'_>) -> Result<Keys, TrustRootError> {
     let field = TrustRootError::Field;
     let keys_table = table.table("keys").map_err(field)?;
     let entries = keys_table.entries();
@@ -1201,6 +1539,7 @@ fn parse_keys(text: &str, table: &Table<'_>) -> Result<BTreeMap<KeyId, PublicKey
         )));
     }
     let mut keys = BTreeMap::new();
+    let mut names = BTreeMap::new();
     for (name, item) in entries {
         let line = fields::line_col(text, name.span.as_ref().map_or(0, |s| s.start)).0;
         let declared = KeyId::parse(name.value)
@@ -1208,8 +1547,21 @@ fn parse_keys(text: &str, table: &Table<'_>) -> Result<BTreeMap<KeyId, PublicKey
         let key_table = keys_table
             .as_table(name.value, item, name.span.clone())
             .map_err(field)?;
-        key_table.deny_unknown(&["public"]).map_err(field)?;
+        key_table.deny_unknown(&["public", "name"]).map_err(field)?;
         let public = key_table.str("public").map_err(field)?;
+        if let Some(label) = key_table.opt_str("name").map_err(field)? {
+            if label.value.is_empty()
+                || label.value.chars().count() > MAX_KEY_NAME
+                || label.value.chars().any(char::is_control)
+            {
+                return Err(field(key_table.problem(
+                    label.span,
+                    "name",
+                    format!("must be 1 to {MAX_KEY_NAME} printable characters"),
+                )));
+            }
+            names.insert(declared.clone(), label.value.to_owned());
+        }
         let public_line = fields::line_col(text, public.span.as_ref().map_or(0, |s| s.start)).0;
         let key = PublicKey::from_base64_at(public.value, &format!("keys.{declared}.public"))
             .map_err(|e| TrustRootError::Key {
@@ -1225,7 +1577,59 @@ fn parse_keys(text: &str, table: &Table<'_>) -> Result<BTreeMap<KeyId, PublicKey
         }
         keys.insert(declared, key);
     }
-    Ok(keys)
+    Ok((keys, names))
+}
+
+/// `[[roles.policy.retired]]`: policy keys taken out of the role, each with
+/// the version that retired it and an optional overlap end.
+fn parse_retired(
+    roles: &Table<'_>,
+    keys: &BTreeMap<KeyId, PublicKey>,
+    policy: &Role,
+    version: u64,
+) -> Result<Vec<RetiredKey>, TrustRootError> {
+    let field = TrustRootError::Field;
+    let role = roles.table("policy").map_err(field)?;
+    let mut out: Vec<RetiredKey> = Vec::new();
+    for entry in role
+        .opt_array_of_tables("retired")
+        .map_err(field)?
+        .unwrap_or_default()
+    {
+        entry
+            .deny_unknown(&["key", "version", "until"])
+            .map_err(field)?;
+        let key = entry.str("key").map_err(field)?;
+        let id = KeyId::parse(key.value)
+            .map_err(|e| field(entry.problem(key.span.clone(), "key", e.to_string())))?;
+        let problem = |message: String| field(entry.problem(key.span.clone(), "key", message));
+        if !keys.contains_key(&id) {
+            return Err(problem(format!("key {id} is not listed in [keys]")));
+        }
+        if policy.keys.contains(&id) {
+            return Err(problem(format!(
+                "key {id} is both a policy key and retired; remove it from one of them"
+            )));
+        }
+        if out.iter().any(|r| r.key == id) {
+            return Err(problem(format!("key {id} is retired twice")));
+        }
+        let retired_in = entry.u64("version").map_err(field)?;
+        if retired_in.value == 0 || retired_in.value > version {
+            return Err(field(entry.problem(
+                retired_in.span,
+                "version",
+                format!("must be a version from 1 to this root's version ({version})"),
+            )));
+        }
+        let until = entry.opt_datetime("until").map_err(field)?.map(|u| u.value);
+        out.push(RetiredKey {
+            key: id,
+            version: retired_in.value,
+            until,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_role(
@@ -1235,7 +1639,12 @@ fn parse_role(
 ) -> Result<Role, TrustRootError> {
     let field = TrustRootError::Field;
     let role = roles.table(name).map_err(field)?;
-    role.deny_unknown(&["threshold", "keys"]).map_err(field)?;
+    let known: &[&str] = if name == "policy" {
+        &["threshold", "keys", "retired"]
+    } else {
+        &["threshold", "keys"]
+    };
+    role.deny_unknown(known).map_err(field)?;
     let threshold = role.u64("threshold").map_err(field)?;
     let mut ids = Vec::new();
     for item in role.str_array("keys").map_err(field)? {
@@ -1678,6 +2087,102 @@ mod tests {
         assert_eq!(format_duration(Duration::hours(36)), "36h");
         assert_eq!(format_duration(Duration::seconds(90)), "90s");
         assert_eq!(format_duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn ceremony_one_signature_at_a_time() {
+        let (r1, r2, r3) = (key(1), key(2), key(3));
+        let b = builder(&[&r1, &r2, &r3], 2).key_name(r3.id(), "carol");
+        let unsigned = TrustRoot::sign_with(&b.body().unwrap(), &[]).unwrap();
+        let status = TrustRoot::signatures(&unsigned, None).unwrap();
+        assert_eq!((status.own.signed.len(), status.own.threshold), (0, 2));
+        assert_eq!(status.own.missing().len(), 3);
+        assert!(
+            status
+                .own
+                .keys
+                .contains(&(r3.id().clone(), Some("carol".into())))
+        );
+        let one = TrustRoot::add_signature(&unsigned, &r1, None).unwrap();
+        assert_eq!(
+            TrustRoot::add_signature(&one, &r1, None)
+                .unwrap_err()
+                .code(),
+            "already-signed"
+        );
+        assert_eq!(
+            TrustRoot::add_signature(&one, &key(11), None)
+                .unwrap_err()
+                .code(),
+            "not-a-root-key"
+        );
+        assert_eq!(
+            TrustRoot::verify_self(&one, NOW).unwrap_err().code(),
+            "root-threshold"
+        );
+        let two = TrustRoot::add_signature(&one, &r3, None).unwrap();
+        let root = TrustRoot::verify_self(&two, NOW).unwrap();
+        assert_eq!(root.key_name(r3.id()), Some("carol"));
+        assert!(TrustRoot::signatures(&two, None).unwrap().is_complete());
+        // A rotation: a key of the previous version only may sign with --previous.
+        let v2 = b.clone().version(2).root_keys(publics(&[&r2, &r3]), 2);
+        let file = TrustRoot::sign_with(&v2.body().unwrap(), &[]).unwrap();
+        assert_eq!(
+            TrustRoot::add_signature(&file, &r1, None)
+                .unwrap_err()
+                .code(),
+            "not-a-root-key"
+        );
+        let file = TrustRoot::add_signature(&file, &r1, Some(&root)).unwrap();
+        let status = TrustRoot::signatures(&file, Some(&root)).unwrap();
+        let previous = status.previous.as_ref().unwrap();
+        assert_eq!((previous.signed.len(), status.own.signed.len()), (1, 0));
+        assert!(!status.is_complete());
+    }
+
+    #[test]
+    fn retired_policy_keys_overlap_then_stop_counting() {
+        let r1 = key(1);
+        let until = NOW + Duration::days(30);
+        let b = builder(&[&r1], 1)
+            .version(2)
+            .policy_keys(publics(&[&key(12)]), 1)
+            .retire_policy_key(key(11).public().clone(), 2, Some(until));
+        let root = TrustRoot::verify_self(&signed(&b, &[&r1]), NOW).unwrap();
+        assert_eq!(root.retired_policy_keys().len(), 1);
+        assert_eq!(root.policy_keys_at(NOW).len(), 2);
+        assert_eq!(root.policy_keys_at(until).len(), 1);
+        // Carried by the next version, and the fingerprint ignores retired keys.
+        let next = TrustRootBuilder::next_version(&root).body().unwrap();
+        assert!(next.contains("[[roles.policy.retired]]"), "{next}");
+        let plain = builder(&[&r1], 1).policy_keys(publics(&[&key(12)]), 1);
+        let plain = TrustRoot::verify_self(&signed(&plain, &[&r1]), NOW).unwrap();
+        assert_eq!(
+            root.policy_keys_fingerprint(),
+            plain.policy_keys_fingerprint()
+        );
+        // A key cannot be both, nor retired by a future version.
+        let body = b.body().unwrap();
+        let both = body.replacen(
+            &format!("keys = [\"{}\"]\n\n[[roles", key(12).id()),
+            &format!(
+                "keys = [\"{}\", \"{}\"]\n\n[[roles",
+                key(12).id(),
+                key(11).id()
+            ),
+            1,
+        );
+        assert_ne!(both, body);
+        assert_eq!(
+            TrustRoot::sign(&both, &[&r1]).unwrap_err().code(),
+            "root-invalid"
+        );
+        let future = body.replacen("version = 2\nuntil", "version = 3\nuntil", 1);
+        assert_ne!(future, body);
+        assert_eq!(
+            TrustRoot::sign(&future, &[&r1]).unwrap_err().code(),
+            "root-invalid"
+        );
     }
 
     #[test]
