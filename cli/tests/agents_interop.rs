@@ -587,3 +587,29 @@ fn gemini_cli_system_settings_override_the_user() {
         .unwrap_or_else(|| panic!("{list}"));
     assert!(!evil.contains("Blocked"), "{list}");
 }
+
+#[test]
+fn gemini_cli_will_not_run_outside_its_sandbox() {
+    let Some(gemini) = agent("gemini") else {
+        return skip("gemini is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
+    };
+    let m = Machine::new(true);
+    // The user turns the sandbox off; the strict policy (no `full-access`)
+    // turned it on in the system settings. Without the sign-in pin, so that
+    // start-up reaches the sandbox.
+    gemini_user(&m);
+    let file = m.root.join("etc/gemini-cli/settings.json");
+    let mut s: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    s["security"].as_object_mut().unwrap().remove("auth");
+    std::fs::write(&file, serde_json::to_vec(&s).unwrap()).unwrap();
+    let Some(out) = m.run(
+        &gemini,
+        &["-p", "hello"],
+        &[("GEMINI_API_KEY", "not-a-real-key")],
+    ) else {
+        return;
+    };
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("Sandbox"), "{t}");
+}
