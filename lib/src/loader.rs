@@ -240,12 +240,17 @@ impl Resolver {
         }
         match session_layer(&self.schema, &self.options.session) {
             Ok(layer) => {
+                let status = if layer.settings.is_empty() {
+                    SourceStatus::Absent
+                } else {
+                    SourceStatus::Loaded
+                };
+                stack.sources.push(SourceReport::new(
+                    SourceKind::Session,
+                    status,
+                    "command line (-c)",
+                ));
                 if !layer.settings.is_empty() {
-                    stack.sources.push(SourceReport::new(
-                        SourceKind::Session,
-                        SourceStatus::Loaded,
-                        "command line (-c)",
-                    ));
                     stack.layers.push(layer);
                 }
             }
@@ -549,7 +554,13 @@ impl Resolver {
     }
 
     fn load_user(&self, path: Option<&Path>, stack: &mut Stack) -> Vec<PathBuf> {
-        let Some(path) = path else { return Vec::new() };
+        let Some(path) = path else {
+            stack.sources.push(
+                SourceReport::new(SourceKind::User, SourceStatus::Absent, "(unknown)")
+                    .because("no user whose config to read (under --root, pass --user NAME)"),
+            );
+            return Vec::new();
+        };
         let location = path.display().to_string();
         let Some(text) = self.read_unmanaged(SourceKind::User, path, stack) else {
             return Vec::new();
@@ -571,9 +582,27 @@ impl Resolver {
 
     fn load_project(&self, env: &Environment, trusted: &[PathBuf], stack: &mut Stack) {
         let Some(cwd) = self.options.cwd.clone().or_else(|| env.cwd.clone()) else {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Project,
+                    SourceStatus::Absent,
+                    "(no working directory)",
+                )
+                .because("no working directory to look for .mandate.toml from (use -C DIR)"),
+            );
             return;
         };
         let Some(file) = find_project_file(&cwd) else {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Project,
+                    SourceStatus::Absent,
+                    cwd.join(".mandate.toml").display().to_string(),
+                )
+                .because(
+                    "no .mandate.toml in this directory or an ancestor up to the repository root",
+                ),
+            );
             return;
         };
         let location = file.display().to_string();
