@@ -35,7 +35,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use mandate::resolve::{Effective, Status, resolve_stack};
 use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
 use mandate::trust::keys::SecretKey;
@@ -77,7 +79,12 @@ fn within_budget(group: &str, n: usize, job: impl FnOnce() -> Effective) -> bool
     let start = Instant::now();
     let effective = job();
     let took = start.elapsed();
-    assert_eq!(effective.status, Status::Ok, "{group}/{n}: {:?}", effective.diagnostics);
+    assert_eq!(
+        effective.status,
+        Status::Ok,
+        "{group}/{n}: {:?}",
+        effective.diagnostics
+    );
     if took > BUDGET {
         eprintln!(
             "skipped: {group}/{n} and larger: one resolve took {took:.1?}, over the {BUDGET:?} budget"

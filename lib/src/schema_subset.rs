@@ -20,6 +20,7 @@
 //! are ignored.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -378,10 +379,21 @@ fn pattern(source: &str) -> Option<Regex> {
             _ => {}
         }
     }
-    regex::RegexBuilder::new(source)
+    // Settings share patterns (every list of domains uses the same one):
+    // each is compiled once per process; a clone shares the program.
+    static COMPILED: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(Mutex::default);
+    if let Some(regex) = compiled.lock().ok().and_then(|c| c.get(source).cloned()) {
+        return Some(regex);
+    }
+    let regex = regex::RegexBuilder::new(source)
         .size_limit(1 << 20)
         .build()
-        .ok()
+        .ok()?;
+    if let Ok(mut c) = compiled.lock() {
+        c.insert(source.to_owned(), regex.clone());
+    }
+    Some(regex)
 }
 
 #[cfg(test)]
@@ -472,7 +484,8 @@ mod tests {
         assert!(Subset::compile(&json!({"type": "string", "pattern": "^a.b$"})).is_none());
         assert!(Subset::compile(&json!({"type": "string", "pattern": "^\\d+$"})).is_none());
         assert!(Subset::compile(&json!({"$ref": "https://example.com/s"})).is_none());
-        let ok = Subset::compile(&json!({"type": "string", "pattern": "^a\\.b$"})).expect("compiles");
+        let ok =
+            Subset::compile(&json!({"type": "string", "pattern": "^a\\.b$"})).expect("compiles");
         assert_eq!(ok.check(&json!("a.b")), Verdict::Valid);
         assert_eq!(ok.check(&json!("axb")), Verdict::Ask);
     }
