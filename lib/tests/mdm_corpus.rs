@@ -1020,7 +1020,7 @@ fn deep_nesting_and_huge_arrays() {
         "<true/>".repeat(limit + 1)
     );
     let message: &'static str = format!("more than {limit} elements").leak();
-    expect_error("one element too many", xml(&huge), &message);
+    expect_error("one element too many", xml(&huge), message);
     // Exponentially shared objects in a binary plist.
     let mut objects: Vec<Vec<u8>> = vec![vec![0xD1, 0x01, 0x02], b"\x58Settings".to_vec()];
     for i in 0..10u8 {
