@@ -72,7 +72,7 @@ impl Layer {
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
         let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+        Layer::from_toml_tree(schema, source, origin, tree)
     }
 
     /// A policy document already parsed from `text` (`root` is its root
@@ -87,7 +87,19 @@ impl Layer {
     ) -> Result<Layer, DocumentErrors> {
         let tree =
             TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+        Layer::from_toml_tree(schema, source, origin, tree)
+    }
+
+    /// The layer of a converted TOML policy document: its values are moved
+    /// into the layer's entries, not copied.
+    fn from_toml_tree(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        mut tree: TomlTree,
+    ) -> Result<Layer, DocumentErrors> {
+        let map = std::mem::take(&mut tree.tree);
+        Layer::from_owned_policy_tree(schema, source, Location::new(origin), map, &tree)
     }
 
     /// Parses a plain settings file (user config, project file). A user
@@ -107,7 +119,7 @@ impl Layer {
         let mut problems = Vec::new();
         walk_settings(
             schema,
-            &map,
+            map,
             &mut Vec::new(),
             &tree,
             &mut layer.settings,
@@ -125,11 +137,21 @@ impl Layer {
         tree: &Map<String, Value>,
         locate: &dyn Locate,
     ) -> Result<Layer, DocumentErrors> {
+        Layer::from_owned_policy_tree(schema, source, location, tree.clone(), locate)
+    }
+
+    fn from_owned_policy_tree(
+        schema: &Schema,
+        source: SourceKind,
+        location: Location,
+        tree: Map<String, Value>,
+        locate: &dyn Locate,
+    ) -> Result<Layer, DocumentErrors> {
         let mut layer = Layer::new(source, location);
         let mut problems = Vec::new();
         for (table, value) in tree {
             let path = vec![table.clone()];
-            let Some(map) = value.as_object() else {
+            let Value::Object(map) = value else {
                 problems.push(problem(
                     locate,
                     &path,
@@ -139,7 +161,7 @@ impl Layer {
                 continue;
             };
             match table.as_str() {
-                "policy" => match policy_info(map) {
+                "policy" => match policy_info(&map) {
                     Ok(info) => layer.policy = Some(info),
                     Err((field, message)) => {
                         problems.push(problem(locate, &[table.clone(), field], None, message));
@@ -234,8 +256,9 @@ fn unknown_setting(schema: &Schema, key: &str) -> String {
 }
 
 /// What [`walk`] does at a setting: given the setting, its dotted key, the
-/// value found, its path in the document and the problem list.
-type Leaf<'a> = dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>) + 'a;
+/// value found (moved out of the tree), its path in the document and the
+/// problem list.
+type Leaf<'a> = dyn FnMut(&Setting, String, Value, &[String], &mut Vec<Problem>) + 'a;
 
 /// Walks a tree of dotted keys, nested tables, or a mix, down to the
 /// settings the schema knows, calling `leaf` for each; unknown keys and
@@ -244,7 +267,7 @@ type Leaf<'a> = dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>
 fn walk(
     schema: &Schema,
     table: &str,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     problems: &mut Vec<Problem>,
@@ -252,14 +275,14 @@ fn walk(
 ) {
     let base = path.iter().position(|p| p == table).map_or(0, |i| i + 1);
     for (name, value) in map {
-        path.push(name.clone());
+        path.push(name);
         let key = join(path, base);
         if let Some(setting) = schema.get(&key) {
             leaf(setting, key, value, path, problems);
         } else if schema.is_group(&key) {
-            match value.as_object() {
-                Some(inner) => walk(schema, table, inner, path, locate, problems, leaf),
-                None => problems.push(problem(
+            match value {
+                Value::Object(inner) => walk(schema, table, inner, path, locate, problems, leaf),
+                _ => problems.push(problem(
                     locate,
                     path,
                     Some(&key),
@@ -283,7 +306,7 @@ fn walk(
 /// Walks a settings tree into proposed values.
 fn walk_settings(
     schema: &Schema,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Value>>,
@@ -296,10 +319,10 @@ fn walk_settings(
         path,
         locate,
         problems,
-        &mut |setting, key, value, path, problems| match setting.check(value) {
+        &mut |setting, key, value, path, problems| match setting.check(&value) {
             Ok(()) => out.push(Entry {
                 key,
-                value: value.clone(),
+                value,
                 location: locate.locate(path),
             }),
             Err(e) => problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}"))),
@@ -310,7 +333,7 @@ fn walk_settings(
 /// Walks a requirements tree (`"dotted.key" = { op = … }` or nested tables) into constraints.
 fn walk_requirements(
     schema: &Schema,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Constraint>>,
