@@ -110,11 +110,49 @@ impl Layer {
         origin: &str,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let mut tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        let mut map = std::mem::take(&mut tree.tree);
-        if source == SourceKind::User {
-            map.remove("projects");
+        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        Layer::from_settings_tree(schema, source, origin, tree).0
+    }
+
+    /// Parses a user config once: its layer (or why it is skipped), and the
+    /// directories its `[projects]` table trusts (`[projects."DIR"] trusted
+    /// = true`), which count even when a setting in the file is wrong.
+    pub fn parse_user_config(
+        schema: &Schema,
+        origin: &str,
+        text: &str,
+    ) -> (Result<Layer, DocumentErrors>, Vec<String>) {
+        match TomlTree::parse(origin, text) {
+            Ok(tree) => {
+                let (layer, projects) =
+                    Layer::from_settings_tree(schema, SourceKind::User, origin, tree);
+                let trusted = match projects {
+                    Some(Value::Object(projects)) => projects
+                        .into_iter()
+                        .filter(|(_, p)| p.get("trusted") == Some(&Value::Bool(true)))
+                        .map(|(dir, _)| dir)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (layer, trusted)
+            }
+            Err(p) => (Err(DocumentErrors(vec![p])), Vec::new()),
         }
+    }
+
+    /// The layer of a settings file, and a user config's `projects` value.
+    fn from_settings_tree(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        mut tree: TomlTree,
+    ) -> (Result<Layer, DocumentErrors>, Option<Value>) {
+        let mut map = std::mem::take(&mut tree.tree);
+        let projects = if source == SourceKind::User {
+            map.remove("projects")
+        } else {
+            None
+        };
         let mut layer = Layer::new(source, Location::new(origin));
         let mut problems = Vec::new();
         walk_settings(
@@ -125,7 +163,7 @@ impl Layer {
             &mut layer.settings,
             &mut problems,
         );
-        finish(layer, problems)
+        (finish(layer, problems), projects)
     }
 
     /// Builds a layer from a policy tree of any format: top-level keys
@@ -425,4 +463,34 @@ pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, Document
         }
     }
     finish(layer, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One parse gives the user's settings and the projects they trust; the
+    /// trust counts even when a setting is wrong, and only `trusted = true`
+    /// trusts.
+    #[test]
+    fn a_user_config_is_parsed_once_for_settings_and_trust() {
+        let schema = Schema::bundled();
+        let text = "[sandbox]\nnetwork = true\n\n[projects.\"/src/a\"]\ntrusted = true\n\n[projects.\"/src/b\"]\ntrusted = false\n\n[projects]\n\"/src/c\" = { trusted = true }\n\"/src/d\" = { trusted = \"yes\" }\n";
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", text);
+        assert_eq!(trusted, ["/src/a", "/src/c"]);
+        let layer = layer.expect("valid settings");
+        assert_eq!(layer.settings.len(), 1);
+        assert_eq!(layer.settings[0].key, "sandbox.network");
+
+        let wrong = format!(
+            "[sandbox]\nmod = \"x\"\n\n{}",
+            &text[text.find("[projects").unwrap_or(0)..]
+        );
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", &wrong);
+        assert!(layer.is_err());
+        assert_eq!(trusted, ["/src/a", "/src/c"]);
+
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", "[projects\n");
+        assert!(layer.is_err() && trusted.is_empty());
+    }
 }
