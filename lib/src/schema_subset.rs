@@ -13,7 +13,7 @@
 //! The subset: `type`, `enum`, `minLength`, `maxLength`, `pattern` (regular
 //! expressions whose meaning is the same in ECMA-262 and in the `regex`
 //! crate: no `.`, no letter escapes), `minimum`, `maximum`, `items`,
-//! `minItems`, `maxItems`, `properties`, `required`, `additionalProperties`,
+//! `minItems`, `maxItems`, `uniqueItems` (of strings), `properties`, `required`, `additionalProperties`,
 //! `propertyNames`, `oneOf`, `dependentRequired` and local `$ref`s
 //! (`#/$defs/NAME`); annotations (`title`, `description`, `default`,
 //! `examples`, `format` — an annotation in draft 2020-12 — and `x-` keys)
@@ -55,6 +55,7 @@ struct Node {
     items: Option<NodeId>,
     min_items: Option<u64>,
     max_items: Option<u64>,
+    unique_items: bool,
     properties: Vec<(String, NodeId)>,
     required: Vec<String>,
     additional: Additional,
@@ -177,6 +178,16 @@ impl Subset {
                 {
                     return Some(false);
                 }
+                if node.unique_items {
+                    // Strings are equal when their text is; anything else
+                    // (numbers compare by value) is not decided here.
+                    let mut seen = std::collections::HashSet::with_capacity(items.len());
+                    for item in items {
+                        if !seen.insert(item.as_str()?) {
+                            return Some(false);
+                        }
+                    }
+                }
                 if let Some(item) = node.items {
                     for value in items {
                         if !self.valid(item, value)? {
@@ -290,6 +301,7 @@ impl Compiler<'_> {
                 "maximum" => node.maximum = Some(value.as_i64()?),
                 "minItems" => node.min_items = Some(value.as_u64()?),
                 "maxItems" => node.max_items = Some(value.as_u64()?),
+                "uniqueItems" => node.unique_items = value.as_bool()?,
                 "items" => node.items = Some(self.child(value)?),
                 "properties" => {
                     for (name, schema) in value.as_object()? {
@@ -458,6 +470,8 @@ mod tests {
         values.extend(singles.iter().map(|v| json!([v])));
         values.push(json!([]));
         values.push(json!(["a", 1]));
+        values.push(json!(["codex", "codex"]));
+        values.push(json!(["codex", "gemini-cli"]));
         let mut compiled = 0;
         for setting in schema.settings() {
             let Some(subset) = Subset::compile(&setting.node) else {
@@ -498,6 +512,11 @@ mod tests {
         assert_eq!(integer.check(&json!(0)), Verdict::Ask);
         let numbers = Subset::compile(&json!({"enum": [1, 2]})).expect("compiles");
         assert_eq!(numbers.check(&json!(1)), Verdict::Ask);
+        let unique =
+            Subset::compile(&json!({"type": "array", "uniqueItems": true})).expect("compiles");
+        assert_eq!(unique.check(&json!(["a", "b"])), Verdict::Valid);
+        assert_eq!(unique.check(&json!(["a", "a"])), Verdict::Ask);
+        assert_eq!(unique.check(&json!([1, 2])), Verdict::Ask);
         let recursive = Subset::compile(&json!({
             "$ref": "#/$defs/tree",
             "$defs": {"tree": {"type": "array", "items": {"$ref": "#/$defs/tree"}}}
