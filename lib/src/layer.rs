@@ -72,7 +72,7 @@ impl Layer {
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
         let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+        Layer::from_toml_tree(schema, source, origin, tree)
     }
 
     /// A policy document already parsed from `text` (`root` is its root
@@ -87,7 +87,19 @@ impl Layer {
     ) -> Result<Layer, DocumentErrors> {
         let tree =
             TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_policy_tree(schema, source, Location::new(origin), &tree.tree, &tree)
+        Layer::from_toml_tree(schema, source, origin, tree)
+    }
+
+    /// The layer of a converted TOML policy document: its values are moved
+    /// into the layer's entries, not copied.
+    fn from_toml_tree(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        mut tree: TomlTree,
+    ) -> Result<Layer, DocumentErrors> {
+        let map = std::mem::take(&mut tree.tree);
+        Layer::from_owned_policy_tree(schema, source, Location::new(origin), map, &tree)
     }
 
     /// Parses a plain settings file (user config, project file). A user
@@ -98,22 +110,60 @@ impl Layer {
         origin: &str,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let mut tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        let mut map = std::mem::take(&mut tree.tree);
-        if source == SourceKind::User {
-            map.remove("projects");
+        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        Layer::from_settings_tree(schema, source, origin, tree).0
+    }
+
+    /// Parses a user config once: its layer (or why it is skipped), and the
+    /// directories its `[projects]` table trusts (`[projects."DIR"] trusted
+    /// = true`), which count even when a setting in the file is wrong.
+    pub fn parse_user_config(
+        schema: &Schema,
+        origin: &str,
+        text: &str,
+    ) -> (Result<Layer, DocumentErrors>, Vec<String>) {
+        match TomlTree::parse(origin, text) {
+            Ok(tree) => {
+                let (layer, projects) =
+                    Layer::from_settings_tree(schema, SourceKind::User, origin, tree);
+                let trusted = match projects {
+                    Some(Value::Object(projects)) => projects
+                        .into_iter()
+                        .filter(|(_, p)| p.get("trusted") == Some(&Value::Bool(true)))
+                        .map(|(dir, _)| dir)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (layer, trusted)
+            }
+            Err(p) => (Err(DocumentErrors(vec![p])), Vec::new()),
         }
+    }
+
+    /// The layer of a settings file, and a user config's `projects` value.
+    fn from_settings_tree(
+        schema: &Schema,
+        source: SourceKind,
+        origin: &str,
+        mut tree: TomlTree,
+    ) -> (Result<Layer, DocumentErrors>, Option<Value>) {
+        let mut map = std::mem::take(&mut tree.tree);
+        let projects = if source == SourceKind::User {
+            map.remove("projects")
+        } else {
+            None
+        };
         let mut layer = Layer::new(source, Location::new(origin));
         let mut problems = Vec::new();
         walk_settings(
             schema,
-            &map,
+            map,
             &mut Vec::new(),
             &tree,
             &mut layer.settings,
             &mut problems,
         );
-        finish(layer, problems)
+        (finish(layer, problems), projects)
     }
 
     /// Builds a layer from a policy tree of any format: top-level keys
@@ -125,11 +175,21 @@ impl Layer {
         tree: &Map<String, Value>,
         locate: &dyn Locate,
     ) -> Result<Layer, DocumentErrors> {
+        Layer::from_owned_policy_tree(schema, source, location, tree.clone(), locate)
+    }
+
+    fn from_owned_policy_tree(
+        schema: &Schema,
+        source: SourceKind,
+        location: Location,
+        tree: Map<String, Value>,
+        locate: &dyn Locate,
+    ) -> Result<Layer, DocumentErrors> {
         let mut layer = Layer::new(source, location);
         let mut problems = Vec::new();
         for (table, value) in tree {
             let path = vec![table.clone()];
-            let Some(map) = value.as_object() else {
+            let Value::Object(map) = value else {
                 problems.push(problem(
                     locate,
                     &path,
@@ -139,7 +199,7 @@ impl Layer {
                 continue;
             };
             match table.as_str() {
-                "policy" => match policy_info(map) {
+                "policy" => match policy_info(&map) {
                     Ok(info) => layer.policy = Some(info),
                     Err((field, message)) => {
                         problems.push(problem(locate, &[table.clone(), field], None, message));
@@ -234,8 +294,9 @@ fn unknown_setting(schema: &Schema, key: &str) -> String {
 }
 
 /// What [`walk`] does at a setting: given the setting, its dotted key, the
-/// value found, its path in the document and the problem list.
-type Leaf<'a> = dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>) + 'a;
+/// value found (moved out of the tree), its path in the document and the
+/// problem list.
+type Leaf<'a> = dyn FnMut(&Setting, String, Value, &[String], &mut Vec<Problem>) + 'a;
 
 /// Walks a tree of dotted keys, nested tables, or a mix, down to the
 /// settings the schema knows, calling `leaf` for each; unknown keys and
@@ -244,7 +305,7 @@ type Leaf<'a> = dyn FnMut(&Setting, String, &Value, &[String], &mut Vec<Problem>
 fn walk(
     schema: &Schema,
     table: &str,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     problems: &mut Vec<Problem>,
@@ -252,14 +313,14 @@ fn walk(
 ) {
     let base = path.iter().position(|p| p == table).map_or(0, |i| i + 1);
     for (name, value) in map {
-        path.push(name.clone());
+        path.push(name);
         let key = join(path, base);
         if let Some(setting) = schema.get(&key) {
             leaf(setting, key, value, path, problems);
         } else if schema.is_group(&key) {
-            match value.as_object() {
-                Some(inner) => walk(schema, table, inner, path, locate, problems, leaf),
-                None => problems.push(problem(
+            match value {
+                Value::Object(inner) => walk(schema, table, inner, path, locate, problems, leaf),
+                _ => problems.push(problem(
                     locate,
                     path,
                     Some(&key),
@@ -283,7 +344,7 @@ fn walk(
 /// Walks a settings tree into proposed values.
 fn walk_settings(
     schema: &Schema,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Value>>,
@@ -296,10 +357,10 @@ fn walk_settings(
         path,
         locate,
         problems,
-        &mut |setting, key, value, path, problems| match setting.check(value) {
+        &mut |setting, key, value, path, problems| match setting.check(&value) {
             Ok(()) => out.push(Entry {
                 key,
-                value: value.clone(),
+                value,
                 location: locate.locate(path),
             }),
             Err(e) => problems.push(problem(locate, path, Some(&key), format!("\"{key}\": {e}"))),
@@ -310,7 +371,7 @@ fn walk_settings(
 /// Walks a requirements tree (`"dotted.key" = { op = … }` or nested tables) into constraints.
 fn walk_requirements(
     schema: &Schema,
-    map: &Map<String, Value>,
+    map: Map<String, Value>,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Constraint>>,
@@ -451,5 +512,30 @@ mod tests {
             repeated_session_keys(&args),
             [("sandbox.mode".to_owned(), 2)]
         );
+    }
+
+    /// One parse gives the user's settings and the projects they trust; the
+    /// trust counts even when a setting is wrong, and only `trusted = true`
+    /// trusts.
+    #[test]
+    fn a_user_config_is_parsed_once_for_settings_and_trust() {
+        let schema = Schema::bundled();
+        let text = "[sandbox]\nnetwork = true\n\n[projects.\"/src/a\"]\ntrusted = true\n\n[projects.\"/src/b\"]\ntrusted = false\n\n[projects]\n\"/src/c\" = { trusted = true }\n\"/src/d\" = { trusted = \"yes\" }\n";
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", text);
+        assert_eq!(trusted, ["/src/a", "/src/c"]);
+        let layer = layer.expect("valid settings");
+        assert_eq!(layer.settings.len(), 1);
+        assert_eq!(layer.settings[0].key, "sandbox.network");
+
+        let wrong = format!(
+            "[sandbox]\nmod = \"x\"\n\n{}",
+            &text[text.find("[projects").unwrap_or(0)..]
+        );
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", &wrong);
+        assert!(layer.is_err());
+        assert_eq!(trusted, ["/src/a", "/src/c"]);
+
+        let (layer, trusted) = Layer::parse_user_config(schema, "config.toml", "[projects\n");
+        assert!(layer.is_err() && trusted.is_empty());
     }
 }

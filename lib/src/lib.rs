@@ -78,6 +78,7 @@ pub mod mdm;
 pub mod paths;
 pub mod resolve;
 pub mod schema;
+mod schema_subset;
 pub mod source;
 pub mod trust;
 

@@ -565,8 +565,9 @@ impl Resolver {
         let Some(text) = self.read_unmanaged(SourceKind::User, path, stack) else {
             return Vec::new();
         };
-        let trusted = trusted_projects(&text, self.options.root.as_deref());
-        match Layer::parse_settings(&self.schema, SourceKind::User, &location, &text) {
+        let (parsed, trusted) = Layer::parse_user_config(&self.schema, &location, &text);
+        let trusted = trusted_dirs(trusted, self.options.root.as_deref());
+        match parsed {
             Ok(layer) => {
                 stack.sources.push(SourceReport::new(
                     SourceKind::User,
@@ -866,19 +867,11 @@ pub fn utf8<'b>(location: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentErro
     })
 }
 
-/// `[projects."<dir>"] trusted = true` entries of a user config. Under
-/// `--root`, the directories are read under the root.
-fn trusted_projects(text: &str, root: Option<&Path>) -> Vec<PathBuf> {
-    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
-        return Vec::new();
-    };
-    let Some(projects) = doc.get("projects").and_then(|p| p.as_table_like()) else {
-        return Vec::new();
-    };
-    projects
-        .iter()
-        .filter(|(_, v)| v.get("trusted").and_then(toml_edit::Item::as_bool) == Some(true))
-        .map(|(dir, _)| match root {
+/// The directories a user config trusts (`[projects."<dir>"] trusted =
+/// true`). Under `--root`, the directories are read under the root.
+fn trusted_dirs(dirs: Vec<String>, root: Option<&Path>) -> Vec<PathBuf> {
+    dirs.into_iter()
+        .map(|dir| match root {
             Some(root) => root.join(dir.trim_start_matches('/')),
             None => PathBuf::from(dir),
         })

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use crate::kind::{KindError, ValueKind, normalise_value};
+use crate::schema_subset::{Subset, Verdict};
 
 /// The bundled agent policy schema, `schema/agent-policy.schema.json`.
 pub const AGENT_POLICY_SCHEMA: &str = include_str!("../../schema/agent-policy.schema.json");
@@ -132,11 +133,14 @@ pub struct Setting {
     /// The schema default.
     pub default: Option<Value>,
     /// The setting's schema node, with the root's `$defs` attached.
-    node: Value,
+    pub(crate) node: Value,
     /// Whether the node has no validation keyword beyond `type` and `enum`,
     /// which [`Setting::check`] tests itself: then the JSON Schema validator
     /// could refuse nothing those tests accept, and is not run.
     plain: bool,
+    /// The node compiled for the common keywords, which accepts most values
+    /// without a JSON Schema validator (`None` inside: not expressible).
+    subset: OnceLock<Option<Subset>>,
     validator: OnceLock<Option<jsonschema::Validator>>,
 }
 
@@ -171,6 +175,16 @@ impl Setting {
             return Err(format!("{} is not one of {}", value, join_values(values)));
         }
         if self.plain {
+            return Ok(());
+        }
+        // Most values are valid: the subset says so without compiling a
+        // validator. A refusal is the validator's to decide and word.
+        if self
+            .subset
+            .get_or_init(|| Subset::compile(&self.node))
+            .as_ref()
+            .is_some_and(|s| s.check(value) == Verdict::Valid)
+        {
             return Ok(());
         }
         let validator = self
@@ -471,6 +485,7 @@ impl Schema {
             default: node.get("default").cloned(),
             node: sub,
             plain,
+            subset: OnceLock::new(),
             validator,
         };
         if compile == Compile::OnUse {

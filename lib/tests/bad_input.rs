@@ -578,3 +578,49 @@ fn a_user_config_with_an_unknown_key_is_skipped_whole() {
         "{reason}"
     );
 }
+
+/// A user config over the unmanaged cap, or a FIFO in its place, is skipped
+/// (never read past the cap, never blocking); managed policy is unaffected.
+#[test]
+fn an_oversized_or_fifo_user_config_is_skipped() {
+    let cap = mandate::loader::MAX_UNMANAGED_SIZE;
+    for fifo in [false, true] {
+        let m = Machine::new();
+        let mut dir = m.root().to_path_buf();
+        for d in ["home", "ana", ".config", "mandate"] {
+            dir.push(d);
+            fs::create_dir(&dir).unwrap();
+            set_mode(&dir, 0o755);
+        }
+        let config = dir.join("config.toml");
+        if fifo {
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                &config,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o644),
+                0,
+            )
+            .unwrap();
+        } else {
+            let mut text = String::from("[sandbox]\nnetwork = true\n");
+            text.push_str(&"#".repeat(cap as usize + 1 - text.len() + 1));
+            fs::write(&config, text).unwrap();
+        }
+        let (_, eff) = m.resolve_with(Options {
+            user: Some("ana".into()),
+            ..m.options()
+        });
+        assert_eq!(eff.status, Status::Ok, "{:#?}", eff.diagnostics);
+        assert_eq!(eff.get("sandbox.network"), Some(&json!(false)));
+        let r = report(&eff, &config);
+        assert_eq!(r.status, SourceStatus::Rejected);
+        let reason = r.reason.as_deref().unwrap();
+        let expected = if fifo {
+            "not a regular file".to_owned()
+        } else {
+            format!("{} bytes, more than the {cap}-byte limit", cap + 2)
+        };
+        assert!(reason.contains(&expected), "{reason}");
+    }
+}

@@ -23,6 +23,7 @@
 //! tried), a key that signs twice counts once, and signatures from keys that
 //! are not trusted are ignored.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -248,10 +249,13 @@ pub struct VerifiedPayload {
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEnvelope {
+struct RawEnvelope<'a> {
     #[serde(rename = "payloadType")]
     payload_type: String,
-    payload: String,
+    /// Borrowed from the envelope's bytes when it can be (base64 has nothing
+    /// to unescape): the payload's text is not copied before it is decoded.
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
     signatures: Vec<RawSignature>,
 }
 
@@ -427,7 +431,7 @@ impl Envelope {
     pub fn to_json(&self) -> Vec<u8> {
         let raw = RawEnvelope {
             payload_type: self.payload_type.clone(),
-            payload: encode(&self.payload),
+            payload: Cow::Owned(encode(&self.payload)),
             signatures: self
                 .signatures
                 .iter()

@@ -1,0 +1,528 @@
+//! A fast check of a value against a setting's JSON Schema, for the common
+//! keywords only, so that start-up need not compile a JSON Schema validator
+//! (and the draft 2020-12 meta-schema it is checked against) for every
+//! setting a policy uses.
+//!
+//! It is an accelerator, never the judge of a refusal: [`Subset::check`]
+//! answers [`Verdict::Valid`] only when the value is valid by the JSON
+//! Schema rules; anything else (invalid, or a case it does not decide
+//! exactly) goes to the compiled JSON Schema validator, which decides and
+//! words the refusal. A schema node using any keyword outside the subset is
+//! not compiled at all ([`Subset::compile`] gives `None`).
+//!
+//! The subset: `type`, `enum`, `minLength`, `maxLength`, `pattern` (regular
+//! expressions whose meaning is the same in ECMA-262 and in the `regex`
+//! crate: no `.`, no letter escapes), `minimum`, `maximum`, `items`,
+//! `minItems`, `maxItems`, `uniqueItems` (of strings), `properties`, `required`, `additionalProperties`,
+//! `propertyNames`, `oneOf`, `dependentRequired` and local `$ref`s
+//! (`#/$defs/NAME`); annotations (`title`, `description`, `default`,
+//! `examples`, `format` — an annotation in draft 2020-12 — and `x-` keys)
+//! are ignored.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// What the subset says of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Valid by the JSON Schema rules.
+    Valid,
+    /// Not valid, or not decided here: ask the JSON Schema validator.
+    Ask,
+}
+
+/// A setting's schema node, compiled for the subset.
+#[derive(Debug)]
+pub(crate) struct Subset {
+    /// Compiled nodes; the first is the setting's own, then `$defs`.
+    nodes: Vec<Node>,
+}
+
+type NodeId = usize;
+
+#[derive(Debug, Default)]
+struct Node {
+    types: Option<Vec<Type>>,
+    enum_values: Option<Vec<Value>>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    pattern: Option<Regex>,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
+    items: Option<NodeId>,
+    min_items: Option<u64>,
+    max_items: Option<u64>,
+    unique_items: bool,
+    properties: Vec<(String, NodeId)>,
+    required: Vec<String>,
+    additional: Additional,
+    property_names: Option<NodeId>,
+    one_of: Vec<NodeId>,
+    dependent_required: Vec<(String, Vec<String>)>,
+    /// A `$ref`, checked beside the node's other keywords.
+    reference: Option<NodeId>,
+}
+
+#[derive(Debug, Default)]
+enum Additional {
+    #[default]
+    Any,
+    Forbidden,
+    Schema(NodeId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Type {
+    String,
+    Boolean,
+    Integer,
+    Number,
+    Array,
+    Object,
+    Null,
+}
+
+const ANNOTATIONS: [&str; 9] = [
+    "title",
+    "description",
+    "default",
+    "examples",
+    "deprecated",
+    "$comment",
+    "readOnly",
+    "writeOnly",
+    "format",
+];
+
+struct Compiler<'a> {
+    defs: Option<&'a Map<String, Value>>,
+    nodes: Vec<Node>,
+    by_name: HashMap<String, NodeId>,
+}
+
+impl Subset {
+    /// Compiles a setting's schema node (with its `$defs`), or `None` when
+    /// it uses anything outside the subset.
+    pub(crate) fn compile(node: &Value) -> Option<Subset> {
+        let mut compiler = Compiler {
+            defs: node.get("$defs").and_then(Value::as_object),
+            nodes: vec![Node::default()],
+            by_name: HashMap::new(),
+        };
+        let root = compiler.node(node, true)?;
+        compiler.nodes[0] = root;
+        Some(Subset {
+            nodes: compiler.nodes,
+        })
+    }
+
+    /// Whether `value` is valid; [`Verdict::Ask`] when it is not, or when
+    /// the subset cannot tell exactly.
+    pub(crate) fn check(&self, value: &Value) -> Verdict {
+        match self.valid(0, value) {
+            Some(true) => Verdict::Valid,
+            _ => Verdict::Ask,
+        }
+    }
+
+    /// `Some(valid)`, or `None` when the subset cannot tell exactly.
+    fn valid(&self, id: NodeId, value: &Value) -> Option<bool> {
+        let node = &self.nodes[id];
+        if let Some(reference) = node.reference
+            && !self.valid(reference, value)?
+        {
+            return Some(false);
+        }
+        if let Some(types) = &node.types {
+            let mut matched = false;
+            for t in types {
+                matched |= t.matches(value)?;
+            }
+            if !matched {
+                return Some(false);
+            }
+        }
+        if let Some(values) = &node.enum_values {
+            // JSON Schema compares numbers by value (1 equals 1.0): not decided here.
+            if value.is_number() || !values.contains(value) {
+                return None;
+            }
+        }
+        match value {
+            Value::String(s) => {
+                let length = s.chars().count() as u64;
+                if node.min_length.is_some_and(|min| length < min)
+                    || node.max_length.is_some_and(|max| length > max)
+                    || node.pattern.as_ref().is_some_and(|p| !p.is_match(s))
+                {
+                    return Some(false);
+                }
+            }
+            Value::Number(n) => {
+                if node.minimum.is_some() || node.maximum.is_some() {
+                    let n = n.as_i64()?;
+                    if node.minimum.is_some_and(|min| n < min)
+                        || node.maximum.is_some_and(|max| n > max)
+                    {
+                        return Some(false);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                let count = items.len() as u64;
+                if node.min_items.is_some_and(|min| count < min)
+                    || node.max_items.is_some_and(|max| count > max)
+                {
+                    return Some(false);
+                }
+                if node.unique_items {
+                    // Strings are equal when their text is; anything else
+                    // (numbers compare by value) is not decided here.
+                    let mut seen = std::collections::HashSet::with_capacity(items.len());
+                    for item in items {
+                        if !seen.insert(item.as_str()?) {
+                            return Some(false);
+                        }
+                    }
+                }
+                if let Some(item) = node.items {
+                    for value in items {
+                        if !self.valid(item, value)? {
+                            return Some(false);
+                        }
+                    }
+                }
+            }
+            Value::Object(map) => {
+                if !node.required.iter().all(|k| map.contains_key(k)) {
+                    return Some(false);
+                }
+                for (key, needs) in &node.dependent_required {
+                    if map.contains_key(key) && !needs.iter().all(|k| map.contains_key(k)) {
+                        return Some(false);
+                    }
+                }
+                for (key, value) in map {
+                    if let Some(names) = node.property_names
+                        && !self.valid(names, &Value::String(key.clone()))?
+                    {
+                        return Some(false);
+                    }
+                    let declared = node.properties.iter().find(|(k, _)| k == key);
+                    let schema = match (declared, &node.additional) {
+                        (Some((_, id)), _) => Some(*id),
+                        (None, Additional::Any) => None,
+                        (None, Additional::Forbidden) => return Some(false),
+                        (None, Additional::Schema(id)) => Some(*id),
+                    };
+                    if let Some(id) = schema
+                        && !self.valid(id, value)?
+                    {
+                        return Some(false);
+                    }
+                }
+            }
+            Value::Null | Value::Bool(_) => {}
+        }
+        if !node.one_of.is_empty() {
+            let mut matched = 0;
+            for &branch in &node.one_of {
+                if self.valid(branch, value)? {
+                    matched += 1;
+                }
+            }
+            if matched != 1 {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+}
+
+impl Type {
+    fn parse(name: &str) -> Option<Type> {
+        Some(match name {
+            "string" => Type::String,
+            "boolean" => Type::Boolean,
+            "integer" => Type::Integer,
+            "number" => Type::Number,
+            "array" => Type::Array,
+            "object" => Type::Object,
+            "null" => Type::Null,
+            _ => return None,
+        })
+    }
+
+    /// Whether `value` has this type; `None` for a float where an integer
+    /// is expected (JSON Schema accepts `1.0` as an integer).
+    fn matches(self, value: &Value) -> Option<bool> {
+        Some(match (self, value) {
+            (Type::Integer, Value::Number(n)) if n.is_f64() => return None,
+            (Type::Integer, Value::Number(_)) => true,
+            (Type::Number, Value::Number(_)) => true,
+            (Type::String, Value::String(_))
+            | (Type::Boolean, Value::Bool(_))
+            | (Type::Array, Value::Array(_))
+            | (Type::Object, Value::Object(_))
+            | (Type::Null, Value::Null) => true,
+            _ => false,
+        })
+    }
+}
+
+impl Compiler<'_> {
+    fn node(&mut self, schema: &Value, top: bool) -> Option<Node> {
+        let map = schema.as_object()?;
+        let mut node = Node::default();
+        for (key, value) in map {
+            let key = key.as_str();
+            if key.starts_with("x-") || ANNOTATIONS.contains(&key) || (top && key == "$defs") {
+                continue;
+            }
+            match key {
+                "type" => {
+                    node.types = Some(match value {
+                        Value::String(name) => vec![Type::parse(name)?],
+                        Value::Array(names) => names
+                            .iter()
+                            .map(|n| n.as_str().and_then(Type::parse))
+                            .collect::<Option<_>>()?,
+                        _ => return None,
+                    });
+                }
+                "enum" => node.enum_values = Some(value.as_array()?.clone()),
+                "minLength" => node.min_length = Some(value.as_u64()?),
+                "maxLength" => node.max_length = Some(value.as_u64()?),
+                "pattern" => node.pattern = Some(pattern(value.as_str()?)?),
+                "minimum" => node.minimum = Some(value.as_i64()?),
+                "maximum" => node.maximum = Some(value.as_i64()?),
+                "minItems" => node.min_items = Some(value.as_u64()?),
+                "maxItems" => node.max_items = Some(value.as_u64()?),
+                "uniqueItems" => node.unique_items = value.as_bool()?,
+                "items" => node.items = Some(self.child(value)?),
+                "properties" => {
+                    for (name, schema) in value.as_object()? {
+                        let id = self.child(schema)?;
+                        node.properties.push((name.clone(), id));
+                    }
+                }
+                "required" => {
+                    node.required = value
+                        .as_array()?
+                        .iter()
+                        .map(|k| k.as_str().map(str::to_owned))
+                        .collect::<Option<_>>()?;
+                }
+                "additionalProperties" => {
+                    node.additional = match value {
+                        Value::Bool(true) => Additional::Any,
+                        Value::Bool(false) => Additional::Forbidden,
+                        schema => Additional::Schema(self.child(schema)?),
+                    };
+                }
+                "propertyNames" => node.property_names = Some(self.child(value)?),
+                "oneOf" => {
+                    for branch in value.as_array()? {
+                        node.one_of.push(self.child(branch)?);
+                    }
+                }
+                "dependentRequired" => {
+                    for (name, needs) in value.as_object()? {
+                        let needs = needs
+                            .as_array()?
+                            .iter()
+                            .map(|k| k.as_str().map(str::to_owned))
+                            .collect::<Option<_>>()?;
+                        node.dependent_required.push((name.clone(), needs));
+                    }
+                }
+                "$ref" => node.reference = Some(self.reference(value.as_str()?)?),
+                _ => return None,
+            }
+        }
+        Some(node)
+    }
+
+    fn child(&mut self, schema: &Value) -> Option<NodeId> {
+        let node = self.node(schema, false)?;
+        self.nodes.push(node);
+        Some(self.nodes.len() - 1)
+    }
+
+    fn reference(&mut self, target: &str) -> Option<NodeId> {
+        let name = target.strip_prefix("#/$defs/")?;
+        if let Some(&id) = self.by_name.get(name) {
+            return Some(id);
+        }
+        let schema = self.defs?.get(name)?;
+        // Reserve the slot first, so that a definition may refer to itself.
+        self.nodes.push(Node::default());
+        let id = self.nodes.len() - 1;
+        self.by_name.insert(name.to_owned(), id);
+        self.nodes[id] = self.node(schema, false)?;
+        Some(id)
+    }
+}
+
+/// A `pattern` whose matches are the same in ECMA-262 (what JSON Schema
+/// means) and in the `regex` crate: `.` outside a class, letter and digit
+/// escapes (`\d`, `\w`, `\b`, `\p{…}` …), nested classes and class set
+/// operations (`&&`, `--`, `~~`), and anything the `regex` crate refuses are
+/// left to the JSON Schema validator.
+fn pattern(source: &str) -> Option<Regex> {
+    let mut chars = source.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(escaped) if escaped.is_ascii_punctuation() => {}
+                _ => return None,
+            },
+            c if !c.is_ascii() => return None,
+            '.' if !in_class => return None,
+            '[' if in_class => return None, // a nested class in `regex`, a bracket in ECMA-262
+            '[' => in_class = true,
+            ']' => in_class = false,
+            // Set operations in `regex`, plain characters in ECMA-262.
+            '&' | '-' | '~' if in_class && chars.peek() == Some(&c) => return None,
+            _ => {}
+        }
+    }
+    // Settings share patterns (every list of domains uses the same one):
+    // each is compiled once per process; a clone shares the program.
+    static COMPILED: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let compiled = COMPILED.get_or_init(Mutex::default);
+    if let Some(regex) = compiled.lock().ok().and_then(|c| c.get(source).cloned()) {
+        return Some(regex);
+    }
+    let regex = regex::RegexBuilder::new(source)
+        .size_limit(1 << 20)
+        .build()
+        .ok()?;
+    if let Ok(mut c) = compiled.lock() {
+        c.insert(source.to_owned(), regex.clone());
+    }
+    Some(regex)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// What the JSON Schema validator says.
+    fn reference(schema: &Value, value: &Value) -> bool {
+        jsonschema::validator_for(schema)
+            .map(|v| v.is_valid(value))
+            .unwrap_or(false)
+    }
+
+    /// Every bundled setting compiles for the subset, and the subset agrees
+    /// with the JSON Schema validator on a battery of values: it never calls
+    /// valid what the validator refuses, and calls valid what it accepts.
+    #[test]
+    fn agrees_with_the_json_schema_validator() {
+        let schema = crate::Schema::bundled();
+        let mut values = vec![
+            json!(null),
+            json!(true),
+            json!(0),
+            json!(1.5),
+            json!(-3),
+            json!(""),
+            json!("x"),
+            json!("/abs/path"),
+            json!("~/home"),
+            json!("C:\\dir"),
+            json!("relative"),
+            json!("https://otel.example/v1"),
+            json!("ftp://x"),
+            json!("github.com"),
+            json!("*.npmjs.org"),
+            json!("-bad-.com"),
+            json!("a.b\nc"),
+            json!("bad domain"),
+            json!("x".repeat(300)),
+            json!({"Authorization": "Bearer x"}),
+            json!({"bad header": "x"}),
+            json!({"X-Key": 3}),
+            json!({"pattern": ["git", "push"], "decision": "forbidden"}),
+            json!({"pattern": ["git"], "decision": "allow", "justification": "ok"}),
+            json!({"pattern": [], "decision": "allow"}),
+            json!({"pattern": ["git"], "decision": "maybe"}),
+            json!({"pattern": ["git"]}),
+            json!({"pattern": [""], "decision": "allow"}),
+            json!({"pattern": ["git"], "decision": "allow", "extra": 1}),
+            json!({"name": "docs", "command": "/opt/docs-mcp"}),
+            json!({"name": "docs", "url": "https://mcp.example"}),
+            json!({"name": "docs", "command": "x", "url": "https://mcp.example"}),
+            json!({"name": "docs"}),
+            json!({"name": "docs", "args": ["a"], "url": "https://mcp.example"}),
+            json!({"name": "docs", "command": "x", "args": ["a"]}),
+            json!({"name": "bad name", "command": "x"}),
+            json!({"name": "docs", "url": "mailto:x"}),
+        ];
+        let singles = values.clone();
+        values.extend(singles.iter().map(|v| json!([v])));
+        values.push(json!([]));
+        values.push(json!(["a", 1]));
+        values.push(json!(["codex", "codex"]));
+        values.push(json!(["codex", "gemini-cli"]));
+        let mut compiled = 0;
+        for setting in schema.settings() {
+            let Some(subset) = Subset::compile(&setting.node) else {
+                panic!("{}: outside the subset", setting.key)
+            };
+            compiled += 1;
+            for value in &values {
+                let expected = reference(&setting.node, value);
+                let verdict = subset.check(value);
+                assert_eq!(
+                    verdict == Verdict::Valid,
+                    expected,
+                    "{}: {value}: subset {verdict:?}, JSON Schema {expected}",
+                    setting.key
+                );
+            }
+        }
+        assert_eq!(compiled, schema.settings().count());
+    }
+
+    #[test]
+    fn unknown_keywords_and_risky_patterns_are_not_compiled() {
+        assert!(Subset::compile(&json!({"type": "string", "contains": {}})).is_none());
+        assert!(Subset::compile(&json!({"type": "string", "pattern": "^a.b$"})).is_none());
+        assert!(Subset::compile(&json!({"type": "string", "pattern": "^\\d+$"})).is_none());
+        assert!(Subset::compile(&json!({"$ref": "https://example.com/s"})).is_none());
+        let ok =
+            Subset::compile(&json!({"type": "string", "pattern": "^a\\.b$"})).expect("compiles");
+        assert_eq!(ok.check(&json!("a.b")), Verdict::Valid);
+        assert_eq!(ok.check(&json!("axb")), Verdict::Ask);
+    }
+
+    #[test]
+    fn undecided_cases_are_asked() {
+        let integer = Subset::compile(&json!({"type": "integer", "minimum": 1})).expect("compiles");
+        assert_eq!(integer.check(&json!(2)), Verdict::Valid);
+        assert_eq!(integer.check(&json!(2.0)), Verdict::Ask);
+        assert_eq!(integer.check(&json!(0)), Verdict::Ask);
+        let numbers = Subset::compile(&json!({"enum": [1, 2]})).expect("compiles");
+        assert_eq!(numbers.check(&json!(1)), Verdict::Ask);
+        let unique =
+            Subset::compile(&json!({"type": "array", "uniqueItems": true})).expect("compiles");
+        assert_eq!(unique.check(&json!(["a", "b"])), Verdict::Valid);
+        assert_eq!(unique.check(&json!(["a", "a"])), Verdict::Ask);
+        assert_eq!(unique.check(&json!([1, 2])), Verdict::Ask);
+        let recursive = Subset::compile(&json!({
+            "$ref": "#/$defs/tree",
+            "$defs": {"tree": {"type": "array", "items": {"$ref": "#/$defs/tree"}}}
+        }))
+        .expect("compiles");
+        assert_eq!(recursive.check(&json!([[[]], []])), Verdict::Valid);
+        assert_eq!(recursive.check(&json!([[1]])), Verdict::Ask);
+    }
+}
