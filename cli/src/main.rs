@@ -112,8 +112,10 @@ enum Command {
     Trust(commands::trust::TrustCommand),
     /// Sign a policy document into a bundle.
     Sign(commands::trust::SignArgs),
-    /// Verify a bundle against a trust root.
+    /// Verify a bundle against a trust root, or ask whether this machine would accept a file.
     Verify(commands::trust::VerifyArgs),
+    /// Print a bundle's verified policy text (or a policy file) with line numbers.
+    Cat(commands::staged::CatArgs),
     /// Write the effective configuration (effective.json) where agents read it (root).
     Apply(commands::apply::ApplyArgs),
     /// Build configuration profiles and Jamf schemas for MDM.
@@ -162,6 +164,7 @@ fn main() -> ExitCode {
         Command::Trust(cmd) => commands::trust::trust(&cli.globals, cmd),
         Command::Sign(args) => commands::trust::sign(&cli.globals, args),
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
+        Command::Cat(args) => commands::staged::cat(&cli.globals, args),
         Command::Apply(args) => commands::apply::run(&cli.globals, args),
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod meta;
 pub mod package;
 pub mod settings;
+pub mod staged;
 pub mod state;
 pub mod trust;
 pub mod validate;

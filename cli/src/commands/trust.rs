@@ -218,9 +218,14 @@ pub struct SignArgs {
 /// `mandate verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The trust root to verify against.
-    #[arg(long, value_name = "trust.toml")]
-    pub trust: PathBuf,
+    /// The trust root to verify against (with --machine: instead of the machine's own).
+    #[arg(long, value_name = "trust.toml", required_unless_present = "machine")]
+    pub trust: Option<PathBuf>,
+    /// Would this machine (`/`, or --root DIR) accept the file, with its own
+    /// trust root and rollback state? Takes a bundle, a policy file, a managed
+    /// preferences plist or a profile; writes nothing.
+    #[arg(long)]
+    pub machine: bool,
     /// The source the bundle is meant for: system, cloud, mdm or mdm-user (default: its header's channel).
     #[arg(long)]
     pub source: Option<String>,
@@ -332,7 +337,7 @@ fn instant(flag: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDateTime
         .map_err(|_| CliError::usage(format!("{flag} {text}: give a date-time such as 2027-12-31T00:00:00Z or a duration such as 365d")))
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -1247,10 +1252,21 @@ fn policy_signature_line(envelope: &Envelope, root: &TrustRoot, now: OffsetDateT
 }
 
 /// `mandate verify`.
-pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
+pub fn verify(globals: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
+    if args.machine {
+        let given = match &args.source {
+            Some(name) => Some(sources(std::slice::from_ref(name))?[0]),
+            None => None,
+        };
+        return super::staged::verify_machine(globals, &args.bundle, given, args.trust.as_deref());
+    }
     let now = OffsetDateTime::now_utc();
-    let root = TrustRoot::verify_self(&read(&args.trust)?, now)
-        .map_err(|e| CliError::no(format!("{}: {e}", args.trust.display())))?;
+    let trust = args
+        .trust
+        .as_deref()
+        .ok_or_else(|| CliError::usage("give --trust trust.toml, or --machine"))?;
+    let root = TrustRoot::verify_self(&read(trust)?, now)
+        .map_err(|e| CliError::no(format!("{}: {e}", trust.display())))?;
     let bytes = read(&args.bundle)?;
     let first = match &args.source {
         Some(name) => sources(std::slice::from_ref(name))?[0],
