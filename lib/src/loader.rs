@@ -418,6 +418,8 @@ impl Resolver {
                     report.id = report.id.or_else(|| p.id.clone());
                     report.version = report.version.or(p.version);
                     report.expires = report.expires.or_else(|| p.expires.clone());
+                    report.description = p.description.clone();
+                    report.contact = p.contact.clone();
                 }
                 stack.sources.push(report);
                 stack.layers.push(layer);

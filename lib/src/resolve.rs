@@ -90,6 +90,12 @@ pub struct SourceReport {
     /// When the policy expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// What the policy is for (its header's `description`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whom to ask about it (its header's `contact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     /// Key ids whose signatures verified.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<String>,
@@ -148,6 +154,8 @@ impl SourceReport {
             id: None,
             version: None,
             expires: None,
+            description: None,
+            contact: None,
             signers: Vec::new(),
             details: Map::new(),
         }
