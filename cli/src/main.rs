@@ -128,6 +128,9 @@ enum Command {
     /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
     #[command(subcommand)]
     State(commands::state::StateCommand),
+    /// Trust a project's .mandate.toml (or stop trusting it) in your user config.
+    #[command(subcommand)]
+    Project(commands::project::ProjectCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::meta::CompletionsArgs),
     /// Print the man page, or write one per command with --out DIR.
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
         Command::State(cmd) => commands::state::run(&cli.globals, cmd),
+        Command::Project(cmd) => commands::project::run(&cli.globals, cmd),
         Command::Completions(args) => commands::meta::completions(Cli::command(), args),
         Command::Man(args) => commands::meta::man(Cli::command(), args),
         Command::Decide(args) => commands::decide::run(&cli.globals, args),

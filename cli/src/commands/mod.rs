@@ -1,6 +1,7 @@
 //! One module per command family; each parses its arguments and renders.
 
 pub mod apply;
+pub mod audience;
 pub mod audit;
 pub mod cloud;
 pub mod decide;
@@ -10,6 +11,7 @@ pub mod hook;
 pub mod inspect;
 pub mod meta;
 pub mod package;
+pub mod project;
 pub mod settings;
 pub mod staged;
 pub mod state;
