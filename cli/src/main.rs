@@ -34,7 +34,8 @@ pub struct Globals {
     /// Read every path under DIR instead of `/` (tests, demos, a copied machine).
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Which path table to use: linux or macos (default: this machine's).
+    /// Which path table to use: linux or macos (default: under --root, the one
+    /// platform whose paths the tree holds; else this machine's).
     #[arg(long, global = true, value_name = "PLATFORM")]
     pub platform: Option<Platform>,
     /// The preferences domain.
@@ -72,7 +73,11 @@ impl Globals {
     pub fn options(&self) -> Options {
         Options {
             root: self.root.clone(),
-            platform: self.platform.unwrap_or_else(Platform::current),
+            // Under --root, a tree holding one platform's paths names it.
+            platform: self
+                .platform
+                .or_else(|| self.root.as_deref().and_then(Platform::infer_under))
+                .unwrap_or_else(Platform::current),
             domain: self.domain.clone(),
             schema: self.schema.clone(),
             cwd: self.cwd.clone(),

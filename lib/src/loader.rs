@@ -199,7 +199,10 @@ impl Resolver {
             .retain(|l| crate::admission::in_precedence(&precedence, l.source));
         for report in &mut stack.sources {
             if !crate::admission::in_precedence(&precedence, report.name)
-                && report.status != SourceStatus::Absent
+                && !matches!(
+                    report.status,
+                    SourceStatus::Absent | SourceStatus::NotApplicable
+                )
             {
                 report.status = SourceStatus::Ignored;
                 report.reason = Some(format!(
@@ -681,6 +684,26 @@ impl Resolver {
     fn read_mdm(&self, tree: &TrustedTree, env: &Environment, stack: &mut Stack) -> Vec<MdmFound> {
         let platform = self.options.platform;
         if platform != Platform::Macos {
+            // Listed, so that "no MDM" reads as a fact of the platform.
+            for (source, logical) in [
+                (
+                    SourceKind::Mdm,
+                    Platform::Macos.mdm_plist(&self.options.domain),
+                ),
+                (
+                    SourceKind::MdmUser,
+                    Platform::Macos.mdm_user_plist("<user>", &self.options.domain),
+                ),
+            ] {
+                stack.sources.push(
+                    SourceReport::new(
+                        source,
+                        SourceStatus::NotApplicable,
+                        logical.display().to_string(),
+                    )
+                    .because(format!("macOS only (read with {} paths)", platform.name())),
+                );
+            }
             return Vec::new();
         }
         let domain = &self.options.domain;

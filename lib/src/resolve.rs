@@ -74,7 +74,8 @@ pub struct Diagnostic {
 pub struct SourceReport {
     /// The source name.
     pub name: SourceKind,
-    /// `loaded`, `absent`, `rejected`, `verified`, `unsigned`, `expired` or `ignored`.
+    /// `loaded`, `absent`, `rejected`, `verified`, `unsigned`, `expired`,
+    /// `ignored` or `not-applicable`.
     pub status: SourceStatus,
     /// Where it was looked for or read from.
     pub location: String,
@@ -122,6 +123,9 @@ pub enum SourceStatus {
     Expired,
     /// There, but deliberately not read (an untrusted project).
     Ignored,
+    /// Not a source on this platform (MDM managed preferences on Linux).
+    #[serde(rename = "not-applicable")]
+    NotApplicable,
 }
 
 impl SourceStatus {
@@ -135,6 +139,7 @@ impl SourceStatus {
             SourceStatus::Unsigned => "unsigned",
             SourceStatus::Expired => "expired",
             SourceStatus::Ignored => "ignored",
+            SourceStatus::NotApplicable => "not-applicable",
         }
     }
 }
