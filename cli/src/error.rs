@@ -57,6 +57,34 @@ impl CliError {
         self
     }
 
+    /// Under `--json`: the error as JSON on stdout (`{"error": {"exit",
+    /// "kind", "message", "hints"}}`), as well as for people on stderr.
+    pub fn report_json(&self) -> ExitCode {
+        let kind = match self.code {
+            EXIT_NO => "no",
+            EXIT_DEGRADED => "degraded",
+            _ => "usage",
+        };
+        let _ = output::json(&serde_json::json!({
+            "error": {
+                "exit": self.code,
+                "kind": kind,
+                "message": self.message,
+                "hints": self.hints,
+            }
+        }));
+        self.report()
+    }
+
+    /// The JSON half of [`CliError::report_json`] only (clap has already
+    /// told people what is wrong).
+    pub fn report_json_only(&self) -> ExitCode {
+        let _ = output::json(&serde_json::json!({
+            "error": { "exit": self.code, "kind": "usage", "message": self.message, "hints": self.hints }
+        }));
+        ExitCode::from(self.code)
+    }
+
     /// Prints the error to stderr and returns its exit code.
     pub fn report(&self) -> ExitCode {
         output::error(&format!("error: {}", self.message));

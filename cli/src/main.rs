@@ -150,7 +150,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A command line that does not parse, under --json: say so in JSON too.
+        Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            let message = e.kind().to_string();
+            let _ = e.print();
+            return CliError::usage(message).report_json_only();
+        }
+        Err(e) => e.exit(),
+    };
     style::init(cli.globals.color);
     for (key, times) in mandate::layer::repeated_session_keys(&cli.globals.config) {
         output::error(&format!(
@@ -187,6 +196,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if cli.globals.json => e.report_json(),
         Err(e) => e.report(),
     }
 }

@@ -48,12 +48,20 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
             Some(&effective),
             serde_json::json!({ "wrote": [path.display().to_string()] }),
         );
-        output::out(&format!(
-            "wrote {} (status {}, digest {})",
-            path.display(),
-            crate::render::status_name(&effective),
-            effective.digest
-        ));
+        if globals.json {
+            output::json(&serde_json::json!({
+                "wrote": path,
+                "status": crate::render::status_name(&effective),
+                "digest": effective.digest,
+            }))?;
+        } else {
+            output::out(&format!(
+                "wrote {} (status {}, digest {})",
+                path.display(),
+                crate::render::status_name(&effective),
+                effective.digest
+            ));
+        }
     }
     if effective.is_degraded() {
         output::error(

@@ -334,17 +334,7 @@ fn report(
         match &verdict.outcome {
             Ok(Accepted::Bundle(b)) => {
                 value["signed"] = json!(true);
-                value["bundle"] = json!({
-                    "id": b.header.id,
-                    "version": b.header.version,
-                    "org": b.header.org,
-                    "channel": b.header.channel.name(),
-                    "issued_at": crate::commands::trust::rfc3339(b.header.issued_at),
-                    "expires": crate::commands::trust::rfc3339(b.header.expires),
-                    "payload_sha256": b.sha256.to_hex(),
-                    "signers": b.signers.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
-                    "freshness": freshness_code(&b.expiry),
-                });
+                value["bundle"] = bundle_json(b);
             }
             Ok(Accepted::Unsigned(reason)) => {
                 value["signed"] = json!(false);
@@ -380,6 +370,21 @@ fn report(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_NO)
+    })
+}
+
+/// A verified bundle as JSON, the same in `verify` and `verify --machine`.
+pub fn bundle_json(b: &VerifiedBundle) -> serde_json::Value {
+    json!({
+        "id": b.header.id,
+        "version": b.header.version,
+        "org": b.header.org,
+        "channel": b.header.channel.name(),
+        "issued_at": crate::commands::trust::rfc3339(b.header.issued_at),
+        "expires": crate::commands::trust::rfc3339(b.header.expires),
+        "payload_sha256": b.sha256.to_hex(),
+        "signers": b.signers.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "freshness": freshness_code(&b.expiry),
     })
 }
 

@@ -468,7 +468,7 @@ fn ask_root_threshold(count: usize) -> Result<u32, CliError> {
 }
 
 /// `mandate keys generate`.
-pub fn keys(_: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
+pub fn keys(globals: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
     let KeysCommand::Generate { out } = cmd;
     let dir = out
         .parent()
@@ -481,6 +481,14 @@ pub fn keys(_: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
     let (secret, public) = keys::generate().map_err(|e| CliError::usage(e.to_string()))?;
     let paths =
         keys::write_key_pair(dir, name, &secret).map_err(|e| CliError::usage(e.to_string()))?;
+    if globals.json {
+        output::json(&serde_json::json!({
+            "key_id": public.id().as_str(),
+            "secret": paths.secret,
+            "public": paths.public,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     output::out(&format!(
         "key id {}\nsecret {} (mode 0600: keep it offline)\npublic {}",
         public.id(),
@@ -609,7 +617,7 @@ fn field_report(base: &TrustRoot, next: &TrustRootBuilder) -> Vec<String> {
 }
 
 /// `mandate trust …`.
-pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
+pub fn trust(globals: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
     let now = OffsetDateTime::now_utc();
     match cmd {
         TrustCommand::Init(args) => {
@@ -701,6 +709,28 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                     .and_then(|r| r.check_not_expired(now).map(|()| r)),
             };
             let status = TrustRoot::signatures(&bytes, previous.as_ref()).ok();
+            if globals.json {
+                let mut value = serde_json::json!({
+                    "file": args.file,
+                    "verified": result.is_ok(),
+                    "signatures": status.as_ref().map(|s| signature_lines(s).lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>()),
+                    "complete": status.as_ref().map(RootSignatures::is_complete),
+                });
+                match &result {
+                    Ok(root) => {
+                        value["version"] = root.version().into();
+                        value["org"] = root.org().into();
+                        value["expires"] = rfc3339(root.expires()).into();
+                    }
+                    Err(e) => value["reason"] = e.to_string().into(),
+                }
+                output::json(&value)?;
+                return Ok(if result.is_ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_NO)
+                });
+            }
             match result {
                 Ok(root) => {
                     output::out(&format!(
@@ -1158,6 +1188,35 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
         .hint("split the policy into several documents and sign each (files in policy.d/ all apply)"));
     }
     let written = output::write_file(&target, &json, output::Existing::Replace)?;
+    if globals.json && !output::is_stdout(&target) {
+        let header = PolicyHeader::parse(envelope.unverified_payload())
+            .ok()
+            .flatten();
+        let signed = match &root {
+            Some(root) => envelope
+                .signers_among(&root.policy_keys_at(now))
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            None => keys
+                .iter()
+                .map(|k| k.public().id().as_str().to_owned())
+                .collect(),
+        };
+        output::json(&serde_json::json!({
+            "file": target,
+            "id": header.as_ref().map(|h| h.id.clone()),
+            "version": header.as_ref().map(|h| h.version),
+            "org": header.as_ref().and_then(|h| h.org.clone()),
+            "channel": header.as_ref().and_then(|h| h.channel).map(Channel::name),
+            "issued_at": header.as_ref().and_then(|h| h.issued_at).map(rfc3339),
+            "expires": header.as_ref().and_then(|h| h.expires).map(rfc3339),
+            "payload_sha256": mandate::trust::Sha256::of(envelope.unverified_payload()).to_hex(),
+            "file_sha256": mandate::trust::Sha256::of(&json).to_hex(),
+            "signers": signed,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let labels: Vec<String> = keys.iter().map(|k| k.label()).collect();
     let mut text = format!("wrote {written}{summary} signed by {}", labels.join(", "));
     if let Some(root) = &root {
@@ -1284,6 +1343,29 @@ pub fn verify(globals: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError
             _ => ManagedSource::System,
         };
         result = mandate::trust::verify_bundle(&bytes, &root, source, now, &state);
+    }
+    if globals.json {
+        let value = match &result {
+            Ok(b) => serde_json::json!({
+                "file": args.bundle,
+                "verified": true,
+                "bundle": super::staged::bundle_json(b),
+                "trust_root_version": b.root_version,
+            }),
+            Err(e) => serde_json::json!({
+                "file": args.bundle,
+                "verified": false,
+                "code": e.code(),
+                "reason": e.to_string(),
+                "trust_root_version": root.version(),
+            }),
+        };
+        output::json(&value)?;
+        return Ok(if result.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_NO)
+        });
     }
     match result {
         Ok(b) => {
