@@ -21,6 +21,8 @@ pub struct CliError {
     pub hints: Vec<String>,
     /// The exit code.
     pub code: u8,
+    /// The command already printed this error as JSON (under `--json`).
+    pub json_done: bool,
 }
 
 impl CliError {
@@ -30,6 +32,7 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_USAGE,
+            json_done: false,
         }
     }
 
@@ -39,6 +42,7 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_DEGRADED,
+            json_done: false,
         }
     }
 
@@ -48,7 +52,14 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_NO,
+            json_done: false,
         }
+    }
+
+    /// The same error, marked as already printed as JSON by the command.
+    pub fn json_printed(mut self) -> CliError {
+        self.json_done = true;
+        self
     }
 
     /// The same error with a hint.
@@ -60,6 +71,9 @@ impl CliError {
     /// Under `--json`: the error as JSON on stdout (`{"error": {"exit",
     /// "kind", "message", "hints"}}`), as well as for people on stderr.
     pub fn report_json(&self) -> ExitCode {
+        if self.json_done {
+            return self.report();
+        }
         let kind = match self.code {
             EXIT_NO => "no",
             EXIT_DEGRADED => "degraded",

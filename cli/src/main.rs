@@ -138,7 +138,7 @@ enum Command {
     Project(commands::project::ProjectCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::meta::CompletionsArgs),
-    /// Print the man page, or write one per command with --out DIR.
+    /// Print the man page, or write one per command with --output DIR.
     Man(commands::meta::ManArgs),
     /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
     Decide(commands::decide::DecideArgs),

@@ -316,7 +316,7 @@ fn publish_serve_with_nginx_and_sync() {
     let out = sync(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = json(&out);
-    assert_eq!(report["status"], "updated", "{report}");
+    assert_eq!(report["status"], "installed", "{report}");
     assert_eq!(report["bundle"]["version"], 5);
     let cache = root.join("var/lib/mandate/cloud/bundle");
     assert_eq!(std::fs::read(&cache).unwrap(), std::fs::read(&v5).unwrap());
@@ -343,6 +343,22 @@ fn publish_serve_with_nginx_and_sync() {
         log.lines().last().is_some_and(|l| l.contains("\" 304 ")),
         "{log}"
     );
+
+    // A sync that succeeds on a machine that stays degraded says so (exit 3).
+    let broken = root.join("etc/mandate/policy.d/20-broken.toml");
+    std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+    std::fs::write(&broken, "[settings]\nsandbox.mode = 3\n").unwrap();
+    let out = sync(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(json(&out)["machine_status"], "degraded");
+    let mut text_args = vec!["sync", "--url", url.as_str()];
+    let ca_arg = ca.to_str().unwrap();
+    text_args.extend_from_slice(&["--ca-file", ca_arg, "--retries", "0"]);
+    let out = mandate(&root, &text_args);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("machine: degraded"), "{text}");
+    std::fs::remove_file(&broken).unwrap();
 
     // The server goes away: non-zero, the last known good copy stays.
     nginx.stop();

@@ -79,7 +79,7 @@ pub struct MobileconfigArgs {
     #[arg(long, value_name = "FILE|DIR", requires = "trust_root")]
     pub trust_chain: Vec<PathBuf>,
     /// Where to write the profile (`-` for standard output).
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: PathBuf,
 }
 
@@ -87,7 +87,7 @@ pub struct MobileconfigArgs {
 #[derive(Debug, Args)]
 pub struct JamfSchemaArgs {
     /// Where to write the schema (stdout when absent or `-`).
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: Option<PathBuf>,
 }
 

@@ -30,7 +30,7 @@ pub enum KeysCommand {
     /// Generate an ed25519 key pair: NAME.key (secret, mode 0600) and NAME.pub.
     Generate {
         /// Path prefix of the files to write (NAME.key, NAME.pub); never overwritten.
-        #[arg(long, value_name = "NAME")]
+        #[arg(short = 'o', long = "output", alias = "out", value_name = "NAME")]
         out: PathBuf,
     },
 }
@@ -64,7 +64,7 @@ pub struct RootContent {
     /// How many policy keys must sign a bundle [init: 1; rotate: version N's].
     #[arg(long, value_name = "N")]
     pub policy_threshold: Option<u32>,
-    /// When the trust root expires: RFC 3339, or a duration from now such as 365d
+    /// When the trust root expires: a date-time, a date (2027-12-31), or a duration from now such as 1y
     /// [init: 365d; rotate: version N's].
     #[arg(long, value_name = "DATE|DURATION")]
     pub expires: Option<String>,
@@ -121,7 +121,7 @@ pub struct InitArgs {
     pub signing: RootSigning,
     /// Where to write the trust root (`-` for standard output); an existing file is never
     /// overwritten.
-    #[arg(short, long, default_value = "trust.toml")]
+    #[arg(short, long, alias = "out", default_value = "trust.toml")]
     pub output: PathBuf,
 }
 
@@ -155,7 +155,7 @@ pub struct RotateArgs {
     #[command(flatten)]
     pub signing: RootSigning,
     /// Where to write version N+1 (`-` for standard output); never the --from file.
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: PathBuf,
 }
 
@@ -172,7 +172,7 @@ pub struct TrustSignArgs {
     #[arg(long, value_name = "trust.toml")]
     pub previous: Option<PathBuf>,
     /// Where to write the result (`-` for standard output) [default: FILE itself].
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: Option<PathBuf>,
 }
 
@@ -206,12 +206,13 @@ pub struct SignArgs {
     /// Sign for this channel (system, cloud or mdm), overriding the header's `channel`.
     #[arg(long)]
     pub channel: Option<String>,
-    /// Set the header's `expires`: a duration from now such as 90d, or a date-time
+    /// Set the header's `expires`: a duration from now such as 90d, 12mo or 1y, a date
+    /// (2027-12-31) or a date-time
     /// [default: the header's].
     #[arg(long, value_name = "DURATION|DATE")]
     pub expires: Option<String>,
     /// Where to write the bundle (`-` for standard output) [with --add: the bundle itself].
-    #[arg(short, long, required_unless_present = "add")]
+    #[arg(short, long, alias = "out", required_unless_present = "add")]
     pub output: Option<PathBuf>,
 }
 
@@ -331,10 +332,15 @@ fn sources(names: &[String]) -> Result<Vec<ManagedSource>, CliError> {
         .collect()
 }
 
+/// A point in time on the command line: a date-time, a date (midnight UTC)
+/// or a duration from now (`90d`, `12mo`, `1y`); whole seconds.
 fn instant(flag: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
+    let date = time::macros::format_description!("[year]-[month]-[day]");
     OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| time::Date::parse(text, &date).map(|d| d.midnight().assume_utc()))
+        .map(|t| t.replace_nanosecond(0).unwrap_or(t))
         .or_else(|_| parse_duration(text).map(|d| (now + d).replace_nanosecond(0).unwrap_or(now + d)))
-        .map_err(|_| CliError::usage(format!("{flag} {text}: give a date-time such as 2027-12-31T00:00:00Z or a duration such as 365d")))
+        .map_err(|_| CliError::usage(format!("{flag} {text}: give a date-time such as 2027-12-31T00:00:00Z, a date such as 2027-12-31, or a duration such as 90d, 12mo or 1y")))
 }
 
 pub fn rfc3339(at: OffsetDateTime) -> String {
@@ -475,7 +481,7 @@ pub fn keys(globals: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> 
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-        CliError::usage("--out NAME: give a file name prefix such as keys/root-1")
+        CliError::usage("--output NAME: give a file name prefix such as keys/root-1")
     })?;
     std::fs::create_dir_all(dir).map_err(|e| CliError::usage(format!("{}: {e}", dir.display())))?;
     let (secret, public) = keys::generate().map_err(|e| CliError::usage(e.to_string()))?;
@@ -1381,8 +1387,10 @@ pub fn verify(globals: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError
                 rfc3339(b.header.expires),
                 match b.expiry {
                     mandate::trust::Expiry::Fresh { .. } => "fresh".to_owned(),
-                    mandate::trust::Expiry::InGrace { left, .. } =>
-                        format!("expired, in offline grace for {}", format_duration(left)),
+                    mandate::trust::Expiry::InGrace { left, .. } => format!(
+                        "expired, in offline grace for {}",
+                        mandate::cloud::human_duration(left)
+                    ),
                     mandate::trust::Expiry::PastGrace { .. } =>
                         "expired, past the offline grace: devices lock down".to_owned(),
                 },
