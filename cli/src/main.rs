@@ -83,6 +83,7 @@ impl Globals {
             cwd: self.cwd.clone(),
             session: self.config.clone(),
             user: self.user.clone(),
+            scope: mandate::Scope::Caller,
         }
     }
 }
@@ -121,8 +122,10 @@ enum Command {
     Verify(commands::trust::VerifyArgs),
     /// Print a bundle's verified policy text (or a policy file) with line numbers.
     Cat(commands::staged::CatArgs),
-    /// Write the effective configuration (effective.json) where agents read it (root).
+    /// Write the machine's effective configuration and each governed agent's managed files (root).
     Apply(commands::apply::ApplyArgs),
+    /// Show the governed agents, their versions, and how each enforces every setting.
+    Agents,
     /// Build configuration profiles and Jamf schemas for MDM.
     #[command(subcommand)]
     Package(commands::package::PackageCommand),
@@ -183,6 +186,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
         Command::Cat(args) => commands::staged::cat(&cli.globals, args),
         Command::Apply(args) => commands::apply::run(&cli.globals, args),
+        Command::Agents => commands::agents::run(&cli.globals),
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),

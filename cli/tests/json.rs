@@ -121,16 +121,22 @@ fn show_json_matches_the_shipped_schema() {
     );
     assert_valid("demo", &doc);
 
-    // `apply --dry-run` prints the same document.
-    let out = admin.run(&["--root", &root, "--user", "ana", "apply", "--dry-run"]);
-    assert_valid("apply --dry-run", &json_of(&out));
-
     // A signed machine.
     signed_machine(&admin);
     let out = admin.on_machine(&["show", "--json"]);
     let doc = json_of(&out);
     assert_eq!(doc["trust"]["mode"], "signed");
     assert_valid("signed", &doc);
+
+    // `apply` writes the same document as effective.json.
+    let out = admin.on_machine(&["apply"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read(admin.machine.join("var/lib/mandate/effective.json")).unwrap();
+    assert_valid("effective.json", &serde_json::from_slice(&written).unwrap());
 
     // Degraded: a broken managed file.
     let broken = admin.machine.join("etc/mandate/policy.d/20-broken.toml");
@@ -171,7 +177,7 @@ fn data_commands_speak_json_and_errors_are_json_too() {
     let v = json_of(&out);
     assert_eq!(v["status"], "ok", "{v:#}");
     assert!(
-        v["wrote"]
+        v["effective"]
             .as_str()
             .unwrap()
             .ends_with("var/lib/mandate/effective.json")

@@ -175,6 +175,20 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         };
         findings.push(finding(level, &d.code, d.message.clone(), None));
     }
+    for (level, what, fix) in crate::commands::agents::doctor_findings(
+        &effective,
+        &env,
+        resolver.options().root.as_deref(),
+        resolver.options().platform,
+    ) {
+        findings.push(Finding {
+            level,
+            code: "agent".to_owned(),
+            what,
+            fix,
+            admin_fix: true,
+        });
+    }
     if effective.is_degraded() {
         findings.push(finding(
             "error",
