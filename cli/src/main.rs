@@ -28,33 +28,38 @@ struct Cli {
     command: Command,
 }
 
+/// The help heading of the options that say which machine to read.
+const MACHINE: &str = "Machine options (the commands that read a machine)";
+/// The help heading of the output options.
+const OUTPUT: &str = "Output options";
+
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Globals {
     /// Read every path under DIR instead of `/` (tests, demos, a copied machine).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = MACHINE)]
     pub root: Option<PathBuf>,
     /// Which path table to use: linux or macos (default: under --root, the one
     /// platform whose paths the tree holds; else this machine's).
-    #[arg(long, global = true, value_name = "PLATFORM")]
+    #[arg(long, global = true, value_name = "PLATFORM", help_heading = MACHINE)]
     pub platform: Option<Platform>,
     /// The preferences domain.
-    #[arg(long, global = true, default_value = mandate::paths::DEFAULT_DOMAIN)]
+    #[arg(long, global = true, default_value = mandate::paths::DEFAULT_DOMAIN, help_heading = MACHINE)]
     pub domain: String,
     /// Use this setting schema instead of the bundled agent policy schema.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = MACHINE)]
     pub schema: Option<PathBuf>,
     /// Look for the project file from DIR instead of the working directory.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", help_heading = MACHINE)]
     pub cwd: Option<PathBuf>,
     /// Set a value for this invocation only (the `session` source); repeatable.
-    #[arg(short = 'c', global = true, value_name = "KEY=VALUE")]
+    #[arg(short = 'c', global = true, value_name = "KEY=VALUE", help_heading = MACHINE)]
     pub config: Vec<String>,
     /// Under --root: whose user config and per-user managed preferences to read.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = MACHINE)]
     pub user: Option<String>,
     /// Print data as JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub json: bool,
     /// When to colour status words and refusals: auto (on a terminal, unless NO_COLOR is set),
     /// always or never.
@@ -63,7 +68,8 @@ pub struct Globals {
         global = true,
         value_enum,
         default_value = "auto",
-        value_name = "WHEN"
+        value_name = "WHEN",
+        help_heading = OUTPUT
     )]
     pub color: style::ColorChoice,
 }
@@ -152,6 +158,23 @@ enum Command {
     Audit(commands::audit::AuditCommand),
 }
 
+/// The admin commands, which work on files rather than a machine, and what
+/// they take of the machine options.
+fn admin_command(command: &Command) -> Option<(&'static str, commands::scope::Takes)> {
+    use commands::scope::Takes;
+    Some(match command {
+        Command::Keys(_) => ("keys", Takes::Nothing),
+        Command::Trust(_) => ("trust", Takes::Nothing),
+        Command::Sign(_) => ("sign", Takes::SchemaAndDomain),
+        Command::Publish(_) => ("publish", Takes::Nothing),
+        Command::Package(commands::package::PackageCommand::InstallPreview(_)) => return None,
+        Command::Package(_) => ("package", Takes::SchemaAndDomain),
+        Command::Completions(_) => ("completions", Takes::Nothing),
+        Command::Man(_) => ("man", Takes::Nothing),
+        _ => return None,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -168,6 +191,15 @@ fn main() -> ExitCode {
         output::error(&format!(
             "warning: -c {key} is given {times} times; the last one wins"
         ));
+    }
+    if let Some((name, takes)) = admin_command(&cli.command)
+        && let Err(e) = commands::scope::check(&cli.globals, name, takes)
+    {
+        return if cli.globals.json {
+            e.report_json()
+        } else {
+            e.report()
+        };
     }
     let result = match &cli.command {
         Command::Show(args) => commands::inspect::show(&cli.globals, args),

@@ -222,6 +222,14 @@ fn mandate(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `mandate` for the commands that work on files (no `--root`).
+fn mandate_files(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mandate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -273,17 +281,18 @@ fn publish_serve_with_nginx_and_sync() {
     std::fs::write(&v5, bundle(5, "read-only")).unwrap();
     std::fs::write(&v4, bundle(4, "workspace-write")).unwrap();
 
-    let out = mandate(
-        &root,
-        &[
+    // Publishing works on files, not on a machine: no --root.
+    let out = Command::new(env!("CARGO_BIN_EXE_mandate"))
+        .args([
             "publish",
             v5.to_str().unwrap(),
             "--out",
             site.to_str().unwrap(),
             "--trust",
             trust.to_str().unwrap(),
-        ],
-    );
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let published = site.join(format!("acme/cloud/{ID}.bundle"));
     assert_eq!(
@@ -382,31 +391,25 @@ fn publish_serve_with_nginx_and_sync() {
     }
 
     // An older version: `publish` refuses it, unless forced; devices refuse it.
-    let out = mandate(
-        &root,
-        &[
-            "publish",
-            v4.to_str().unwrap(),
-            "--out",
-            site.to_str().unwrap(),
-        ],
-    );
+    let out = mandate_files(&[
+        "publish",
+        v4.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("rollback protection"),
         "{}",
         stderr(&out)
     );
-    let out = mandate(
-        &root,
-        &[
-            "publish",
-            v4.to_str().unwrap(),
-            "--out",
-            site.to_str().unwrap(),
-            "--allow-older",
-        ],
-    );
+    let out = mandate_files(&[
+        "publish",
+        v4.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+        "--allow-older",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let nginx = Nginx::start(&binary, &conf_dir, &site, port, &cert, &cert_key);
     let out = sync(&[]);

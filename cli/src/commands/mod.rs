@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod meta;
 pub mod package;
 pub mod project;
+pub mod scope;
 pub mod settings;
 pub mod staged;
 pub mod state;

@@ -641,6 +641,18 @@ pub fn trust(globals: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError
                 ))
                 .hint("to start a new one, write it elsewhere with -o, or move the old one away first"));
             }
+            if args.content.root_keys.is_empty() {
+                return Err(CliError::usage(
+                    "trust init needs --root-key FILE.pub: the keys that sign the trust root itself (repeat for several)",
+                )
+                .hint("make one with `mandate keys generate --output keys/root-1`"));
+            }
+            if args.content.policy_keys.is_empty() {
+                return Err(CliError::usage(
+                    "trust init needs --policy-key FILE.pub: the keys that sign policy bundles (repeat for several)",
+                )
+                .hint("make one with `mandate keys generate --output keys/policy-1`"));
+            }
             let builder = TrustRootBuilder::new(args.org.clone(), default_expiry);
             let builder = args.content.apply(builder, None, true, true, now)?;
             let body = builder.body().map_err(|e| CliError::usage(e.to_string()))?;
