@@ -739,17 +739,19 @@ impl Resolver {
     fn read_mdm(&self, tree: &TrustedTree, env: &Environment, stack: &mut Stack) -> Vec<MdmFound> {
         let platform = self.options.platform;
         if platform != Platform::Macos {
-            // Listed, so that "no MDM" reads as a fact of the platform.
-            for (source, logical) in [
-                (
-                    SourceKind::Mdm,
-                    Platform::Macos.mdm_plist(&self.options.domain),
-                ),
-                (
+            // Listed, so that "no MDM" reads as a fact of the platform (the
+            // per-user source only where a user's sources are read at all).
+            let mut places = vec![(
+                SourceKind::Mdm,
+                Platform::Macos.mdm_plist(&self.options.domain),
+            )];
+            if self.options.scope == Scope::Caller {
+                places.push((
                     SourceKind::MdmUser,
                     Platform::Macos.mdm_user_plist("<user>", &self.options.domain),
-                ),
-            ] {
+                ));
+            }
+            for (source, logical) in places {
                 stack.sources.push(
                     SourceReport::new(
                         source,
