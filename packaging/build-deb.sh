@@ -15,7 +15,7 @@ bin="$target_dir/release/mandate"
 gen="$target_dir/release/generated"
 rm -rf "$gen"
 mkdir -p "$gen/man" "$gen/completions"
-"$bin" man --out "$gen/man" >/dev/null
+"$bin" man --output "$gen/man" >/dev/null
 gzip -9n "$gen"/man/*.1
 "$bin" completions bash > "$gen/completions/mandate"
 "$bin" completions zsh > "$gen/completions/_mandate"

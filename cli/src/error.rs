@@ -21,6 +21,8 @@ pub struct CliError {
     pub hints: Vec<String>,
     /// The exit code.
     pub code: u8,
+    /// The command already printed this error as JSON (under `--json`).
+    pub json_done: bool,
 }
 
 impl CliError {
@@ -30,6 +32,7 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_USAGE,
+            json_done: false,
         }
     }
 
@@ -39,6 +42,7 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_DEGRADED,
+            json_done: false,
         }
     }
 
@@ -48,13 +52,51 @@ impl CliError {
             message: message.into(),
             hints: Vec::new(),
             code: EXIT_NO,
+            json_done: false,
         }
+    }
+
+    /// The same error, marked as already printed as JSON by the command.
+    pub fn json_printed(mut self) -> CliError {
+        self.json_done = true;
+        self
     }
 
     /// The same error with a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> CliError {
         self.hints.push(hint.into());
         self
+    }
+
+    /// Under `--json`: the error as JSON on stdout (`{"error": {"exit",
+    /// "kind", "message", "hints"}}`), as well as for people on stderr.
+    pub fn report_json(&self) -> ExitCode {
+        if self.json_done {
+            return self.report();
+        }
+        let kind = match self.code {
+            EXIT_NO => "no",
+            EXIT_DEGRADED => "degraded",
+            _ => "usage",
+        };
+        let _ = output::json(&serde_json::json!({
+            "error": {
+                "exit": self.code,
+                "kind": kind,
+                "message": self.message,
+                "hints": self.hints,
+            }
+        }));
+        self.report()
+    }
+
+    /// The JSON half of [`CliError::report_json`] only (clap has already
+    /// told people what is wrong).
+    pub fn report_json_only(&self) -> ExitCode {
+        let _ = output::json(&serde_json::json!({
+            "error": { "exit": self.code, "kind": "usage", "message": self.message, "hints": self.hints }
+        }));
+        ExitCode::from(self.code)
     }
 
     /// Prints the error to stderr and returns its exit code.

@@ -28,32 +28,38 @@ struct Cli {
     command: Command,
 }
 
+/// The help heading of the options that say which machine to read.
+const MACHINE: &str = "Machine options (the commands that read a machine)";
+/// The help heading of the output options.
+const OUTPUT: &str = "Output options";
+
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Globals {
     /// Read every path under DIR instead of `/` (tests, demos, a copied machine).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = MACHINE)]
     pub root: Option<PathBuf>,
-    /// Which path table to use: linux or macos (default: this machine's).
-    #[arg(long, global = true, value_name = "PLATFORM")]
+    /// Which path table to use: linux or macos (default: under --root, the one
+    /// platform whose paths the tree holds; else this machine's).
+    #[arg(long, global = true, value_name = "PLATFORM", help_heading = MACHINE)]
     pub platform: Option<Platform>,
     /// The preferences domain.
-    #[arg(long, global = true, default_value = mandate::paths::DEFAULT_DOMAIN)]
+    #[arg(long, global = true, default_value = mandate::paths::DEFAULT_DOMAIN, help_heading = MACHINE)]
     pub domain: String,
     /// Use this setting schema instead of the bundled agent policy schema.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", help_heading = MACHINE)]
     pub schema: Option<PathBuf>,
     /// Look for the project file from DIR instead of the working directory.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(short = 'C', global = true, value_name = "DIR", help_heading = MACHINE)]
     pub cwd: Option<PathBuf>,
     /// Set a value for this invocation only (the `session` source); repeatable.
-    #[arg(short = 'c', global = true, value_name = "KEY=VALUE")]
+    #[arg(short = 'c', global = true, value_name = "KEY=VALUE", help_heading = MACHINE)]
     pub config: Vec<String>,
     /// Under --root: whose user config and per-user managed preferences to read.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = MACHINE)]
     pub user: Option<String>,
     /// Print data as JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub json: bool,
     /// When to colour status words and refusals: auto (on a terminal, unless NO_COLOR is set),
     /// always or never.
@@ -62,7 +68,8 @@ pub struct Globals {
         global = true,
         value_enum,
         default_value = "auto",
-        value_name = "WHEN"
+        value_name = "WHEN",
+        help_heading = OUTPUT
     )]
     pub color: style::ColorChoice,
 }
@@ -72,7 +79,11 @@ impl Globals {
     pub fn options(&self) -> Options {
         Options {
             root: self.root.clone(),
-            platform: self.platform.unwrap_or_else(Platform::current),
+            // Under --root, a tree holding one platform's paths names it.
+            platform: self
+                .platform
+                .or_else(|| self.root.as_deref().and_then(Platform::infer_under))
+                .unwrap_or_else(Platform::current),
             domain: self.domain.clone(),
             schema: self.schema.clone(),
             cwd: self.cwd.clone(),
@@ -113,8 +124,10 @@ enum Command {
     Trust(commands::trust::TrustCommand),
     /// Sign a policy document into a bundle.
     Sign(commands::trust::SignArgs),
-    /// Verify a bundle against a trust root.
+    /// Verify a bundle against a trust root, or ask whether this machine would accept a file.
     Verify(commands::trust::VerifyArgs),
+    /// Print a bundle's verified policy text (or a policy file) with line numbers.
+    Cat(commands::staged::CatArgs),
     /// Write the machine's effective configuration and each governed agent's managed files (root).
     Apply(commands::apply::ApplyArgs),
     /// Show the governed agents, their versions, and how each enforces every setting.
@@ -129,9 +142,12 @@ enum Command {
     /// Inspect or repair the rollback state (root): retire a bundle, recover from a clock that ran ahead.
     #[command(subcommand)]
     State(commands::state::StateCommand),
+    /// Trust a project's .mandate.toml (or stop trusting it) in your user config.
+    #[command(subcommand)]
+    Project(commands::project::ProjectCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::meta::CompletionsArgs),
-    /// Print the man page, or write one per command with --out DIR.
+    /// Print the man page, or write one per command with --output DIR.
     Man(commands::meta::ManArgs),
     /// Decide one action: exit 0 allow, 1 deny, 4 prompt.
     Decide(commands::decide::DecideArgs),
@@ -142,13 +158,48 @@ enum Command {
     Audit(commands::audit::AuditCommand),
 }
 
+/// The admin commands, which work on files rather than a machine, and what
+/// they take of the machine options.
+fn admin_command(command: &Command) -> Option<(&'static str, commands::scope::Takes)> {
+    use commands::scope::Takes;
+    Some(match command {
+        Command::Keys(_) => ("keys", Takes::Nothing),
+        Command::Trust(_) => ("trust", Takes::Nothing),
+        Command::Sign(_) => ("sign", Takes::SchemaAndDomain),
+        Command::Publish(_) => ("publish", Takes::Nothing),
+        Command::Package(commands::package::PackageCommand::InstallPreview(_)) => return None,
+        Command::Package(_) => ("package", Takes::SchemaAndDomain),
+        Command::Completions(_) => ("completions", Takes::Nothing),
+        Command::Man(_) => ("man", Takes::Nothing),
+        _ => return None,
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A command line that does not parse, under --json: say so in JSON too.
+        Err(e) if e.use_stderr() && std::env::args_os().any(|a| a == "--json") => {
+            let message = e.kind().to_string();
+            let _ = e.print();
+            return CliError::usage(message).report_json_only();
+        }
+        Err(e) => e.exit(),
+    };
     style::init(cli.globals.color);
     for (key, times) in mandate::layer::repeated_session_keys(&cli.globals.config) {
         output::error(&format!(
             "warning: -c {key} is given {times} times; the last one wins"
         ));
+    }
+    if let Some((name, takes)) = admin_command(&cli.command)
+        && let Err(e) = commands::scope::check(&cli.globals, name, takes)
+    {
+        return if cli.globals.json {
+            e.report_json()
+        } else {
+            e.report()
+        };
     }
     let result = match &cli.command {
         Command::Show(args) => commands::inspect::show(&cli.globals, args),
@@ -165,12 +216,14 @@ fn main() -> ExitCode {
         Command::Trust(cmd) => commands::trust::trust(&cli.globals, cmd),
         Command::Sign(args) => commands::trust::sign(&cli.globals, args),
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
+        Command::Cat(args) => commands::staged::cat(&cli.globals, args),
         Command::Apply(args) => commands::apply::run(&cli.globals, args),
         Command::Agents => commands::agents::run(&cli.globals),
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),
         Command::State(cmd) => commands::state::run(&cli.globals, cmd),
+        Command::Project(cmd) => commands::project::run(&cli.globals, cmd),
         Command::Completions(args) => commands::meta::completions(Cli::command(), args),
         Command::Man(args) => commands::meta::man(Cli::command(), args),
         Command::Decide(args) => commands::decide::run(&cli.globals, args),
@@ -179,6 +232,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if cli.globals.json => e.report_json(),
         Err(e) => e.report(),
     }
 }

@@ -270,12 +270,19 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
         "status: {}\n",
         style::status(Stream::Out, status_name(effective))
     );
+    let width = effective
+        .sources
+        .iter()
+        .map(|s| s.status.name().len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
     for s in &effective.sources {
         let _ = writeln!(
             out,
             "{:<9} {} {}{}",
             s.name.name(),
-            style::status(Stream::Out, &format!("{:<9}", s.status.name())),
+            style::status(Stream::Out, &format!("{:<width$}", s.status.name())),
             safe(&s.location),
             safe(&version(s))
         );

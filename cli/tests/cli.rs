@@ -420,6 +420,8 @@ fn sources_json() {
     assert_eq!(
         statuses,
         [
+            ("mdm", "not-applicable"),
+            ("mdm-user", "not-applicable"),
             ("cloud", "absent"),
             ("system", "unsigned"),
             ("system", "unsigned"),
@@ -551,7 +553,7 @@ fn a_rejected_managed_file_degrades_but_still_prints() {
     assert_eq!(run.code, 3);
     assert!(
         run.stdout
-            .contains(&format!("system    rejected  {}", broken.display())),
+            .contains(&format!("system    rejected       {}", broken.display())),
         "{}",
         run.stdout
     );

@@ -222,6 +222,14 @@ fn mandate(root: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `mandate` for the commands that work on files (no `--root`).
+fn mandate_files(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mandate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -273,17 +281,18 @@ fn publish_serve_with_nginx_and_sync() {
     std::fs::write(&v5, bundle(5, "read-only")).unwrap();
     std::fs::write(&v4, bundle(4, "workspace-write")).unwrap();
 
-    let out = mandate(
-        &root,
-        &[
+    // Publishing works on files, not on a machine: no --root.
+    let out = Command::new(env!("CARGO_BIN_EXE_mandate"))
+        .args([
             "publish",
             v5.to_str().unwrap(),
             "--out",
             site.to_str().unwrap(),
             "--trust",
             trust.to_str().unwrap(),
-        ],
-    );
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let published = site.join(format!("acme/cloud/{ID}.bundle"));
     assert_eq!(
@@ -316,7 +325,7 @@ fn publish_serve_with_nginx_and_sync() {
     let out = sync(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let report = json(&out);
-    assert_eq!(report["status"], "updated", "{report}");
+    assert_eq!(report["status"], "installed", "{report}");
     assert_eq!(report["bundle"]["version"], 5);
     let cache = root.join("var/lib/mandate/cloud/bundle");
     assert_eq!(std::fs::read(&cache).unwrap(), std::fs::read(&v5).unwrap());
@@ -344,6 +353,22 @@ fn publish_serve_with_nginx_and_sync() {
         "{log}"
     );
 
+    // A sync that succeeds on a machine that stays degraded says so (exit 3).
+    let broken = root.join("etc/mandate/policy.d/20-broken.toml");
+    std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+    std::fs::write(&broken, "[settings]\nsandbox.mode = 3\n").unwrap();
+    let out = sync(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(json(&out)["machine_status"], "degraded");
+    let mut text_args = vec!["sync", "--url", url.as_str()];
+    let ca_arg = ca.to_str().unwrap();
+    text_args.extend_from_slice(&["--ca-file", ca_arg, "--retries", "0"]);
+    let out = mandate(&root, &text_args);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("machine: degraded"), "{text}");
+    std::fs::remove_file(&broken).unwrap();
+
     // The server goes away: non-zero, the last known good copy stays.
     nginx.stop();
     let out = sync(&[]);
@@ -366,31 +391,25 @@ fn publish_serve_with_nginx_and_sync() {
     }
 
     // An older version: `publish` refuses it, unless forced; devices refuse it.
-    let out = mandate(
-        &root,
-        &[
-            "publish",
-            v4.to_str().unwrap(),
-            "--out",
-            site.to_str().unwrap(),
-        ],
-    );
+    let out = mandate_files(&[
+        "publish",
+        v4.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("rollback protection"),
         "{}",
         stderr(&out)
     );
-    let out = mandate(
-        &root,
-        &[
-            "publish",
-            v4.to_str().unwrap(),
-            "--out",
-            site.to_str().unwrap(),
-            "--allow-older",
-        ],
-    );
+    let out = mandate_files(&[
+        "publish",
+        v4.to_str().unwrap(),
+        "--out",
+        site.to_str().unwrap(),
+        "--allow-older",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let nginx = Nginx::start(&binary, &conf_dir, &site, port, &cert, &cert_key);
     let out = sync(&[]);

@@ -31,6 +31,12 @@ pub struct PolicyInfo {
     /// When it expires (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// What the policy is for, in the admin's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whom developers ask to change it (a team, an address, a URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// What one source location says: settings and, for managed sources,
@@ -266,14 +272,20 @@ fn policy_info(map: &Map<String, Value>) -> Result<PolicyInfo, (String, String)>
                     info.expires = Some(text.to_owned());
                 }
             }
-            "org" | "channel" | "description" => {
+            "org" | "channel" => {
                 value.as_str().ok_or_else(|| bad("a string"))?;
+            }
+            "description" => {
+                info.description = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned());
+            }
+            "contact" => {
+                info.contact = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned());
             }
             other => {
                 return Err((
                     field.clone(),
                     format!(
-                        "unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description"
+                        "unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description, contact"
                     ),
                 ));
             }

@@ -193,7 +193,10 @@ impl Resolver {
             .retain(|l| crate::admission::in_precedence(&precedence, l.source));
         for report in &mut stack.sources {
             if !crate::admission::in_precedence(&precedence, report.name)
-                && report.status != SourceStatus::Absent
+                && !matches!(
+                    report.status,
+                    SourceStatus::Absent | SourceStatus::NotApplicable
+                )
             {
                 report.status = SourceStatus::Ignored;
                 report.reason = Some(format!(
@@ -449,6 +452,8 @@ impl Resolver {
                     report.id = report.id.or_else(|| p.id.clone());
                     report.version = report.version.or(p.version);
                     report.expires = report.expires.or_else(|| p.expires.clone());
+                    report.description = p.description.clone();
+                    report.contact = p.contact.clone();
                 }
                 stack.sources.push(report);
                 stack.layers.push(layer);
@@ -499,6 +504,26 @@ impl Resolver {
     ) -> Result<Layer, DocumentErrors> {
         let text = utf8(location, bytes)?;
         Layer::parse_policy(&self.schema, source, location, text)
+    }
+
+    /// The user config file this resolver reads (the real path, under
+    /// `--root` when given): where `mandate project trust` records trust.
+    /// `None` when there is no home, or `--root` holds several homes and no
+    /// `--user` was given.
+    pub fn user_config_file(&self, env: &Environment) -> Option<PathBuf> {
+        self.user_config_path(env, &mut Stack::default())
+    }
+
+    /// A directory as a user config names it: under `--root`, as the
+    /// machine the tree stands for sees it.
+    pub fn machine_path(&self, dir: &Path) -> PathBuf {
+        match &self.options.root {
+            Some(root) => match dir.strip_prefix(root) {
+                Ok(rest) => Path::new("/").join(rest),
+                Err(_) => dir.to_path_buf(),
+            },
+            None => dir.to_path_buf(),
+        }
     }
 
     fn user_config_path(&self, env: &Environment, stack: &mut Stack) -> Option<PathBuf> {
@@ -615,13 +640,9 @@ impl Resolver {
         if !is_trusted {
             stack.sources.push(
                 SourceReport::new(SourceKind::Project, SourceStatus::Ignored, location).because(format!(
-                    "the project is not trusted; to trust it add [projects.\"{}\"] trusted = true to your user config",
+                    "the project is not trusted; to trust it run `mandate project trust {dir}` (it records [projects.\"{dir}\"] trusted = true in your user config)",
                     // Under --root, trusted paths are written as the machine sees them.
-                    match &self.options.root {
-                        Some(root) => Path::new("/").join(dir.strip_prefix(root).unwrap_or(&dir)),
-                        None => dir.clone(),
-                    }
-                    .display()
+                    dir = self.machine_path(&dir).display()
                 )),
             );
             return;
@@ -719,6 +740,28 @@ impl Resolver {
     fn read_mdm(&self, tree: &TrustedTree, env: &Environment, stack: &mut Stack) -> Vec<MdmFound> {
         let platform = self.options.platform;
         if platform != Platform::Macos {
+            // Listed, so that "no MDM" reads as a fact of the platform (the
+            // per-user source only where a user's sources are read at all).
+            let mut places = vec![(
+                SourceKind::Mdm,
+                Platform::Macos.mdm_plist(&self.options.domain),
+            )];
+            if self.options.scope == Scope::Caller {
+                places.push((
+                    SourceKind::MdmUser,
+                    Platform::Macos.mdm_user_plist("<user>", &self.options.domain),
+                ));
+            }
+            for (source, logical) in places {
+                stack.sources.push(
+                    SourceReport::new(
+                        source,
+                        SourceStatus::NotApplicable,
+                        logical.display().to_string(),
+                    )
+                    .because(format!("macOS only (read with {} paths)", platform.name())),
+                );
+            }
             return Vec::new();
         }
         let domain = &self.options.domain;
@@ -876,6 +919,37 @@ fn trusted_dirs(dirs: Vec<String>, root: Option<&Path>) -> Vec<PathBuf> {
             None => PathBuf::from(dir),
         })
         .collect()
+}
+
+/// `text`, a user config, with `[projects."<dir>"] trusted = trusted`,
+/// everything else (comments, order, formatting) kept as written.
+///
+/// ```
+/// let text = "# mine\n[sandbox]\nmode = \"read-only\"\n";
+/// let new = mandate::loader::set_project_trust(text, "/src/app", true).unwrap();
+/// assert!(new.starts_with("# mine\n[sandbox]"));
+/// assert!(new.contains("[projects.\"/src/app\"]\ntrusted = true"));
+/// ```
+pub fn set_project_trust(text: &str, dir: &str, trusted: bool) -> Result<String, String> {
+    let mut doc = text
+        .parse::<toml_edit::DocumentMut>()
+        .map_err(|e| e.to_string())?;
+    let projects = doc
+        .entry("projects")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_like_mut()
+        .ok_or("`projects` is not a table")?;
+    let entry = projects
+        .entry(dir)
+        .or_insert(toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_like_mut()
+        .ok_or_else(|| format!("`projects.\"{dir}\"` is not a table"))?;
+    entry.insert("trusted", toml_edit::value(trusted));
+    Ok(doc.to_string())
 }
 
 /// The nearest `.mandate.toml` in `cwd` or an ancestor, stopping at the

@@ -27,6 +27,32 @@ impl Platform {
         }
     }
 
+    /// The one platform whose paths a stand-in tree (`--root DIR`) holds:
+    /// `/etc/mandate`, `/var/lib/mandate` or `/home` for Linux;
+    /// `/Library/Application Support/Mandate`, `/Library/Managed Preferences`
+    /// or `/Users` for macOS. `None` when it holds both or neither.
+    pub fn infer_under(root: &std::path::Path) -> Option<Platform> {
+        let has = |platform: Platform| {
+            [
+                platform.config_dir(),
+                platform.state_dir(),
+                platform.home_under_root(""),
+            ]
+            .iter()
+            .chain(
+                (platform == Platform::Macos)
+                    .then(|| platform.managed_preferences())
+                    .iter(),
+            )
+            .any(|p| root.join(p.strip_prefix("/").unwrap_or(p)).is_dir())
+        };
+        match (has(Platform::Linux), has(Platform::Macos)) {
+            (true, false) => Some(Platform::Linux),
+            (false, true) => Some(Platform::Macos),
+            _ => None,
+        }
+    }
+
     /// `linux` or `macos`.
     pub fn name(self) -> &'static str {
         match self {

@@ -74,7 +74,8 @@ pub struct Diagnostic {
 pub struct SourceReport {
     /// The source name.
     pub name: SourceKind,
-    /// `loaded`, `absent`, `rejected`, `verified`, `unsigned`, `expired` or `ignored`.
+    /// `loaded`, `absent`, `rejected`, `verified`, `unsigned`, `expired`,
+    /// `ignored` or `not-applicable`.
     pub status: SourceStatus,
     /// Where it was looked for or read from.
     pub location: String,
@@ -90,6 +91,12 @@ pub struct SourceReport {
     /// When the policy expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    /// What the policy is for (its header's `description`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Whom to ask about it (its header's `contact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     /// Key ids whose signatures verified.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<String>,
@@ -116,6 +123,9 @@ pub enum SourceStatus {
     Expired,
     /// There, but deliberately not read (an untrusted project).
     Ignored,
+    /// Not a source on this platform (MDM managed preferences on Linux).
+    #[serde(rename = "not-applicable")]
+    NotApplicable,
 }
 
 impl SourceStatus {
@@ -129,6 +139,7 @@ impl SourceStatus {
             SourceStatus::Unsigned => "unsigned",
             SourceStatus::Expired => "expired",
             SourceStatus::Ignored => "ignored",
+            SourceStatus::NotApplicable => "not-applicable",
         }
     }
 }
@@ -148,6 +159,8 @@ impl SourceReport {
             id: None,
             version: None,
             expires: None,
+            description: None,
+            contact: None,
             signers: Vec::new(),
             details: Map::new(),
         }

@@ -13,7 +13,7 @@ class Mandate < Formula
   def install
     system "cargo", "install", *std_cargo_args(path: "cli")
     # Man pages and completions come from the binary's own command line.
-    system bin/"mandate", "man", "--out", buildpath/"man"
+    system bin/"mandate", "man", "--output", buildpath/"man"
     man1.install Dir[buildpath/"man/*.1"]
     generate_completions_from_executable(bin/"mandate", "completions")
     pkgshare.install "profiles", "schema"

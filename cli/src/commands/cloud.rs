@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::{EXIT_DEGRADED, EXIT_NO};
+use crate::error::EXIT_DEGRADED;
 use crate::{CliError, Globals, output, render};
 
 /// `mandate publish`.
@@ -26,7 +26,7 @@ pub struct PublishArgs {
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
     /// The directory to lay the static tree out in (created if missing).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     pub out: PathBuf,
     /// Verify the bundle against this trust root first (recommended).
     #[arg(long, value_name = "TRUST_TOML")]
@@ -87,11 +87,7 @@ pub fn publish(globals: &Globals, args: &PublishArgs) -> Result<ExitCode, CliErr
         allow_older: args.allow_older,
     };
     let published = cloud::publish(&bundle, &args.out, &options).map_err(|e| {
-        let error = CliError {
-            message: format!("{}: {e}", args.bundle.display()),
-            hints: Vec::new(),
-            code: EXIT_NO,
-        };
+        let error = CliError::no(format!("{}: {e}", args.bundle.display()));
         match e {
             cloud::PublishError::Io { .. } => CliError {
                 code: EXIT_DEGRADED,
@@ -224,6 +220,16 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
     options.connect_timeout = std::time::Duration::from_secs(args.connect_timeout);
     options.timeout = std::time::Duration::from_secs(args.timeout);
     options.retries = args.retries;
+    // Progress for people watching: on a terminal only, on stderr.
+    let watching = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if watching {
+        options.on_retry = Some(cloud::OnRetry(tell_retry));
+        output::error(&format!(
+            "sync: fetching {} (up to {} attempts)",
+            options.url,
+            options.retries.saturating_add(1)
+        ));
+    }
 
     let before = resolver.resolve(&env).ok();
     let result = cloud::sync(&options, &tree, platform, &root, &mut state, now);
@@ -254,7 +260,7 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
                     ),
                 ),
                 SyncChange::Updated { from: None } => (
-                    "updated",
+                    "installed",
                     format!(
                         "installed: {} version {} ({} bytes from {}{})",
                         bundle.id,
@@ -314,13 +320,14 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
                         "version": bundle.version,
                         "issued_at": rfc3339(bundle.issued_at),
                         "expires": rfc3339(bundle.expires),
-                        "sha256": bundle.sha256.to_hex(),
+                        "payload_sha256": bundle.sha256.to_hex(),
                     },
                     "attempts": outcome.attempts,
                     "body_bytes": outcome.body_bytes,
                     "etag": outcome.etag,
                     "changed_keys": changed_json(&changed),
                     "root": globals.root,
+                    "machine_status": after.as_ref().map(render::status_name),
                 }))?;
             } else {
                 let mut text = format!("{line}{under_root}\n  {expiry}\n");
@@ -333,7 +340,11 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
                     ));
                 }
                 text.push_str(&render_changes(&changed));
-                output::out(&text);
+                text.push_str(&machine_line(after.as_ref()));
+                output::prose(&text);
+            }
+            if after.as_ref().is_some_and(Effective::is_degraded) {
+                return Ok(ExitCode::from(EXIT_DEGRADED));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -363,15 +374,53 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
                     "in_force": cached.source_report(),
                     "changed_keys": changed_json(&changed),
                     "root": globals.root,
+                    "machine_status": after.as_ref().map(render::status_name),
                 }))?;
             }
-            let mut failure =
-                CliError::degraded(format!("sync failed{under_root}: {error}")).hint(in_force);
+            let mut failure = CliError::degraded(format!("sync failed{under_root}: {error}"))
+                .hint(in_force)
+                .hint(machine_line(after.as_ref()));
             if let Some(hint) = hint_for(&error) {
                 failure = failure.hint(hint);
             }
+            if globals.json {
+                failure = failure.json_printed();
+            }
             Err(failure)
         }
+    }
+}
+
+/// One line per retry: which attempt failed, why, and when the next is.
+fn tell_retry(retry: &cloud::Retry) {
+    output::error(&format!(
+        "sync: attempt {} of {} failed: {}; next attempt in {}",
+        retry.attempt,
+        retry.attempts,
+        retry.error,
+        cloud::human_duration(
+            time::Duration::try_from(retry.wait).unwrap_or(time::Duration::ZERO)
+                + time::Duration::milliseconds(999)
+        )
+    ));
+}
+
+/// The machine's overall status after a sync, for people: a sync that
+/// succeeded on a machine that stays degraded must not read as success.
+fn machine_line(after: Option<&Effective>) -> String {
+    match after {
+        Some(e) if e.is_degraded() => format!(
+            "machine: {} — managed policy is still not applied as written{}; `mandate sources` says which source and why",
+            render::status_name(e),
+            e.diagnostics
+                .iter()
+                .find(|d| d.severity == mandate::resolve::Severity::Error)
+                .map(|d| format!(" ({})", d.message))
+                .unwrap_or_default()
+        ),
+        Some(e) => format!("machine: {} (digest {})", render::status_name(e), e.digest),
+        None => "machine: unknown — the configuration could not be resolved; run `mandate doctor`"
+            .to_owned(),
     }
 }
 

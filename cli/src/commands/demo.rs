@@ -36,7 +36,7 @@ pub const DEMO_FILES: &[(&str, &str)] = &[
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo machine in DIR (created; must not exist) to explore it with --root DIR.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Also list compliant values that lost to a higher-ranked layer.
     #[arg(long)]
@@ -94,7 +94,7 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> Result<ExitCode, CliError> {
             error
         };
         return Err(error.hint(format!(
-            "to start over, remove it (`rm -r {}`) or give another --out DIR",
+            "to start over, remove it (`rm -r {}`) or give another --output DIR",
             dir.display()
         )));
     }

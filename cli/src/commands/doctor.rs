@@ -12,17 +12,30 @@ use crate::{CliError, Globals, output};
 #[derive(Debug, Serialize)]
 struct Finding {
     level: &'static str,
+    /// A stable code (see docs/cli.md, "Diagnostic codes").
+    code: String,
     what: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<String>,
+    /// Whether the fix changes managed policy (only an admin can act on it).
+    #[serde(skip)]
+    admin_fix: bool,
 }
 
-fn finding(level: &'static str, what: impl Into<String>, fix: Option<&str>) -> Finding {
+fn finding(level: &'static str, code: &str, what: impl Into<String>, fix: Option<&str>) -> Finding {
     Finding {
         level,
+        code: code.to_owned(),
         what: what.into(),
         fix: fix.map(str::to_owned),
+        admin_fix: true,
     }
+}
+
+/// A finding whose fix the developer can apply themselves.
+fn own_fix(mut f: Finding) -> Finding {
+    f.admin_fix = false;
+    f
 }
 
 /// Runs every check; exit 0 when healthy (warnings are advice), 1 with errors, 3 when managed policy is not applied.
@@ -34,6 +47,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     let schema = resolver.schema();
     findings.push(finding(
         "ok",
+        "schema",
         format!(
             "schema {} defines {} settings",
             schema.origin(),
@@ -44,6 +58,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     if let Some(root) = &effective.root {
         findings.push(finding(
             "info",
+            "under-root",
             format!("reading under --root {root}, not this machine's own paths"),
             None,
         ));
@@ -51,6 +66,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     match effective.trust.mode.as_str() {
         "signed" => findings.push(finding(
             "ok",
+            "trust-root",
             format!(
                 "trust root {} version {} is in force",
                 effective.trust.location,
@@ -60,11 +76,13 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         )),
         "unsigned" => findings.push(finding(
             "warning",
+            "unsigned-mode",
             format!("unsigned mode: no trust root at {}; any root-owned policy file is accepted", effective.trust.location),
             Some("create one with `mandate trust init` and install it (see `man mandate-trust-init`)"),
         )),
         _ => findings.push(finding(
             "error",
+            "trust-root-not-in-force",
             format!(
                 "the trust root at {} is not in force: {}",
                 effective.trust.location,
@@ -83,6 +101,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
     if !managed_in_force && !effective.is_degraded() {
         findings.push(finding(
             "warning",
+            "unmanaged",
             "no managed policy is in force: this machine is unmanaged",
             Some("install a policy in policy.d/, deploy a profile with your MDM, or configure the cloud URL"),
         ));
@@ -92,21 +111,29 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         match s.status {
             SourceStatus::Rejected if s.name.is_managed() => findings.push(finding(
                 "error",
+                "source-rejected",
                 format!("{} {} rejected: {reason}", s.name, s.location),
                 Some("fix or remove the file; until then every setting is held at its lockdown value"),
             )),
-            SourceStatus::Rejected => findings.push(finding(
+            SourceStatus::Rejected => findings.push(own_fix(finding(
                 "warning",
+                "file-skipped",
                 format!("{} {} skipped: {reason}", s.name, s.location),
                 Some("fix the file (`mandate validate FILE` lists every problem)"),
-            )),
+            ))),
             SourceStatus::Expired => findings.push(finding(
                 "warning",
+                "source-expired",
                 format!("{} {} expired: {reason}", s.name, s.location),
                 Some("publish a fresh version of the policy"),
             )),
             SourceStatus::Ignored if s.name == SourceKind::Project => {
-                findings.push(finding("info", format!("{}: {reason}", s.location), None));
+                findings.push(finding(
+                    "info",
+                    "project-ignored",
+                    format!("{}: {reason}", s.location),
+                    None,
+                ));
             }
             _ => {}
         }
@@ -118,12 +145,14 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             if left.is_negative() {
                 findings.push(finding(
                     "warning",
+                    "policy-expired",
                     format!("{} {} expired at {expires}", s.name, s.location),
                     Some("publish a new version with a later `expires`"),
                 ));
             } else if left < time::Duration::days(14) {
                 findings.push(finding(
                     "warning",
+                    "policy-expires-soon",
                     format!(
                         "{} {} expires in {} days",
                         s.name,
@@ -144,7 +173,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
             Severity::Warning => "warning",
             Severity::Info => "info",
         };
-        findings.push(finding(level, d.message.clone(), None));
+        findings.push(finding(level, &d.code, d.message.clone(), None));
     }
     for (level, what, fix) in crate::commands::agents::doctor_findings(
         &effective,
@@ -152,20 +181,49 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         resolver.options().root.as_deref(),
         resolver.options().platform,
     ) {
-        findings.push(Finding { level, what, fix });
+        findings.push(Finding {
+            level,
+            code: "agent".to_owned(),
+            what,
+            fix,
+            admin_fix: true,
+        });
     }
     if effective.is_degraded() {
         findings.push(finding(
             "error",
+            "status-degraded",
             "status degraded: managed policy is not applied as written; lockdown values or a last known good copy are in force",
             Some("fix the rejected sources above"),
         ));
     } else {
         findings.push(finding(
             "ok",
+            "status-ok",
             format!("status ok, digest {}", effective.digest),
             None,
         ));
+    }
+    // Fixes that change managed policy are the admin's; a developer is told
+    // whom to ask instead.
+    if !super::audience::is_admin(globals) {
+        let contacts: Vec<&str> = effective
+            .sources
+            .iter()
+            .filter_map(|s| s.contact.as_deref())
+            .collect();
+        let ask = if contacts.is_empty() {
+            "whoever administers this machine's agent policy".to_owned()
+        } else {
+            contacts.join(" or ")
+        };
+        for f in findings.iter_mut().filter(|f| f.admin_fix) {
+            if let Some(fix) = &f.fix {
+                f.fix = Some(format!(
+                    "only an administrator can fix this; tell {ask} (their fix: {fix})"
+                ));
+            }
+        }
     }
     if globals.json {
         output::json(&findings)?;

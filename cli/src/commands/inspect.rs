@@ -64,11 +64,28 @@ fn status_code(effective: &Effective) -> ExitCode {
     }
 }
 
-fn report_degraded(effective: &Effective) {
-    if effective.is_degraded() {
-        output::error(
-            "error: managed policy could not be applied as written (status: degraded); `mandate sources` says which source and why",
-        );
+fn report_degraded(globals: &Globals, effective: &Effective) {
+    if !effective.is_degraded() {
+        return;
+    }
+    output::error(
+        "error: managed policy could not be applied as written (status: degraded); `mandate sources` says which source and why",
+    );
+    // The fix is the admin's: a developer is told so, and whom to tell.
+    if !super::audience::is_admin(globals) {
+        let contacts: Vec<&str> = effective
+            .sources
+            .iter()
+            .filter_map(|s| s.contact.as_deref())
+            .collect();
+        output::error(&format!(
+            "hint: agents are held at the strictest values until your organisation fixes its policy; tell {}",
+            if contacts.is_empty() {
+                "whoever administers this machine's agent policy".to_owned()
+            } else {
+                contacts.join(" or ")
+            }
+        ));
     }
 }
 
@@ -95,7 +112,7 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::show_toml(&effective, args.include_overridden));
     }
-    report_degraded(&effective);
+    report_degraded(globals, &effective);
     Ok(status_code(&effective))
 }
 
@@ -166,7 +183,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
         } else {
             output::out(&format!("[{}]\n{}", args.key, lines.join("\n")));
         }
-        report_degraded(&effective);
+        report_degraded(globals, &effective);
         return Ok(status_code(&effective));
     }
     let Some(value) = effective.get(&args.key) else {
@@ -179,7 +196,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::toml_value(value));
     }
-    report_degraded(&effective);
+    report_degraded(globals, &effective);
     Ok(status_code(&effective))
 }
 
@@ -205,12 +222,22 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
                 "schema_default": setting.default,
                 "lockdown": setting.lockdown,
                 "diagnostics": effective.diagnostics.iter().filter(|d| d.key.as_deref() == Some(key.as_str())).collect::<Vec<_>>(),
+                "managed_by": super::audience::managing_json(&report.map(|r| super::audience::managing(&effective, r)).unwrap_or_default()),
             }));
         } else {
             let mut text = render::explain(&effective, key, setting, report);
             text.push_str(&super::settings::choices(
                 globals, &effective, setting, report,
             ));
+            if let Some(r) = report {
+                let note =
+                    super::audience::note(globals, &super::audience::managing(&effective, r));
+                if !note.is_empty() {
+                    text.push('\n');
+                    text.push_str(&note);
+                    text.push('\n');
+                }
+            }
             texts.push(text);
         }
     }
@@ -223,7 +250,7 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
     } else {
         output::prose(&texts.join("\n\n"));
     }
-    report_degraded(&effective);
+    report_degraded(globals, &effective);
     Ok(status_code(&effective))
 }
 
@@ -333,8 +360,18 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let managing = effective
+        .keys
+        .get(&key)
+        .map(|r| super::audience::managing(&effective, r))
+        .unwrap_or_default();
     if globals.json {
-        output::json(&serde_json::json!({ "key": key, "accepted": false, "refused": refusals }))?;
+        output::json(&serde_json::json!({
+            "key": key,
+            "accepted": false,
+            "refused": refusals,
+            "managed_by": super::audience::managing_json(&managing),
+        }))?;
     } else {
         let mut text = format!("refused: {shown}");
         for r in &refusals {
@@ -350,6 +387,11 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
                     c.op, c.source, c.location
                 ));
             }
+        }
+        let note = super::audience::note(globals, &managing);
+        if !note.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&note);
         }
         output::out(&text);
     }
@@ -388,7 +430,7 @@ pub fn sources(globals: &Globals) -> Result<ExitCode, CliError> {
         };
         output::out(&render::sources(&effective, &trust_line));
     }
-    report_degraded(&effective);
+    report_degraded(globals, &effective);
     Ok(status_code(&effective))
 }
 

@@ -21,7 +21,7 @@ pub struct CompletionsArgs {
 pub struct ManArgs {
     /// Write one page per command (mandate.1, mandate-trust-init.1, …) into DIR, instead of
     /// printing mandate.1.
-    #[arg(long, value_name = "DIR")]
+    #[arg(short = 'o', long = "output", alias = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
 
@@ -40,7 +40,7 @@ pub fn completions(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints `mandate.1`, or writes every page into `--out DIR`.
+/// Prints `mandate.1`, or writes every page into `--output DIR`.
 pub fn man(command: clap::Command, args: &ManArgs) -> Result<ExitCode, CliError> {
     match &args.out {
         Some(dir) => {

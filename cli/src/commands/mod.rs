@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod apply;
+pub mod audience;
 pub mod audit;
 pub mod cloud;
 pub mod decide;
@@ -11,7 +12,10 @@ pub mod hook;
 pub mod inspect;
 pub mod meta;
 pub mod package;
+pub mod project;
+pub mod scope;
 pub mod settings;
+pub mod staged;
 pub mod state;
 pub mod trust;
 pub mod validate;

@@ -79,7 +79,7 @@ pub struct MobileconfigArgs {
     #[arg(long, value_name = "FILE|DIR", requires = "trust_root")]
     pub trust_chain: Vec<PathBuf>,
     /// Where to write the profile (`-` for standard output).
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: PathBuf,
 }
 
@@ -87,7 +87,7 @@ pub struct MobileconfigArgs {
 #[derive(Debug, Args)]
 pub struct JamfSchemaArgs {
     /// Where to write the schema (stdout when absent or `-`).
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: Option<PathBuf>,
 }
 
@@ -142,6 +142,10 @@ pub fn run(globals: &Globals, cmd: &PackageCommand) -> Result<ExitCode, CliError
             };
             let written = install_preview_as(&profile, root, globals.user.as_deref(), format)
                 .map_err(|e| CliError::usage(format!("{}: {e}", args.profile.display())))?;
+            if globals.json {
+                output::json(&serde_json::json!({ "wrote": written }))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             for path in &written {
                 output::out(&format!("wrote {}", path.display()));
             }
@@ -207,6 +211,19 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
     let profile =
         build_mobileconfig(&input, &options).map_err(|e| CliError::usage(e.to_string()))?;
     let written = output::write_file(&args.output, &profile, output::Existing::Replace)?;
+    if globals.json && !output::is_stdout(&args.output) {
+        output::json(&serde_json::json!({
+            "wrote": args.output,
+            "scope": options.scope.name(),
+            "form": match options.form {
+                ProfileForm::ManagedClient => "managed-client",
+                ProfileForm::CustomSettings => "custom-settings",
+            },
+            "domain": options.domain,
+            "file_sha256": mandate::trust::Sha256::of(&profile).to_hex(),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     output::report(
         &args.output,
         &format!(

@@ -30,7 +30,7 @@ pub enum KeysCommand {
     /// Generate an ed25519 key pair: NAME.key (secret, mode 0600) and NAME.pub.
     Generate {
         /// Path prefix of the files to write (NAME.key, NAME.pub); never overwritten.
-        #[arg(long, value_name = "NAME")]
+        #[arg(short = 'o', long = "output", alias = "out", value_name = "NAME")]
         out: PathBuf,
     },
 }
@@ -64,7 +64,7 @@ pub struct RootContent {
     /// How many policy keys must sign a bundle [init: 1; rotate: version N's].
     #[arg(long, value_name = "N")]
     pub policy_threshold: Option<u32>,
-    /// When the trust root expires: RFC 3339, or a duration from now such as 365d
+    /// When the trust root expires: a date-time, a date (2027-12-31), or a duration from now such as 1y
     /// [init: 365d; rotate: version N's].
     #[arg(long, value_name = "DATE|DURATION")]
     pub expires: Option<String>,
@@ -121,7 +121,7 @@ pub struct InitArgs {
     pub signing: RootSigning,
     /// Where to write the trust root (`-` for standard output); an existing file is never
     /// overwritten.
-    #[arg(short, long, default_value = "trust.toml")]
+    #[arg(short, long, alias = "out", default_value = "trust.toml")]
     pub output: PathBuf,
 }
 
@@ -155,7 +155,7 @@ pub struct RotateArgs {
     #[command(flatten)]
     pub signing: RootSigning,
     /// Where to write version N+1 (`-` for standard output); never the --from file.
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: PathBuf,
 }
 
@@ -172,7 +172,7 @@ pub struct TrustSignArgs {
     #[arg(long, value_name = "trust.toml")]
     pub previous: Option<PathBuf>,
     /// Where to write the result (`-` for standard output) [default: FILE itself].
-    #[arg(short, long)]
+    #[arg(short, long, alias = "out")]
     pub output: Option<PathBuf>,
 }
 
@@ -206,21 +206,27 @@ pub struct SignArgs {
     /// Sign for this channel (system, cloud or mdm), overriding the header's `channel`.
     #[arg(long)]
     pub channel: Option<String>,
-    /// Set the header's `expires`: a duration from now such as 90d, or a date-time
+    /// Set the header's `expires`: a duration from now such as 90d, 12mo or 1y, a date
+    /// (2027-12-31) or a date-time
     /// [default: the header's].
     #[arg(long, value_name = "DURATION|DATE")]
     pub expires: Option<String>,
     /// Where to write the bundle (`-` for standard output) [with --add: the bundle itself].
-    #[arg(short, long, required_unless_present = "add")]
+    #[arg(short, long, alias = "out", required_unless_present = "add")]
     pub output: Option<PathBuf>,
 }
 
 /// `mandate verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The trust root to verify against.
-    #[arg(long, value_name = "trust.toml")]
-    pub trust: PathBuf,
+    /// The trust root to verify against (with --machine: instead of the machine's own).
+    #[arg(long, value_name = "trust.toml", required_unless_present = "machine")]
+    pub trust: Option<PathBuf>,
+    /// Would this machine (`/`, or --root DIR) accept the file, with its own
+    /// trust root and rollback state? Takes a bundle, a policy file, a managed
+    /// preferences plist or a profile; writes nothing.
+    #[arg(long)]
+    pub machine: bool,
     /// The source the bundle is meant for: system, cloud, mdm or mdm-user (default: its header's channel).
     #[arg(long)]
     pub source: Option<String>,
@@ -326,13 +332,18 @@ fn sources(names: &[String]) -> Result<Vec<ManagedSource>, CliError> {
         .collect()
 }
 
+/// A point in time on the command line: a date-time, a date (midnight UTC)
+/// or a duration from now (`90d`, `12mo`, `1y`); whole seconds.
 fn instant(flag: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, CliError> {
+    let date = time::macros::format_description!("[year]-[month]-[day]");
     OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| time::Date::parse(text, &date).map(|d| d.midnight().assume_utc()))
+        .map(|t| t.replace_nanosecond(0).unwrap_or(t))
         .or_else(|_| parse_duration(text).map(|d| (now + d).replace_nanosecond(0).unwrap_or(now + d)))
-        .map_err(|_| CliError::usage(format!("{flag} {text}: give a date-time such as 2027-12-31T00:00:00Z or a duration such as 365d")))
+        .map_err(|_| CliError::usage(format!("{flag} {text}: give a date-time such as 2027-12-31T00:00:00Z, a date such as 2027-12-31, or a duration such as 90d, 12mo or 1y")))
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
+pub fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
@@ -463,19 +474,27 @@ fn ask_root_threshold(count: usize) -> Result<u32, CliError> {
 }
 
 /// `mandate keys generate`.
-pub fn keys(_: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
+pub fn keys(globals: &Globals, cmd: &KeysCommand) -> Result<ExitCode, CliError> {
     let KeysCommand::Generate { out } = cmd;
     let dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = out.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-        CliError::usage("--out NAME: give a file name prefix such as keys/root-1")
+        CliError::usage("--output NAME: give a file name prefix such as keys/root-1")
     })?;
     std::fs::create_dir_all(dir).map_err(|e| CliError::usage(format!("{}: {e}", dir.display())))?;
     let (secret, public) = keys::generate().map_err(|e| CliError::usage(e.to_string()))?;
     let paths =
         keys::write_key_pair(dir, name, &secret).map_err(|e| CliError::usage(e.to_string()))?;
+    if globals.json {
+        output::json(&serde_json::json!({
+            "key_id": public.id().as_str(),
+            "secret": paths.secret,
+            "public": paths.public,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     output::out(&format!(
         "key id {}\nsecret {} (mode 0600: keep it offline)\npublic {}",
         public.id(),
@@ -604,7 +623,7 @@ fn field_report(base: &TrustRoot, next: &TrustRootBuilder) -> Vec<String> {
 }
 
 /// `mandate trust …`.
-pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
+pub fn trust(globals: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
     let now = OffsetDateTime::now_utc();
     match cmd {
         TrustCommand::Init(args) => {
@@ -621,6 +640,18 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                     args.output.display()
                 ))
                 .hint("to start a new one, write it elsewhere with -o, or move the old one away first"));
+            }
+            if args.content.root_keys.is_empty() {
+                return Err(CliError::usage(
+                    "trust init needs --root-key FILE.pub: the keys that sign the trust root itself (repeat for several)",
+                )
+                .hint("make one with `mandate keys generate --output keys/root-1`"));
+            }
+            if args.content.policy_keys.is_empty() {
+                return Err(CliError::usage(
+                    "trust init needs --policy-key FILE.pub: the keys that sign policy bundles (repeat for several)",
+                )
+                .hint("make one with `mandate keys generate --output keys/policy-1`"));
             }
             let builder = TrustRootBuilder::new(args.org.clone(), default_expiry);
             let builder = args.content.apply(builder, None, true, true, now)?;
@@ -696,6 +727,28 @@ pub fn trust(_: &Globals, cmd: &TrustCommand) -> Result<ExitCode, CliError> {
                     .and_then(|r| r.check_not_expired(now).map(|()| r)),
             };
             let status = TrustRoot::signatures(&bytes, previous.as_ref()).ok();
+            if globals.json {
+                let mut value = serde_json::json!({
+                    "file": args.file,
+                    "verified": result.is_ok(),
+                    "signatures": status.as_ref().map(|s| signature_lines(s).lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>()),
+                    "complete": status.as_ref().map(RootSignatures::is_complete),
+                });
+                match &result {
+                    Ok(root) => {
+                        value["version"] = root.version().into();
+                        value["org"] = root.org().into();
+                        value["expires"] = rfc3339(root.expires()).into();
+                    }
+                    Err(e) => value["reason"] = e.to_string().into(),
+                }
+                output::json(&value)?;
+                return Ok(if result.is_ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(EXIT_NO)
+                });
+            }
             match result {
                 Ok(root) => {
                     output::out(&format!(
@@ -1153,6 +1206,35 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
         .hint("split the policy into several documents and sign each (files in policy.d/ all apply)"));
     }
     let written = output::write_file(&target, &json, output::Existing::Replace)?;
+    if globals.json && !output::is_stdout(&target) {
+        let header = PolicyHeader::parse(envelope.unverified_payload())
+            .ok()
+            .flatten();
+        let signed = match &root {
+            Some(root) => envelope
+                .signers_among(&root.policy_keys_at(now))
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect::<Vec<_>>(),
+            None => keys
+                .iter()
+                .map(|k| k.public().id().as_str().to_owned())
+                .collect(),
+        };
+        output::json(&serde_json::json!({
+            "file": target,
+            "id": header.as_ref().map(|h| h.id.clone()),
+            "version": header.as_ref().map(|h| h.version),
+            "org": header.as_ref().and_then(|h| h.org.clone()),
+            "channel": header.as_ref().and_then(|h| h.channel).map(Channel::name),
+            "issued_at": header.as_ref().and_then(|h| h.issued_at).map(rfc3339),
+            "expires": header.as_ref().and_then(|h| h.expires).map(rfc3339),
+            "payload_sha256": mandate::trust::Sha256::of(envelope.unverified_payload()).to_hex(),
+            "file_sha256": mandate::trust::Sha256::of(&json).to_hex(),
+            "signers": signed,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let labels: Vec<String> = keys.iter().map(|k| k.label()).collect();
     let mut text = format!("wrote {written}{summary} signed by {}", labels.join(", "));
     if let Some(root) = &root {
@@ -1247,10 +1329,21 @@ fn policy_signature_line(envelope: &Envelope, root: &TrustRoot, now: OffsetDateT
 }
 
 /// `mandate verify`.
-pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
+pub fn verify(globals: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
+    if args.machine {
+        let given = match &args.source {
+            Some(name) => Some(sources(std::slice::from_ref(name))?[0]),
+            None => None,
+        };
+        return super::staged::verify_machine(globals, &args.bundle, given, args.trust.as_deref());
+    }
     let now = OffsetDateTime::now_utc();
-    let root = TrustRoot::verify_self(&read(&args.trust)?, now)
-        .map_err(|e| CliError::no(format!("{}: {e}", args.trust.display())))?;
+    let trust = args
+        .trust
+        .as_deref()
+        .ok_or_else(|| CliError::usage("give --trust trust.toml, or --machine"))?;
+    let root = TrustRoot::verify_self(&read(trust)?, now)
+        .map_err(|e| CliError::no(format!("{}: {e}", trust.display())))?;
     let bytes = read(&args.bundle)?;
     let first = match &args.source {
         Some(name) => sources(std::slice::from_ref(name))?[0],
@@ -1269,6 +1362,29 @@ pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
         };
         result = mandate::trust::verify_bundle(&bytes, &root, source, now, &state);
     }
+    if globals.json {
+        let value = match &result {
+            Ok(b) => serde_json::json!({
+                "file": args.bundle,
+                "verified": true,
+                "bundle": super::staged::bundle_json(b),
+                "trust_root_version": b.root_version,
+            }),
+            Err(e) => serde_json::json!({
+                "file": args.bundle,
+                "verified": false,
+                "code": e.code(),
+                "reason": e.to_string(),
+                "trust_root_version": root.version(),
+            }),
+        };
+        output::json(&value)?;
+        return Ok(if result.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_NO)
+        });
+    }
     match result {
         Ok(b) => {
             let signers: Vec<String> = b.signers.iter().map(|id| root.describe_key(id)).collect();
@@ -1283,8 +1399,10 @@ pub fn verify(_: &Globals, args: &VerifyArgs) -> Result<ExitCode, CliError> {
                 rfc3339(b.header.expires),
                 match b.expiry {
                     mandate::trust::Expiry::Fresh { .. } => "fresh".to_owned(),
-                    mandate::trust::Expiry::InGrace { left, .. } =>
-                        format!("expired, in offline grace for {}", format_duration(left)),
+                    mandate::trust::Expiry::InGrace { left, .. } => format!(
+                        "expired, in offline grace for {}",
+                        mandate::cloud::human_duration(left)
+                    ),
                     mandate::trust::Expiry::PastGrace { .. } =>
                         "expired, past the offline grace: devices lock down".to_owned(),
                 },

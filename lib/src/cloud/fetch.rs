@@ -97,7 +97,41 @@ pub struct SyncOptions {
     /// An HTTPS proxy (`http://host:port`), from the environment snapshot.
     /// It moves bytes only: what it serves is verified like anything else.
     pub proxy: Option<String>,
+    /// Told of each transient failure before the wait for the next attempt
+    /// (a progress report; the library prints nothing).
+    pub on_retry: Option<OnRetry>,
 }
+
+/// A transient failure about to be retried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// The attempt that failed (1-based).
+    pub attempt: u32,
+    /// How many attempts may be made in all.
+    pub attempts: u32,
+    /// Why it failed.
+    pub error: String,
+    /// The wait before the next attempt.
+    pub wait: StdDuration,
+}
+
+/// A function told of each [`Retry`]. Observers never make options differ.
+#[derive(Clone, Copy)]
+pub struct OnRetry(pub fn(&Retry));
+
+impl std::fmt::Debug for OnRetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnRetry")
+    }
+}
+
+impl PartialEq for OnRetry {
+    fn eq(&self, _: &OnRetry) -> bool {
+        true
+    }
+}
+
+impl Eq for OnRetry {}
 
 impl SyncOptions {
     /// Options for `url` with every default (10 s to connect, 60 s per
@@ -113,6 +147,7 @@ impl SyncOptions {
             backoff: DEFAULT_BACKOFF,
             max_backoff: DEFAULT_MAX_BACKOFF,
             proxy: None,
+            on_retry: None,
         }
     }
 
@@ -669,7 +704,16 @@ impl Fetcher {
             match self.fetch_once(etag, now) {
                 Ok(fetched) => return Ok((fetched, attempt)),
                 Err(e) if e.is_transient() && attempt <= self.options.retries => {
-                    std::thread::sleep(self.delay(attempt, e.retry_after()));
+                    let wait = self.delay(attempt, e.retry_after());
+                    if let Some(OnRetry(tell)) = self.options.on_retry {
+                        tell(&Retry {
+                            attempt,
+                            attempts: self.options.retries.saturating_add(1),
+                            error: e.to_string(),
+                            wait,
+                        });
+                    }
+                    std::thread::sleep(wait);
                 }
                 Err(e) if e.is_transient() && attempt > 1 => {
                     return Err(SyncError::GaveUp {

@@ -32,7 +32,7 @@
 //! The order of writes (bundle, then meta, then rollback state) means that a
 //! crash at any point leaves a cache that still verifies: the worst case is
 //! a `meta.json` that describes the previous bundle, which readers detect
-//! (its `sha256` no longer matches) and ignore.
+//! (its `file_sha256` no longer matches) and ignore.
 //!
 //! ```json
 //! {
@@ -43,7 +43,7 @@
 //!   "checked_at": "2026-06-01T06:00:00Z",
 //!   "id": "acme-baseline",
 //!   "version": 7,
-//!   "sha256": "<hex sha256 of cloud/bundle>",
+//!   "file_sha256": "<hex sha256 of cloud/bundle>",
 //!   "last_error": { "at": "2026-06-01T06:15:00Z", "code": "http-status", "message": "…" }
 //! }
 //! ```
@@ -73,8 +73,8 @@ pub mod publish;
 #[cfg(feature = "sync")]
 pub use fetch::{
     BundleInfo, DEFAULT_BACKOFF, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_BYTES,
-    DEFAULT_RETRIES, DEFAULT_TIMEOUT, Fetched, Fetcher, Phase, SyncChange, SyncError, SyncOptions,
-    SyncOutcome, TlsProblem, sync,
+    DEFAULT_RETRIES, DEFAULT_TIMEOUT, Fetched, Fetcher, OnRetry, Phase, Retry, SyncChange,
+    SyncError, SyncOptions, SyncOutcome, TlsProblem, sync,
 };
 pub use publish::{
     CONTENT_TYPES, INDEX_FILE, Previous, PublishCheck, PublishError, PublishOptions, Published,
@@ -165,8 +165,14 @@ pub struct CacheMeta {
     /// The bundle version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
-    /// Hex sha256 of `cloud/bundle` (the whole file, not the payload).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Hex sha256 of `cloud/bundle` (the whole file, not the payload);
+    /// written as `file_sha256`, read under its earlier name `sha256` too.
+    #[serde(
+        default,
+        rename = "file_sha256",
+        alias = "sha256",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sha256: Option<String>,
     /// The last failed sync, cleared by the next successful one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -460,7 +466,7 @@ impl CachedCloud {
                 report.signers = bundle.signers.iter().map(|k| k.to_string()).collect();
                 let details = &mut report.details;
                 details.insert("issued_at".into(), rfc3339(bundle.header.issued_at).into());
-                details.insert("sha256".into(), bundle.sha256.to_hex().into());
+                details.insert("payload_sha256".into(), bundle.sha256.to_hex().into());
                 details.insert("trust_root_version".into(), bundle.root_version.into());
                 let grace_left = match bundle.expiry {
                     Expiry::Fresh { expires } => Some(expires - self.now),

@@ -406,7 +406,8 @@ struct IndexEntry {
     version: u64,
     issued_at: String,
     expires: String,
-    sha256: String,
+    /// Of the bundle file as served (not of its payload).
+    file_sha256: String,
     size: usize,
     signers: Vec<String>,
     content_type: &'static str,
@@ -448,7 +449,7 @@ fn write_index(out: &Path) -> Result<(PathBuf, usize), PublishError> {
                 version: header.version,
                 issued_at: rfc3339(header.issued_at),
                 expires: rfc3339(header.expires),
-                sha256: Sha256::of(&bytes).to_hex(),
+                file_sha256: Sha256::of(&bytes).to_hex(),
                 size: bytes.len(),
                 signers,
                 content_type: BUNDLE_CONTENT_TYPE,

@@ -140,7 +140,16 @@ impl HeaderError {
     }
 }
 
-const FIELDS: &[&str] = &["org", "channel", "id", "version", "issued_at", "expires"];
+const FIELDS: &[&str] = &[
+    "org",
+    "channel",
+    "id",
+    "version",
+    "issued_at",
+    "expires",
+    "description",
+    "contact",
+];
 
 impl PolicyHeader {
     /// Parses the `[policy]` table of a policy document; `None` when there is
@@ -182,6 +191,9 @@ impl PolicyHeader {
         table: &Table<'_>,
     ) -> Result<PolicyHeader, TomlProblem> {
         table.deny_unknown(FIELDS)?;
+        // Text for people, shown to developers (checked, not kept here).
+        table.opt_str("description")?;
+        table.opt_str("contact")?;
         let org = match table.opt_str("org")? {
             Some(org) if !valid_org(org.value) => {
                 return Err(table.problem(
@@ -288,6 +300,17 @@ expires = 2026-12-01T02:00:00+02:00
 [settings]
 "sandbox.mode" = "read-only"
 "#;
+
+    /// `description` and `contact` are text for people: accepted in a
+    /// signed header, and refused when they are not strings.
+    #[test]
+    fn description_and_contact_are_accepted() {
+        let text = "[policy]\nid = \"b\"\nversion = 1\ndescription = \"Security baseline\"\ncontact = \"#platform-security\"\n";
+        assert!(PolicyHeader::parse(text.as_bytes()).unwrap().is_some());
+        let bad = "[policy]\nid = \"b\"\nversion = 1\ncontact = 3\n";
+        let err = PolicyHeader::parse(bad.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("contact"), "{err}");
+    }
 
     #[test]
     fn parses_a_full_header() {

@@ -1261,32 +1261,43 @@ impl TrustRootBuilder {
     }
 }
 
-/// Parses a duration such as `30m`, `12h`, `7d`, `2w` or `1d12h` (units `s`,
-/// `m`, `h`, `d`, `w`).
+/// Parses a duration such as `30m`, `12h`, `7d`, `2w`, `12mo`, `1y` or
+/// `1d12h` (units `s`, `m`, `h`, `d`, `w`, `mo` = 30 days, `y` = 365 days).
 ///
 /// ```
 /// use mandate::trust::root::parse_duration;
 /// assert_eq!(parse_duration("1d12h"), Ok(time::Duration::hours(36)));
+/// assert_eq!(parse_duration("1y"), Ok(time::Duration::days(365)));
+/// assert_eq!(parse_duration("12mo"), Ok(time::Duration::days(360)));
+/// assert_eq!(parse_duration("1mo30m"), Ok(time::Duration::days(30) + time::Duration::minutes(30)));
 /// assert!(parse_duration("7 days").is_err());
+/// assert!(parse_duration("3o").is_err());
 /// ```
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("`{text}` is not a duration such as 30m, 12h or 7d");
+    let invalid = || format!("`{text}` is not a duration such as 30m, 12h, 7d, 12mo or 1y");
     if text.is_empty() {
         return Err(invalid());
     }
     let mut total: i64 = 0;
     let mut digits = String::new();
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             digits.push(c);
             continue;
         }
         let unit: i64 = match c {
             's' => 1,
+            // `mo` is a month of 30 days; `m` alone is a minute.
+            'm' if chars.peek() == Some(&'o') => {
+                chars.next();
+                30 * 86_400
+            }
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
             'w' => 604_800,
+            'y' => 365 * 86_400,
             _ => return Err(invalid()),
         };
         let n: i64 = digits.parse().map_err(|_| invalid())?;
