@@ -1418,6 +1418,12 @@ mod tests {
             "echo `a",
             "case x in",
             "a ;; b",
+            "case x in ; esac",
+            "case x in a < b) ;; esac",
+            "for x in <",
+            "for x in ( ; do :; done",
+            "case ; in",
+            "function ;",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
