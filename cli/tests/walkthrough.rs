@@ -408,7 +408,11 @@ fn a_bundle_over_the_managed_cap_is_refused_by_sign_and_by_the_device() {
         &[&key],
     )
     .to_json();
-    assert!(json.len() > cap && json.len() < cap + 64 * 1024, "{}", json.len());
+    assert!(
+        json.len() > cap && json.len() < cap + 64 * 1024,
+        "{}",
+        json.len()
+    );
     std::fs::write(admin.dir.join("big.bundle"), &json).unwrap();
     admin.install("big.bundle", "etc/mandate/policy.d/10-big.bundle");
     let sources = admin.sources();

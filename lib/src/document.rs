@@ -145,8 +145,7 @@ impl TomlTree {
     /// Parses `text`; `origin` names the file in locations.
     pub fn parse(origin: &str, text: &str) -> Result<TomlTree, Problem> {
         let doc = toml_edit::Document::parse(text).map_err(|e| {
-            let (line, column) =
-                LineIndex::new(text).position(e.span().map_or(0, |s| s.start));
+            let (line, column) = LineIndex::new(text).position(e.span().map_or(0, |s| s.start));
             Problem {
                 location: Location::new(origin).at(line, column),
                 key: None,

@@ -90,7 +90,11 @@ fn a_hundred_thousand_domains() {
     let effective = resolve("100k domains", cases::domains(100_000));
     assert_eq!(effective.status, Status::Ok, "{:?}", effective.diagnostics);
     assert_eq!(list_len(&effective, "network.allowed_domains"), 90_000);
-    assert!(!effective.keys["network.allowed_domains"].rejected.is_empty());
+    assert!(
+        !effective.keys["network.allowed_domains"]
+            .rejected
+            .is_empty()
+    );
 }
 
 #[test]

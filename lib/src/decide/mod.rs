@@ -412,10 +412,7 @@ fn norm_set(inputs: &Inputs, key: &str, kind: ValueKind, cx: &KindContext) -> No
         // Entries were validated by the schema; one that still does not
         // normalise is skipped (resolution already reported it).
         if let Ok(canonical) = kind::normalise_value(kind, &entry) {
-            set.insert(
-                Norm::of(kind, &canonical, cx),
-                provenance.rule(&entry),
-            );
+            set.insert(Norm::of(kind, &canonical, cx), provenance.rule(&entry));
         }
     }
     set

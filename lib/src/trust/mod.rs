@@ -441,8 +441,8 @@ pub fn verify_bundle(
 
     // The one parse of the payload: the header is read from it here, and
     // the resolver reads the rest from the same document.
-    let text = fields::utf8(&verified.payload)
-        .map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
+    let text =
+        fields::utf8(&verified.payload).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
     let doc = fields::parse(text).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
     let header = PolicyHeader::of_document(text, doc.as_table())
         .map_err(BundleError::Header)?
@@ -603,14 +603,9 @@ mod tests {
         assert!(ok.document().contains_key("policy"));
         let schema = crate::Schema::bundled();
         let source = crate::SourceKind::Cloud;
-        let shared = crate::Layer::from_parsed_policy(
-            schema,
-            source,
-            "b",
-            ok.text(),
-            ok.document().clone(),
-        )
-        .unwrap();
+        let shared =
+            crate::Layer::from_parsed_policy(schema, source, "b", ok.text(), ok.document().clone())
+                .unwrap();
         let again = crate::Layer::parse_policy(schema, source, "b", ok.text()).unwrap();
         assert_eq!(format!("{shared:?}"), format!("{again:?}"));
         assert_eq!(shared.settings[0].location.to_string(), "b:10:1");

@@ -47,7 +47,12 @@ impl Doc {
         } else {
             Layer::parse_settings(schema, self.source, &self.origin, &self.text)
         }
-        .unwrap_or_else(|e| panic!("{}: the generated document does not parse:\n{e}", self.origin));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: the generated document does not parse:\n{e}",
+                self.origin
+            )
+        });
         layer.rank = self.rank;
         layer
     }
