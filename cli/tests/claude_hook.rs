@@ -19,6 +19,8 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stderr, clippy::disallowed_methods)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -250,7 +252,7 @@ fn run(claude: &Path, decision: &str) -> Run {
 #[test]
 fn claude_code_refuses_a_command_the_hook_forbids() {
     let Some(claude) = claude() else {
-        eprintln!("skipped: claude is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
+        common::skip("claude is not installed (run .ci/run or set MANDATE_TEST_AGENTS_BIN)");
         return;
     };
     let denied = run(&claude, "forbidden");

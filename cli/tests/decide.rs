@@ -7,6 +7,8 @@
 //! agent's documented protocol; hook inputs follow each agent's documented
 //! input (Claude Code and Codex `PreToolUse`, Gemini CLI `BeforeTool`).
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -229,7 +231,7 @@ fn decide_json() {
 #[test]
 fn decisions_are_audited() {
     if !is_root() {
-        eprintln!("skipped: the audit.log setting is written only by root");
+        common::skip("the audit.log setting is written only by root");
         return;
     }
     let m = Machine::new();
@@ -277,7 +279,7 @@ fn decisions_are_audited() {
 #[test]
 fn an_unwritable_log_never_blocks_a_decision() {
     if !is_root() {
-        eprintln!("skipped: the audit.log setting is written only by root");
+        common::skip("the audit.log setting is written only by root");
         return;
     }
     let m = Machine::new();

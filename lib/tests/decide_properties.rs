@@ -263,3 +263,117 @@ proptest! {
         }
     }
 }
+
+/// Words shells, wrappers and tools care about, and some that are not ASCII.
+const WORDS: &[&str] = &[
+    "git",
+    "-C",
+    "-c",
+    "push",
+    "--force",
+    "sudo",
+    "-u",
+    "env",
+    "A=1",
+    "bash",
+    "-c",
+    "sh",
+    "xargs",
+    "find",
+    "-exec",
+    "{}",
+    ";",
+    "+",
+    "nice",
+    "-n",
+    "timeout",
+    "5",
+    "kubectl",
+    "--context",
+    "eval",
+    "source",
+    ".",
+    "-",
+    "--",
+    "-é",
+    "-Cé",
+    "ü",
+    "日本",
+    "\\",
+    "'",
+    "\"",
+    "$(",
+    ")",
+    "`",
+    "$",
+    "${",
+    "}",
+    "(",
+    "((",
+    "))",
+    "<<",
+    "EOF",
+    "<<<",
+    ">",
+    ">>",
+    "&>",
+    "2>&1",
+    "|",
+    "||",
+    "&&",
+    "&",
+    "\n",
+    "#",
+    "$'\\x",
+    "case",
+    "in",
+    "esac",
+    "if",
+    "then",
+    "fi",
+    "for",
+    "do",
+    "done",
+    "function",
+    "[[",
+    "]]",
+    "~",
+    "*",
+    "?",
+    "[",
+    "{a,b}",
+    "time",
+    "-p",
+    "watch",
+    "su",
+    "!",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Any sequence of these words, joined with or without spaces, is
+    /// decided without a panic; a line that does not parse is never allowed.
+    #[test]
+    fn any_command_line_is_decided(
+        words in proptest::collection::vec(proptest::sample::select(WORDS), 0..24),
+        glue in proptest::collection::vec(any::<bool>(), 24),
+    ) {
+        static D: std::sync::OnceLock<Decider> = std::sync::OnceLock::new();
+        let d = D.get_or_init(|| decider(FORBIDDING));
+        let mut line = String::new();
+        for (w, g) in words.iter().zip(&glue) {
+            if !g {
+                line.push(' ');
+            }
+            line.push_str(w);
+        }
+        let parsed = mandate::decide::shell::parse(&line);
+        let decision = d.decide(&Action::Shell(line.clone()), Some("/work"));
+        if parsed.is_err() {
+            prop_assert_ne!(decision.decision, Verdict::Allow, "{:?}", line);
+        }
+        let argv: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        let _ = d.decide(&Action::Exec(argv), Some("/work"));
+    }
+}

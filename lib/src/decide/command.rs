@@ -12,6 +12,7 @@
 //! An option these tables do not know is not guessed at: the command after it
 //! is still judged, and the decision is at least `prompt`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// One argument as the decision sees it.
@@ -35,6 +36,13 @@ impl Token {
     fn is(&self, s: &str) -> bool {
         self.lit() == Some(s)
     }
+
+    /// The text: literal, or as written.
+    pub fn text(&self) -> &str {
+        match self {
+            Token::Lit(s) | Token::Unknown(s) => s,
+        }
+    }
 }
 
 impl fmt::Display for Token {
@@ -46,24 +54,31 @@ impl fmt::Display for Token {
     }
 }
 
-/// Quotes `s` for display as one shell word.
-pub fn quote(s: &str) -> String {
+/// Quotes `s` for display as one shell word (borrowed when it needs none).
+pub fn quote(s: &str) -> Cow<'_, str> {
     if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^".contains(c))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&c))
     {
-        s.to_owned()
+        Cow::Borrowed(s)
     } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+        Cow::Owned(format!("'{}'", s.replace('\'', r"'\''")))
     }
 }
 
 /// Displays an argv.
 pub fn display(argv: &[Token]) -> String {
-    argv.iter()
-        .map(Token::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(argv.iter().map(|t| t.text().len() + 1).sum());
+    for (i, t) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match t {
+            Token::Lit(s) => out.push_str(&quote(s)),
+            Token::Unknown(s) => out.push_str(s),
+        }
+    }
+    out
 }
 
 /// The program name a rule is matched against: the last path component
@@ -874,11 +889,12 @@ pub fn skip_global_options(program: &str, argv: &[Token]) -> Option<Unwrapped> {
         };
         // `-C.` and `-cKEY=VALUE` glue the value to a short option.
         let glued = (!text.starts_with("--") && text.len() > 2)
-            .then(|| &text[..2])
+            .then(|| text.get(..2))
+            .flatten()
             .filter(|short| table.value.contains(short));
         if table.value.contains(&name) || glued.is_some() {
             let (opt, value) = if let Some(short) = glued {
-                (short, Some(text[2..].to_owned()))
+                (short, Some(text.get(2..).unwrap_or_default().to_owned()))
             } else if let Some(v) = inline {
                 (name, Some(v))
             } else {
@@ -1016,6 +1032,9 @@ mod tests {
         let u = skip_global_options("git", &toks("git -c core.sshCommand=evil fetch"))
             .unwrap_or_default();
         assert!(u.doubt.is_some());
+        // Multi-byte text where a short option would be: no panic, nothing skipped.
+        assert!(skip_global_options("git", &toks("git -é push")).is_none());
+        assert!(skip_global_options("git", &toks("git -Cé push")).is_some());
     }
 
     #[test]

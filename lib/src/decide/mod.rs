@@ -37,7 +37,8 @@ pub mod shell;
 pub mod snapshot;
 mod trie;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -314,14 +315,59 @@ impl KeyInput {
     }
 }
 
-/// Who set one entry of a list setting: the highest-ranked layer whose list
-/// holds it, else the setting's source.
-fn provenance(key: &KeyInput, entry: &Value) -> (String, String) {
-    key.merged
-        .iter()
-        .find(|m| m.value.as_array().is_some_and(|a| a.contains(entry)))
-        .map(|m| (m.source.clone(), m.location.clone()))
-        .unwrap_or_else(|| (key.source.clone(), key.location.clone()))
+/// Who set each entry of a list setting: the highest-ranked layer whose list
+/// holds it, else the setting's source. Built once per setting, so that
+/// compiling many entries stays linear.
+struct Provenance<'a> {
+    key: &'a str,
+    fallback: (&'a str, &'a str),
+    by_entry: HashMap<String, (&'a str, &'a str)>,
+}
+
+impl<'a> Provenance<'a> {
+    fn new(inputs: &'a Inputs, key: &'a str) -> Provenance<'a> {
+        let Some(k) = inputs.keys.get(key) else {
+            return Provenance {
+                key,
+                fallback: ("default", "unset"),
+                by_entry: HashMap::new(),
+            };
+        };
+        let mut by_entry = HashMap::new();
+        for m in &k.merged {
+            for item in m.value.as_array().into_iter().flatten() {
+                by_entry
+                    .entry(item.to_string())
+                    .or_insert((m.source.as_str(), m.location.as_str()));
+            }
+        }
+        Provenance {
+            key,
+            fallback: (k.source.as_str(), k.location.as_str()),
+            by_entry,
+        }
+    }
+
+    fn rule(&self, entry: &Value) -> Rule {
+        let (source, location) = if self.by_entry.is_empty() {
+            self.fallback
+        } else {
+            self.by_entry
+                .get(&entry.to_string())
+                .copied()
+                .unwrap_or(self.fallback)
+        };
+        Rule {
+            setting: self.key.into(),
+            entry: entry.clone(),
+            justification: entry
+                .get("justification")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            source: source.into(),
+            location: location.into(),
+        }
+    }
 }
 
 fn setting_rule(inputs: &Inputs, key: &str) -> Rule {
@@ -343,24 +389,6 @@ fn setting_rule(inputs: &Inputs, key: &str) -> Rule {
     }
 }
 
-fn entry_rule(inputs: &Inputs, key: &str, entry: &Value) -> Rule {
-    let (source, location) = inputs
-        .keys
-        .get(key)
-        .map(|r| provenance(r, entry))
-        .unwrap_or_else(|| ("default".into(), "unset".into()));
-    Rule {
-        setting: key.into(),
-        entry: entry.clone(),
-        justification: entry
-            .get("justification")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        source,
-        location,
-    }
-}
-
 /// A list setting's string entries in a fixed order (so that which entry is
 /// reported never depends on the order they were written in).
 fn sorted_strings(inputs: &Inputs, key: &str) -> Vec<Value> {
@@ -379,14 +407,12 @@ fn sorted_strings(inputs: &Inputs, key: &str) -> Vec<Value> {
 
 fn norm_set(inputs: &Inputs, key: &str, kind: ValueKind, cx: &KindContext) -> NormSet<Rule> {
     let mut set = NormSet::new();
+    let provenance = Provenance::new(inputs, key);
     for entry in sorted_strings(inputs, key) {
         // Entries were validated by the schema; one that still does not
         // normalise is skipped (resolution already reported it).
         if let Ok(canonical) = kind::normalise_value(kind, &entry) {
-            set.insert(
-                Norm::of(kind, &canonical, cx),
-                entry_rule(inputs, key, &entry),
-            );
+            set.insert(Norm::of(kind, &canonical, cx), provenance.rule(&entry));
         }
     }
     set
@@ -409,6 +435,8 @@ impl Effective {
 impl Decider {
     /// Compiles decision inputs (from [`Inputs::of`] or a snapshot).
     pub fn new(effective: &Inputs, cx: &KindContext) -> Decider {
+        let rule_provenance = Provenance::new(effective, "commands.rules");
+        let mcp_provenance = Provenance::new(effective, "mcp.allowed_servers");
         let mut rules = Vec::new();
         for entry in effective
             .get("commands.rules")
@@ -432,7 +460,7 @@ impl Decider {
                 rules.push(CommandRule {
                     pattern,
                     verdict,
-                    rule: entry_rule(effective, "commands.rules", entry),
+                    rule: rule_provenance.rule(entry),
                 });
             }
         }
@@ -447,7 +475,7 @@ impl Decider {
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
-                    .map(|e| (e.clone(), entry_rule(effective, "mcp.allowed_servers", e)))
+                    .map(|e| (e.clone(), mcp_provenance.rule(e)))
                     .collect()
             });
         Decider {
@@ -498,7 +526,8 @@ impl Decider {
             Action::Exec(argv) => {
                 let tokens: Vec<Token> = argv.iter().map(|a| Token::Lit(a.clone())).collect();
                 j.exec(&tokens, false, 0, &Stdin::Inherited);
-                command::display(&tokens)
+                // Replaced by what decided, below.
+                String::new()
             }
             Action::Shell(s) => {
                 j.shell(s, 0);
@@ -525,7 +554,7 @@ impl Decider {
                 judged
             },
             reason: worst.reason,
-            rule: worst.rule,
+            rule: worst.rule.map(Cow::into_owned),
             commands,
             digest: self.digest.clone(),
         }
@@ -533,25 +562,29 @@ impl Decider {
 }
 
 /// One finding while judging an action.
-struct Judgement {
+struct Judgement<'a> {
     verdict: Verdict,
     reason: String,
-    rule: Option<Rule>,
+    rule: Option<Cow<'a, Rule>>,
     /// The normalised thing judged (a command, a host, a path).
     subject: String,
 }
 
-impl Judgement {
+impl Judgement<'_> {
     /// Strictness: an explicit allow is looser than "no rule applies", which
     /// is looser than prompt and deny (so an action is explicitly allowed
     /// only when every part of it is).
     fn rank(&self) -> u8 {
-        match (self.verdict, &self.rule) {
-            (Verdict::Allow, Some(_)) => 0,
-            (Verdict::Allow, None) => 1,
-            (Verdict::Prompt, _) => 2,
-            (Verdict::Deny, _) => 3,
-        }
+        rank(self.verdict, self.rule.is_some())
+    }
+}
+
+fn rank(verdict: Verdict, explicit: bool) -> u8 {
+    match (verdict, explicit) {
+        (Verdict::Allow, true) => 0,
+        (Verdict::Allow, false) => 1,
+        (Verdict::Prompt, _) => 2,
+        (Verdict::Deny, _) => 3,
     }
 }
 
@@ -602,15 +635,23 @@ pub const RISKY_VARIABLES: &[&str] = &[
 struct Judge<'a> {
     d: &'a Decider,
     cwd: Option<&'a str>,
-    worst: Option<Judgement>,
+    worst: Option<Judgement<'a>>,
     commands: Vec<String>,
 }
 
-impl Judge<'_> {
-    fn note(&mut self, j: Judgement) {
+impl<'a> Judge<'a> {
+    fn note(&mut self, j: Judgement<'a>) {
         if self.worst.as_ref().is_none_or(|w| j.rank() > w.rank()) {
             self.worst = Some(j);
         }
+    }
+
+    /// Whether a finding would change the outcome (so that its reason is
+    /// only written when it does).
+    fn stricter(&self, verdict: Verdict, explicit: bool) -> bool {
+        self.worst
+            .as_ref()
+            .is_none_or(|w| rank(verdict, explicit) > w.rank())
     }
 
     fn prompt(&mut self, subject: impl Into<String>, reason: impl Into<String>) {
@@ -718,35 +759,43 @@ impl Judge<'_> {
             return;
         }
         let program = command::program_name(raw);
-        let mut by_name = argv.to_vec();
-        by_name[0] = Token::Lit(program.clone());
-        self.commands.push(command::display(&by_name));
-        let raw_lower = raw.to_lowercase();
+        let by_name: Cow<'_, [Token]> = if program == raw {
+            Cow::Borrowed(argv)
+        } else {
+            let mut v = argv.to_vec();
+            v[0] = Token::Lit(program.clone());
+            Cow::Owned(v)
+        };
+        let by_name = &*by_name;
+        let shown = command::display(by_name);
         let mut matched = false;
+        let raw_lower = raw.to_lowercase();
         if raw_lower != program {
             let mut as_written = argv.to_vec();
             as_written[0] = Token::Lit(raw_lower);
-            matched |= self.rules(&as_written, open_tail);
+            let shown = command::display(&as_written);
+            matched |= self.rules(&as_written, &shown, open_tail);
         }
-        matched |= self.rules(&by_name, open_tail);
-        if let Some(skipped) = command::skip_global_options(&program, &by_name) {
-            matched |= self.inner(&skipped, &by_name, open_tail, depth, stdin, false);
+        matched |= self.rules(by_name, &shown, open_tail);
+        self.commands.push(shown);
+        if let Some(skipped) = command::skip_global_options(&program, by_name) {
+            matched |= self.inner(&skipped, by_name, open_tail, depth, stdin, false);
         }
         let unwrapped = command::unwrap(&program, &by_name[1..]);
         if let Some(unwrapped) = &unwrapped {
-            self.inner(unwrapped, &by_name, open_tail, depth + 1, stdin, true);
+            self.inner(unwrapped, by_name, open_tail, depth + 1, stdin, true);
         }
         // A command no rule names is not explicitly allowed, and neither is
         // one run through a wrapper that changes who runs it or with what.
         let transparent = unwrapped
             .as_ref()
             .is_some_and(|u| !u.inner.is_empty() && command::is_transparent(&program));
-        if !matched && !transparent {
+        if !matched && !transparent && self.stricter(Verdict::Allow, false) {
             self.note(Judgement {
                 verdict: Verdict::Allow,
-                reason: format!("no rule applies to `{}`", command::display(&by_name)),
+                reason: format!("no rule applies to `{}`", command::display(by_name)),
                 rule: None,
-                subject: command::display(&by_name),
+                subject: command::display(by_name),
             });
         }
         if NETWORK_TOOLS.contains(&program.as_str()) {
@@ -807,8 +856,9 @@ impl Judge<'_> {
                         // The same command without its global options: rules only.
                         let mut canonical = argv.clone();
                         canonical[0] = outer[0].clone();
-                        self.commands.push(command::display(&canonical));
-                        matched |= self.rules(&canonical, open_tail || *more);
+                        let shown = command::display(&canonical);
+                        matched |= self.rules(&canonical, &shown, open_tail || *more);
+                        self.commands.push(shown);
                     }
                 }
                 Inner::Shell(s) => self.shell(s, depth + 1),
@@ -840,22 +890,32 @@ impl Judge<'_> {
     }
 
     /// The command rules matching `argv`; whether one matched.
-    fn rules(&mut self, argv: &[Token], open_tail: bool) -> bool {
+    fn rules(&mut self, argv: &[Token], shown: &str, open_tail: bool) -> bool {
         let found = self.d.commands.lookup(argv, open_tail);
-        let key = |r: &&CommandRule| {
+        // Strictest, then most specific, then by content: never by position.
+        fn key(r: &CommandRule) -> impl Ord + '_ {
             (
                 r.verdict,
                 r.pattern.len(),
-                r.pattern.clone(),
-                r.rule.justification.clone(),
-                r.rule.source.clone(),
-                r.rule.location.clone(),
+                &r.pattern,
+                &r.rule.justification,
+                &r.rule.source,
+                &r.rule.location,
             )
-        };
-        let definite = found.definite.iter().copied().max_by_key(key);
-        let maybe = found.maybe.iter().copied().max_by_key(key);
-        let shown = command::display(argv);
-        if let Some(r) = definite {
+        }
+        let definite = found
+            .definite
+            .iter()
+            .copied()
+            .max_by(|a, b| key(a).cmp(&key(b)));
+        let maybe = found
+            .maybe
+            .iter()
+            .copied()
+            .max_by(|a, b| key(a).cmp(&key(b)));
+        if let Some(r) = definite
+            && self.stricter(r.verdict, true)
+        {
             let pattern = command::display(
                 &r.pattern
                     .iter()
@@ -874,12 +934,13 @@ impl Judge<'_> {
             self.note(Judgement {
                 verdict: r.verdict,
                 reason,
-                rule: Some(r.rule.clone()),
-                subject: shown.clone(),
+                rule: Some(Cow::Borrowed(&r.rule)),
+                subject: shown.to_owned(),
             });
         }
         if let Some(m) = maybe
             && m.verdict > definite.map_or(Verdict::Allow, |d| d.verdict)
+            && self.stricter(Verdict::Prompt, true)
         {
             let pattern = m.pattern.join(" ");
             self.note(Judgement {
@@ -892,8 +953,8 @@ impl Judge<'_> {
                         "needs approval"
                     }
                 ),
-                rule: Some(m.rule.clone()),
-                subject: shown,
+                rule: Some(Cow::Borrowed(&m.rule)),
+                subject: shown.to_owned(),
             });
         }
         definite.is_some()
@@ -920,7 +981,7 @@ impl Judge<'_> {
                     "{host} is on the denied domains ({})",
                     rule.entry.as_str().unwrap_or_default()
                 ),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: host.clone(),
             });
         } else if let Some(rule) = self.d.allowed.covering(&norm) {
@@ -930,7 +991,7 @@ impl Judge<'_> {
                     "{host} is on the allowed domains ({})",
                     rule.entry.as_str().unwrap_or_default()
                 ),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: host.clone(),
             });
         } else {
@@ -941,7 +1002,7 @@ impl Judge<'_> {
                     "{host} is on neither domain list, and network.unknown_domains is {}",
                     rule.entry.as_str().unwrap_or("ask")
                 ),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: host.clone(),
             });
         }
@@ -967,13 +1028,13 @@ impl Judge<'_> {
             self.note(Judgement {
                 verdict: Verdict::Deny,
                 reason: format!("the MCP server `{name}` is not on mcp.allowed_servers"),
-                rule: Some(rule.unwrap_or(Rule {
+                rule: Some(Cow::Owned(rule.unwrap_or(Rule {
                     setting: "mcp.allowed_servers".into(),
                     entry: Value::Array(Vec::new()),
                     justification: None,
                     source: "default".into(),
                     location: "empty list".into(),
-                })),
+                }))),
                 subject: name.clone(),
             });
             return name;
@@ -986,7 +1047,7 @@ impl Judge<'_> {
             Some((_, rule)) => self.note(Judgement {
                 verdict: Verdict::Allow,
                 reason: format!("the MCP server `{name}` is on mcp.allowed_servers"),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: name.clone(),
             }),
             None => self.note(Judgement {
@@ -994,7 +1055,7 @@ impl Judge<'_> {
                 reason: format!(
                     "the MCP server `{name}` is allowed only with another command or URL"
                 ),
-                rule: Some(same_name[0].1.clone()),
+                rule: Some(Cow::Borrowed(&same_name[0].1)),
                 subject: name.clone(),
             }),
         }
@@ -1054,7 +1115,7 @@ impl Judge<'_> {
                     "{canonical} is under sandbox.deny_read ({})",
                     rule.entry.as_str().unwrap_or_default()
                 ),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: canonical.to_owned(),
             });
             return;
@@ -1067,7 +1128,7 @@ impl Judge<'_> {
             "full-access" => self.note(Judgement {
                 verdict: Verdict::Allow,
                 reason: "sandbox.mode is full-access".into(),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: canonical.to_owned(),
             }),
             "workspace-write" => {
@@ -1084,7 +1145,7 @@ impl Judge<'_> {
                         reason: format!(
                             "{canonical} is in the workspace (sandbox.mode is workspace-write)"
                         ),
-                        rule: Some(rule.clone()),
+                        rule: Some(Cow::Borrowed(rule)),
                         subject: canonical.to_owned(),
                     });
                 } else if let Some(root) = self.d.writable.covering(&norm) {
@@ -1094,7 +1155,7 @@ impl Judge<'_> {
                             "{canonical} is under a writable root ({})",
                             root.entry.as_str().unwrap_or_default()
                         ),
-                        rule: Some(root.clone()),
+                        rule: Some(Cow::Borrowed(root)),
                         subject: canonical.to_owned(),
                     });
                 } else {
@@ -1103,7 +1164,7 @@ impl Judge<'_> {
                         reason: format!(
                             "{canonical} is outside the workspace and sandbox.writable_roots"
                         ),
-                        rule: Some(rule.clone()),
+                        rule: Some(Cow::Borrowed(rule)),
                         subject: canonical.to_owned(),
                     });
                 }
@@ -1111,7 +1172,7 @@ impl Judge<'_> {
             _ => self.note(Judgement {
                 verdict: Verdict::Deny,
                 reason: format!("sandbox.mode is {mode}: nothing may be written"),
-                rule: Some(rule.clone()),
+                rule: Some(Cow::Borrowed(rule)),
                 subject: canonical.to_owned(),
             }),
         }

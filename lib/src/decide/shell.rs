@@ -482,7 +482,7 @@ impl Parser {
                 if self.at_word("function") {
                     self.pos += "function".len();
                     self.blanks();
-                    self.word_in()?;
+                    self.word_advancing()?;
                     self.blanks();
                     if self.starts_with("()") {
                         self.pos += 2;
@@ -585,7 +585,7 @@ impl Parser {
                 }
                 _ if self.at_word("do") => return Ok(()),
                 _ => {
-                    self.word_in()?;
+                    self.word_advancing()?;
                 }
             }
         }
@@ -594,7 +594,7 @@ impl Parser {
     fn case(&mut self) -> Result<(), ParseError> {
         self.pos += "case".len();
         self.blanks();
-        self.word_in()?;
+        self.word_advancing()?;
         self.linebreaks()?;
         if !self.at_word("in") {
             return Err(self.error("expected `in` after `case WORD`"));
@@ -623,7 +623,7 @@ impl Parser {
                     Some('|') => self.pos += 1,
                     None => return Err(self.error("`case` pattern without `)`")),
                     _ => {
-                        self.word_in()?;
+                        self.word_advancing()?;
                     }
                 }
             }
@@ -766,6 +766,19 @@ impl Parser {
             return Err(self.error("here-document without a delimiter"));
         }
         Ok((out, quoted))
+    }
+
+    /// Reads one word that must be there (a loop reading words stops on anything else).
+    fn word_advancing(&mut self) -> Result<Word, ParseError> {
+        let start = self.pos;
+        let word = self.word_in()?;
+        if self.pos == start {
+            return Err(match self.peek() {
+                Some(c) => self.error(format!("unexpected `{c}`")),
+                None => self.error("unexpected end of input"),
+            });
+        }
+        Ok(word)
     }
 
     /// Reads one word; substitutions in it are parsed as commands.
@@ -1405,6 +1418,12 @@ mod tests {
             "echo `a",
             "case x in",
             "a ;; b",
+            "case x in ; esac",
+            "case x in a < b) ;; esac",
+            "for x in <",
+            "for x in ( ; do :; done",
+            "case ; in",
+            "function ;",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
