@@ -268,3 +268,24 @@ fn the_trust_line_names_the_root_actually_in_force() {
     assert!(location.contains("pinned copy"), "{location}");
     assert_eq!(sources["trust"]["mode"], "signed");
 }
+
+#[test]
+fn check_refuses_an_allowed_domain_the_deny_list_covers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    std::fs::write(
+        admin.dir.join("deny.toml"),
+        "[requirements]\n\"network.denied_domains\" = { includes = [\"pastebin.com\"] }\n",
+    )
+    .unwrap();
+    admin.install("deny.toml", "etc/mandate/policy.d/10-deny.toml");
+    let out = admin.on_machine(&[
+        "check",
+        r#"network.allowed_domains=["Pastebin.com", "github.com"]"#,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("network.denied_domains"), "{text}");
+    let ok = admin.on_machine(&["check", r#"network.allowed_domains=["github.com"]"#]);
+    assert_eq!(ok.status.code(), Some(0));
+}

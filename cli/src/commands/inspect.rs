@@ -342,16 +342,45 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         }
         Err(e) => return Err(e),
     };
-    let refusals: Vec<_> = effective
+    let mut refusals: Vec<mandate::resolve::Rejected> = effective
         .keys
         .get(&key)
         .map(|r| {
             r.rejected
                 .iter()
                 .filter(|x| x.source == "session")
+                .cloned()
                 .collect()
         })
         .unwrap_or_default();
+    // An allowed domain that a denied one covers is accepted by the list's
+    // own requirements but never reachable: denied beats allowed.
+    if key == "network.allowed_domains" {
+        let decider = effective.decider(&mandate::kind::KindContext::default());
+        for domain in effective.get_strings(&key).unwrap_or_default() {
+            let decision = decider.decide(&mandate::decide::Action::Url(domain.to_owned()), None);
+            if let Some(rule) = decision
+                .rule
+                .filter(|r| r.setting == "network.denied_domains")
+            {
+                refusals.push(mandate::resolve::Rejected {
+                    value: serde_json::Value::String(domain.to_owned()),
+                    source: "session".into(),
+                    location: "command line".into(),
+                    reason: format!(
+                        "{domain} is on network.denied_domains ({}), which wins over network.allowed_domains",
+                        rule.entry
+                    ),
+                    constraint: Some(mandate::resolve::RefusedBy {
+                        op: "denied_domains".into(),
+                        source: mandate::SourceKind::from_name(&rule.source)
+                            .unwrap_or(mandate::SourceKind::Default),
+                        location: rule.location.clone(),
+                    }),
+                });
+            }
+        }
+    }
     if refusals.is_empty() {
         if globals.json {
             output::json(&serde_json::json!({ "key": key, "accepted": true }))?;
