@@ -37,7 +37,7 @@ use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
 
 pub mod envelope;
-mod fields;
+pub(crate) mod fields;
 pub mod header;
 pub mod keys;
 pub mod root;
