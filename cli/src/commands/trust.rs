@@ -1196,7 +1196,7 @@ fn refuse_expired(
         Some(expires) if expires <= now => Err(CliError::no(format!(
             "{origin}: [policy] expires = {} is in the past; devices refuse an expired policy, so nothing was signed",
             expires
-                .format(&time::format_description::well_known::Rfc3339)
+                .format(&Rfc3339)
                 .unwrap_or_default()
         ))
         .hint("set a later `expires` in [policy], or give --expires 90d")),
