@@ -788,6 +788,38 @@ fn signing_tools_refuse_what_devices_refuse() {
     let out = package("mdm.bundle");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     admin.ok(&["validate", "p.mobileconfig"]);
+    // A profile holding a bundle for another channel (built by another tool)
+    // is refused by validate, as a Mac would refuse the bundle.
+    let profile = std::fs::read_to_string(admin.dir.join("p.mobileconfig")).unwrap();
+    let mdm_b64 = base64_of(&std::fs::read(admin.dir.join("mdm.bundle")).unwrap());
+    let cloud_b64 = base64_of(&std::fs::read(admin.dir.join("cloud.bundle")).unwrap());
+    assert!(profile.contains(&mdm_b64[..40]), "{profile}");
+    let (head, tail) = profile.split_once(&mdm_b64[..40]).unwrap();
+    let end = tail.find("</data>").unwrap();
+    std::fs::write(
+        admin.dir.join("cloud.mobileconfig"),
+        format!("{head}{cloud_b64}{}", &tail[end..]),
+    )
+    .unwrap();
+    let text = admin.fails(1, &["validate", "cloud.mobileconfig"]);
+    assert!(text.contains("issued for the cloud channel"), "{text}");
+}
+
+/// Standard base64, as plists write `<data>` (without line breaks).
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// A running `ssh-agent`, killed when dropped.

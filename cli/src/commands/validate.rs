@@ -64,9 +64,20 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
         };
     }
     if extension == "mobileconfig" {
-        return mandate::mdm::parse_profile(&bytes)
-            .map(drop)
-            .map_err(|e| one(e.to_string()));
+        let profile = mandate::mdm::parse_profile(&bytes).map_err(|e| one(e.to_string()))?;
+        // A bundle under `Policy` is delivered through the mdm channel.
+        for (_, prefs) in profile.payloads.iter().flat_map(|p| &p.domains) {
+            let Some(policy) = prefs.forced.get("Policy") else {
+                continue;
+            };
+            let bundle = match (policy.as_data(), policy.as_string()) {
+                (Some(data), _) => data,
+                (None, Some(text)) if text.trim_start().starts_with('{') => text.trim().as_bytes(),
+                _ => continue,
+            };
+            validate_bundle(schema, &origin, bundle, Some(ManagedSource::Mdm))?;
+        }
+        return Ok(());
     }
     let text = mandate::loader::utf8(&origin, &bytes)?;
     if is_policy_document(text) {
