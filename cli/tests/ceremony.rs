@@ -694,8 +694,16 @@ fn signing_tools_refuse_what_devices_refuse() {
         let text = admin.fails(
             2,
             &[
-                "sign", "--key", "keys/policy-1.key", "--key", second, "--expires", "30d",
-                "base.toml", "-o", "twice.bundle",
+                "sign",
+                "--key",
+                "keys/policy-1.key",
+                "--key",
+                second,
+                "--expires",
+                "30d",
+                "base.toml",
+                "-o",
+                "twice.bundle",
             ],
         );
         assert!(text.contains("are the same key"), "{text}");
@@ -714,22 +722,41 @@ fn signing_tools_refuse_what_devices_refuse() {
         .unwrap();
         admin.fails(
             1,
-            &["sign", "--key", "keys/policy-1.key", "old.toml", "-o", "old.bundle"],
+            &[
+                "sign",
+                "--key",
+                "keys/policy-1.key",
+                "old.toml",
+                "-o",
+                "old.bundle",
+            ],
         )
     };
     for extra in ["", "issued_at = 2020-01-01T00:00:00Z\n"] {
         let text = expired(extra);
-        assert!(text.contains("expires = 2021-01-01T00:00:00Z is in the past"), "{text}");
+        assert!(
+            text.contains("expires = 2021-01-01T00:00:00Z is in the past"),
+            "{text}"
+        );
         assert!(text.contains("nothing was signed"), "{text}");
     }
     let text = admin.fails(
         1,
         &[
-            "sign", "--key", "keys/policy-1.key", "--expires", "2021-01-01T00:00:00Z",
-            "base.toml", "-o", "old.bundle",
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "--expires",
+            "2021-01-01T00:00:00Z",
+            "base.toml",
+            "-o",
+            "old.bundle",
         ],
     );
-    assert!(text.contains("--expires: [policy] expires = 2021-01-01T00:00:00Z is in the past"), "{text}");
+    assert!(
+        text.contains("--expires: [policy] expires = 2021-01-01T00:00:00Z is in the past"),
+        "{text}"
+    );
     assert!(!admin.dir.join("old.bundle").exists());
 
     // description and contact are header fields: they sign and show in `sources`.
@@ -739,24 +766,53 @@ fn signing_tools_refuse_what_devices_refuse() {
     )
     .unwrap();
     admin.ok(&[
-        "sign", "--key", "keys/policy-1.key", "--key", "keys/policy-2.key", "--trust",
-        "trust.toml", "--expires", "30d", "described.toml", "-o", "described.bundle",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--trust",
+        "trust.toml",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "described.bundle",
     ]);
     admin.ok(&["verify", "--trust", "trust.toml", "described.bundle"]);
     admin.ok(&["validate", "described.bundle"]);
     admin.install("trust.toml", "etc/mandate/trust.toml");
-    admin.install("described.bundle", "etc/mandate/policy.d/10-described.bundle");
+    admin.install(
+        "described.bundle",
+        "etc/mandate/policy.d/10-described.bundle",
+    );
     let sources = admin.sources();
     let bundle = bundle_source(&sources);
     assert_eq!(bundle["status"], "verified", "{sources:#}");
-    assert_eq!(bundle["details"]["description"], "Baseline for every laptop", "{sources:#}");
-    assert_eq!(bundle["details"]["contact"], "security@acme.example", "{sources:#}");
+    assert_eq!(
+        bundle["details"]["description"], "Baseline for every laptop",
+        "{sources:#}"
+    );
+    assert_eq!(
+        bundle["details"]["contact"], "security@acme.example",
+        "{sources:#}"
+    );
 
     // The system bundle is refused by validate under policy.d/ once signed for cloud,
     // and by package mobileconfig, which delivers through mdm.
     admin.ok(&[
-        "sign", "--key", "keys/policy-1.key", "--key", "keys/policy-2.key", "--channel", "cloud",
-        "--expires", "30d", "described.toml", "-o", "cloud.bundle",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--channel",
+        "cloud",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "cloud.bundle",
     ]);
     std::fs::create_dir_all(admin.dir.join("staging/policy.d")).unwrap();
     std::fs::copy(
@@ -771,8 +827,15 @@ fn signing_tools_refuse_what_devices_refuse() {
     assert!(text.contains("--channel system"), "{text}");
     let package = |bundle: &str| {
         admin.run(&[
-            "package", "mobileconfig", bundle, "--identifier", "com.acme.mandate",
-            "--organization", "Acme", "-o", "p.mobileconfig",
+            "package",
+            "mobileconfig",
+            bundle,
+            "--identifier",
+            "com.acme.mandate",
+            "--organization",
+            "Acme",
+            "-o",
+            "p.mobileconfig",
         ])
     };
     let out = package("described.bundle");
@@ -782,11 +845,25 @@ fn signing_tools_refuse_what_devices_refuse() {
     assert!(text.contains("--channel mdm"), "{text}");
     assert!(!admin.dir.join("p.mobileconfig").exists());
     admin.ok(&[
-        "sign", "--key", "keys/policy-1.key", "--key", "keys/policy-2.key", "--channel", "mdm",
-        "--expires", "30d", "described.toml", "-o", "mdm.bundle",
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--channel",
+        "mdm",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "mdm.bundle",
     ]);
     let out = package("mdm.bundle");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     admin.ok(&["validate", "p.mobileconfig"]);
     // A profile holding a bundle for another channel (built by another tool)
     // is refused by validate, as a Mac would refuse the bundle.
@@ -810,7 +887,10 @@ fn base64_of(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -983,7 +1063,15 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     let text = admin.fails(
         2,
         &[
-            "sign", "--key", "bob.pub", "--key", &by_fp, "--expires", "30d", "base.toml", "-o",
+            "sign",
+            "--key",
+            "bob.pub",
+            "--key",
+            &by_fp,
+            "--expires",
+            "30d",
+            "base.toml",
+            "-o",
             "twice.bundle",
         ],
     );

@@ -616,8 +616,16 @@ fn a_signed_bundle_expired_past_its_grace_fails_closed_with_a_diagnostic() {
         .find(|d| d.code == "expired-past-grace")
         .unwrap_or_else(|| panic!("no expired-past-grace diagnostic: {:#?}", eff.diagnostics));
     assert_eq!(d.severity, Severity::Error);
-    assert!(d.message.contains("policy base v1 expired"), "{}", d.message);
-    assert!(d.message.contains("held at its lockdown value"), "{}", d.message);
+    assert!(
+        d.message.contains("policy base v1 expired"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("held at its lockdown value"),
+        "{}",
+        d.message
+    );
     assert!(stack.degraded && stack.lockdown);
     assert_lockdown(&eff);
 }
@@ -630,7 +638,10 @@ fn a_signed_bundle_with_description_and_contact_is_verified_and_shows_them() {
     let (stack, eff) = m.resolve();
     let r = report(&eff, &path);
     assert_eq!(r.status, SourceStatus::Verified, "{r:?}");
-    assert_eq!(r.details["description"], json!("Baseline.\nÉquipe sécurité."));
+    assert_eq!(
+        r.details["description"],
+        json!("Baseline.\nÉquipe sécurité.")
+    );
     assert_eq!(r.details["contact"], json!("security@acme.example"));
     assert!(!stack.lockdown, "{:#?}", eff.diagnostics);
     assert_eq!(eff.get("sandbox.network"), Some(&json!(true)));
@@ -653,7 +664,8 @@ fn a_header_error_after_non_ascii_text_names_the_character_column() {
     );
     let bad2 = m.write(
         "30-header.toml",
-        "# Équipe\npolicy = { description = \"Équipe sécurité\", id = \"x y\", version = 1 }\n".as_bytes(),
+        "# Équipe\npolicy = { description = \"Équipe sécurité\", id = \"x y\", version = 1 }\n"
+            .as_bytes(),
         0o644,
     );
     let (_, eff) = m.resolve();

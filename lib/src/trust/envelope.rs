@@ -541,12 +541,11 @@ mod tests {
         let k = keys();
         // Two copies of one key (as if read from two files) are one key.
         let copy = SecretKey::from_seed(&[1; 32]);
-        let err = Envelope::sign_with(POLICY_PAYLOAD_TYPE, BODY, &[&k[0], &k[1], &copy])
-            .unwrap_err();
+        let err =
+            Envelope::sign_with(POLICY_PAYLOAD_TYPE, BODY, &[&k[0], &k[1], &copy]).unwrap_err();
         assert_eq!(err.code(), "same-key");
         assert!(
-            err.to_string()
-                .contains(&format!("({})", k[0].id())),
+            err.to_string().contains(&format!("({})", k[0].id())),
             "{err}"
         );
         let ok = Envelope::sign_with(POLICY_PAYLOAD_TYPE, BODY, &[&k[0], &k[1]]).unwrap();

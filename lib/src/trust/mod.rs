@@ -766,17 +766,29 @@ mod tests {
         let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(11)]);
         let err = check_unverified_channel(&bytes, ManagedSource::Mdm).unwrap_err();
         assert_eq!(err.code(), "channel-mismatch");
-        assert!(err.to_string().contains("issued for the cloud channel"), "{err}");
+        assert!(
+            err.to_string().contains("issued for the cloud channel"),
+            "{err}"
+        );
         let header = check_unverified_channel(&bytes, ManagedSource::Cloud).unwrap();
         assert_eq!(header.id, "base");
         // A header with `description` (a documented field) is accepted too.
         let text = String::from_utf8(policy("mdm", "2026-12-01T00:00:00Z"))
             .unwrap()
-            .replace("version = 3\n", "version = 3\ndescription = \"Baseline\"\ncontact = \"it@acme.example\"\n");
+            .replace(
+                "version = 3\n",
+                "version = 3\ndescription = \"Baseline\"\ncontact = \"it@acme.example\"\n",
+            );
         let bytes = bundle(text.as_bytes(), &[&key(11)]);
         check_unverified_channel(&bytes, ManagedSource::MdmUser).unwrap();
-        let ok = verify_bundle(&bytes, &root(), ManagedSource::Mdm, NOW, &RollbackState::new())
-            .unwrap();
+        let ok = verify_bundle(
+            &bytes,
+            &root(),
+            ManagedSource::Mdm,
+            NOW,
+            &RollbackState::new(),
+        )
+        .unwrap();
         assert_eq!(ok.header.version, 3);
         let incomplete = bundle(b"[policy]\nid = \"a\"\nversion = 1\n", &[&key(11)]);
         assert_eq!(
