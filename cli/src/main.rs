@@ -78,6 +78,7 @@ impl Globals {
             cwd: self.cwd.clone(),
             session: self.config.clone(),
             user: self.user.clone(),
+            scope: mandate::Scope::Caller,
         }
     }
 }
@@ -114,8 +115,10 @@ enum Command {
     Sign(commands::trust::SignArgs),
     /// Verify a bundle against a trust root.
     Verify(commands::trust::VerifyArgs),
-    /// Write the effective configuration (effective.json) where agents read it (root).
+    /// Write the machine's effective configuration and each governed agent's managed files (root).
     Apply(commands::apply::ApplyArgs),
+    /// Show the governed agents, their versions, and how each enforces every setting.
+    Agents,
     /// Build configuration profiles and Jamf schemas for MDM.
     #[command(subcommand)]
     Package(commands::package::PackageCommand),
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::trust::sign(&cli.globals, args),
         Command::Verify(args) => commands::trust::verify(&cli.globals, args),
         Command::Apply(args) => commands::apply::run(&cli.globals, args),
+        Command::Agents => commands::agents::run(&cli.globals),
         Command::Package(cmd) => commands::package::run(&cli.globals, cmd),
         Command::Publish(args) => commands::cloud::publish(&cli.globals, args),
         Command::Sync(args) => commands::cloud::sync(&cli.globals, args),

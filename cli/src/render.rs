@@ -71,7 +71,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 out,
                 "# {}: {}",
                 severity_name(d.severity),
-                first_line(&d.message)
+                safe(first_line(&d.message))
             );
         }
     }
@@ -92,7 +92,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 out,
                 "# {} is unset: {}{lock}",
                 toml_key(name),
-                report.location
+                safe(&report.location)
             );
         } else {
             let _ = writeln!(
@@ -101,7 +101,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 toml_key(name),
                 toml_value(&report.value),
                 report.source,
-                report.location
+                safe(&report.location)
             );
         }
         for r in &report.rejected {
@@ -110,8 +110,8 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 "#   refused {} from {} ({}): {}",
                 toml_value(&r.value),
                 r.source,
-                r.location,
-                r.reason
+                safe(&r.location),
+                safe(&r.reason)
             );
         }
         if include_overridden {
@@ -149,7 +149,7 @@ pub fn explain(
     match report {
         Some(r) => {
             let _ = writeln!(out, "{key} = {}", toml_value(&r.value));
-            let _ = writeln!(out, "  from {} at {}", r.source, r.location);
+            let _ = writeln!(out, "  from {} at {}", r.source, safe(&r.location));
             let _ = writeln!(
                 out,
                 "  {}",
@@ -189,22 +189,23 @@ pub fn explain(
                    tag: &str| {
             let _ = writeln!(
                 out,
-                "  {mark} {source:<8} {}  ({location}){tag}",
-                toml_value(value)
+                "  {mark} {source:<8} {}  ({}){tag}",
+                toml_value(value),
+                safe(location)
             );
         };
         for x in &r.rejected {
             let by = x
                 .constraint
                 .as_ref()
-                .map(|c| format!(" [{} set at {}]", c.op, c.location))
+                .map(|c| format!(" [{} set at {}]", c.op, safe(&c.location)))
                 .unwrap_or_default();
             row(&mut out, "✗", &x.source, &x.value, &x.location, "");
             let _ = writeln!(
                 out,
                 "             {}: {}{by}",
                 style::status(Stream::Out, "refused"),
-                x.reason
+                safe(&x.reason)
             );
         }
         if r.merged.is_empty() {
@@ -248,6 +249,16 @@ pub fn explain(
 }
 
 /// The sources as a table for people.
+/// Text from files, plists and the network, made safe to print on a
+/// terminal: control characters (a newline in a path, an escape sequence)
+/// are written as escapes, so no value can forge a line or recolour one.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().flat_map(char::escape_debug).collect())
+}
+
 pub fn sources(effective: &Effective, trust_line: &str) -> String {
     let mut out = String::new();
     if let Some(root) = &effective.root {
@@ -265,13 +276,13 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
             "{:<9} {} {}{}",
             s.name.name(),
             style::status(Stream::Out, &format!("{:<9}", s.status.name())),
-            s.location,
-            version(s)
+            safe(&s.location),
+            safe(&version(s))
         );
         if let Some(reason) = &s.reason {
             for (i, line) in reason.lines().enumerate() {
                 let lead = if i == 0 { "why:" } else { "    " };
-                let _ = writeln!(out, "{:<20}{lead} {line}", "");
+                let _ = writeln!(out, "{:<20}{lead} {}", "", safe(line));
             }
         }
         for (k, v) in &s.details {
@@ -279,7 +290,25 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| v.to_string());
-            let _ = writeln!(out, "{:<20}{k}: {v}", "");
+            let _ = writeln!(out, "{:<20}{k}: {}", "", safe(&v));
+        }
+    }
+    // What the status (and a degraded message) points to.
+    let notable: Vec<_> = effective
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity >= mandate::resolve::Severity::Warning)
+        .collect();
+    if !notable.is_empty() {
+        let _ = writeln!(out, "\ndiagnostics:");
+        for d in notable {
+            let _ = writeln!(
+                out,
+                "  {} [{}]: {}",
+                severity_name(d.severity),
+                d.code,
+                safe(&d.message)
+            );
         }
     }
     out

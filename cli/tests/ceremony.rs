@@ -8,108 +8,21 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
+use common::Admin;
 use serde_json::Value;
 
-struct Admin {
-    dir: PathBuf,
-    machine: PathBuf,
-    agent: Option<PathBuf>,
-}
+const KEYS: [&str; 5] = ["root-1", "root-2", "root-3", "policy-1", "policy-2"];
 
-impl Admin {
-    fn new(tmp: &Path) -> Admin {
-        let dir = tmp.join("admin");
-        let machine = tmp.join("machine");
-        std::fs::create_dir_all(dir.join("keys")).unwrap();
-        for d in ["etc/mandate/policy.d", "var/lib/mandate"] {
-            std::fs::create_dir_all(machine.join(d)).unwrap();
-        }
-        for d in [
-            "",
-            "etc",
-            "etc/mandate",
-            "etc/mandate/policy.d",
-            "var",
-            "var/lib",
-            "var/lib/mandate",
-        ] {
-            std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
-        }
-        let admin = Admin {
-            dir,
-            machine,
-            agent: None,
-        };
-        for name in ["root-1", "root-2", "root-3", "policy-1", "policy-2"] {
-            admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
-        }
-        admin
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::cargo_bin("mandate").unwrap();
-        cmd.current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &self.dir);
-        if let Some(sock) = &self.agent {
-            cmd.env("SSH_AUTH_SOCK", sock);
-        }
-        cmd.args(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "mandate {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail with `code`; returns stdout + stderr.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(code), "mandate {args:?}: {text}");
-        text
-    }
-
-    fn read(&self, file: &str) -> String {
-        std::fs::read_to_string(self.dir.join(file)).unwrap()
-    }
-
-    fn install(&self, file: &str, to: &str) {
-        let target = self.machine.join(to);
-        std::fs::copy(self.dir.join(file), &target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-
-    fn sources(&self) -> Value {
-        let root = self.machine.display().to_string();
-        let out = self.run(&["--root", &root, "--platform", "linux", "sources", "--json"]);
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn write_policy(&self, name: &str, version: u64) {
-        std::fs::write(
-            self.dir.join(name),
-            format!(
-                "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"base\"\nversion = {version}\n\n[requirements]\n\"sandbox.mode\" = {{ max = \"workspace-write\" }}\n"
-            ),
-        )
-        .unwrap();
-    }
+/// A policy `base` at `version` under `name` in the admin's directory.
+fn write_base(admin: &Admin, name: &str, version: u64) {
+    std::fs::write(
+        admin.dir.join(name),
+        format!(
+            "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"base\"\nversion = {version}\n\n[requirements]\n\"sandbox.mode\" = {{ max = \"workspace-write\" }}\n"
+        ),
+    )
+    .unwrap();
 }
 
 fn bundle_source(sources: &Value) -> Value {
@@ -130,7 +43,7 @@ fn key_id(admin: &Admin, name: &str) -> String {
 #[test]
 fn a_trust_root_signed_by_three_people_in_turn() {
     let tmp = tempfile::tempdir().unwrap();
-    let admin = Admin::new(tmp.path());
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
     let content = [
         "--org",
         "acme",
@@ -348,7 +261,7 @@ fn a_trust_root_signed_by_three_people_in_turn() {
 #[test]
 fn bundles_signed_in_turn_and_header_filled_at_signing() {
     let tmp = tempfile::tempdir().unwrap();
-    let admin = Admin::new(tmp.path());
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
     admin.ok(&[
         "trust",
         "init",
@@ -519,7 +432,7 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
 #[test]
 fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     let tmp = tempfile::tempdir().unwrap();
-    let admin = Admin::new(tmp.path());
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
     admin.ok(&[
         "trust",
         "init",
@@ -536,7 +449,7 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
         "-o",
         "trust.toml",
     ]);
-    admin.write_policy("base.toml", 1);
+    write_base(&admin, "base.toml", 1);
     admin.ok(&[
         "sign",
         "--key",
@@ -639,7 +552,7 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     );
 
     // Re-signed with the new key, the policy is back.
-    admin.write_policy("base.toml", 2);
+    write_base(&admin, "base.toml", 2);
     admin.ok(&[
         "sign",
         "--key",
@@ -955,7 +868,7 @@ fn start_agent(dir: &Path) -> Option<Agent> {
 #[test]
 fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut admin = Admin::new(tmp.path());
+    let mut admin = Admin::with_keys(tmp.path(), &KEYS);
     let Some(agent) = start_agent(tmp.path()) else {
         return;
     };
@@ -1040,7 +953,7 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     assert!(out.contains("(alice@acme)"), "{out}");
 
     // A bundle signed by the agent, named by fingerprint.
-    admin.write_policy("base.toml", 1);
+    write_base(&admin, "base.toml", 1);
     let by_fp = format!("ssh-agent:{bob_fp}");
     admin.ok(&[
         "sign",
@@ -1109,7 +1022,7 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
 #[test]
 fn non_destructive_defaults() {
     let tmp = tempfile::tempdir().unwrap();
-    let admin = Admin::new(tmp.path());
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
     // demo --out on an existing directory says what to do and writes nothing.
     admin.ok(&["demo", "--out", "demo"]);
     let text = admin.fails(2, &["demo", "--out", "demo"]);
@@ -1139,7 +1052,7 @@ fn non_destructive_defaults() {
         "-o",
         "trust.toml",
     ]);
-    admin.write_policy("p.toml", 1);
+    write_base(&admin, "p.toml", 1);
     let out = admin.run(&[
         "sign",
         "--key",

@@ -425,6 +425,7 @@ fn sources_json() {
             ("system", "unsigned"),
             ("user", "loaded"),
             ("project", "loaded"),
+            ("session", "absent"),
             ("default", "loaded")
         ]
     );

@@ -207,3 +207,64 @@ fn a_source_left_out_of_the_signed_order_is_listed_as_ignored() {
     let (eff, _) = show(&admin);
     assert_ne!(eff["keys"]["sandbox.mode"]["source"], "system", "{eff:#}");
 }
+
+#[test]
+fn human_output_escapes_control_characters() {
+    let (_tmp, admin) = setup(&[]);
+    // A policy file whose name holds an escape sequence and a newline.
+    let name = "etc/mandate/policy.d/20-evil\u{1b}[31m\nsystem    verified  fake.toml";
+    std::fs::write(
+        admin.dir.join("p.toml"),
+        "[requirements]\n\"sandbox.mode\" = { value = \"read-only\" }\n",
+    )
+    .unwrap();
+    admin.install("p.toml", &format!("{name}.toml"));
+    let out = admin.on_machine(&["sources"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("system    verified  fake")),
+        "a forged line: {text}"
+    );
+    assert!(text.contains("\\u{1b}[31m\\nsystem"), "{text}");
+}
+
+#[test]
+fn sources_lists_absent_layers_with_where_they_would_be_read() {
+    let (_tmp, admin) = setup(&[]);
+    let sources = admin.sources();
+    let rows = sources["sources"].as_array().unwrap();
+    for name in ["user", "project", "session"] {
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} row: {rows:#?}"));
+        assert_eq!(row["status"], "absent", "{row}");
+        assert!(!row["location"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn the_trust_line_names_the_root_actually_in_force() {
+    let (_tmp, admin) = setup(&[]);
+    let sources = admin.sources();
+    assert!(
+        sources["trust"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/mandate/trust.toml"),
+        "{sources:#}"
+    );
+    // trust.toml removed after pinning: the pinned copy is what is in force.
+    std::fs::remove_file(admin.machine.join("etc/mandate/trust.toml")).unwrap();
+    let sources = admin.sources();
+    let location = sources["trust"]["location"].as_str().unwrap();
+    assert!(
+        location.contains("var/lib/mandate/trust/root.toml"),
+        "{location}"
+    );
+    assert!(location.contains("pinned copy"), "{location}");
+    assert_eq!(sources["trust"]["mode"], "signed");
+}

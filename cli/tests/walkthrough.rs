@@ -4,103 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::Admin;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-struct Admin {
-    dir: PathBuf,
-    machine: PathBuf,
-}
-
-impl Admin {
-    fn new(tmp: &Path) -> Admin {
-        let dir = tmp.join("admin");
-        let machine = tmp.join("machine");
-        std::fs::create_dir_all(&dir).unwrap();
-        for d in ["etc/mandate/policy.d", "var/lib/mandate"] {
-            std::fs::create_dir_all(machine.join(d)).unwrap();
-        }
-        for d in [
-            "",
-            "etc",
-            "etc/mandate",
-            "etc/mandate/policy.d",
-            "var",
-            "var/lib",
-            "var/lib/mandate",
-        ] {
-            std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
-        }
-        Admin { dir, machine }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("mandate")
-            .unwrap()
-            .current_dir(&self.dir)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &self.dir)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "mandate {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn on_machine(&self, args: &[&str]) -> Output {
-        let root = self.machine.display().to_string();
-        let mut all = vec!["--root", root.as_str(), "--platform", "linux"];
-        all.extend_from_slice(args);
-        self.run(&all)
-    }
-
-    fn sources(&self) -> Value {
-        let out = self.on_machine(&["sources", "--json"]);
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn install(&self, file: &str, to: &str) {
-        let target = self.machine.join(to);
-        std::fs::copy(self.dir.join(file), &target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-
-    fn write_policy(&self, name: &str, version: u64, mode_max: &str) {
-        let text = format!(
-            r#"[policy]
-org = "acme"
-channel = "system"
-id = "acme-baseline"
-version = {version}
-issued_at = 2026-01-01T00:00:00Z
-expires = 2099-01-01T00:00:00Z
-
-[settings]
-sandbox.mode = "{mode_max}"
-
-[requirements]
-"sandbox.mode" = {{ max = "{mode_max}" }}
-"auth.method" = {{ value = "sso" }}
-"#
-        );
-        std::fs::write(self.dir.join(name), text).unwrap();
-    }
-}
 
 fn system_source(sources: &Value) -> &Value {
     sources["sources"]

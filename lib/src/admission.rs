@@ -193,15 +193,28 @@ impl Admission {
                 return;
             }
         };
+        let pinned_location = tree.real(&pinned_root(platform)).display().to_string();
+        // Where the installed root came from: trust.toml, or the MDM plist.
+        let mut installed_location = location.clone();
         let installed = match tree.read(&logical) {
             Ok(bytes) => Some(bytes),
-            Err(e) if e.is_absent() => mdm_trust_root,
+            Err(e) if e.is_absent() => {
+                if mdm_trust_root.is_some() {
+                    installed_location = format!(
+                        "{} > TrustRoot",
+                        tree.real(&platform.mdm_plist(&stack.domain)).display()
+                    );
+                }
+                mdm_trust_root
+            }
             Err(e) => {
                 fail_closed(stack, Path::new(&location), &e.to_string());
                 stack.trust = summary("rejected", Some(e.to_string()));
                 return;
             }
         };
+        // The root in force and where it is, as `sources` names it.
+        let mut in_force = installed_location.clone();
         let root = match (pinned, installed) {
             (None, None) => {
                 stack.trust = summary(
@@ -224,6 +237,7 @@ impl Admission {
                     key: None,
                     operator: None,
                 });
+                in_force = format!("{pinned_location} (the pinned copy: {location} is gone)");
                 pin
             }
             (None, Some(bytes)) => match TrustRoot::verify_self(&bytes, self.now) {
@@ -242,7 +256,15 @@ impl Admission {
                 }
             },
             (Some(pin), Some(bytes)) => match self.advance(tree, platform, &pin, &bytes) {
-                Ok(root) => root,
+                Ok(root) => {
+                    if root.version() > pin.version() {
+                        in_force = format!(
+                            "{installed_location} (rotated from the pinned version {})",
+                            pin.version()
+                        );
+                    }
+                    root
+                }
                 Err(message) => {
                     stack.degraded = true;
                     stack.diagnostics.push(Diagnostic {
@@ -254,6 +276,9 @@ impl Admission {
                         key: None,
                         operator: None,
                     });
+                    in_force = format!(
+                        "{pinned_location} (the pinned copy: the installed trust root was refused)"
+                    );
                     pin
                 }
             },
@@ -265,7 +290,7 @@ impl Admission {
         }
         stack.trust = TrustSummary {
             mode: "signed".into(),
-            location,
+            location: in_force,
             version: Some(root.version()),
             expires: root
                 .expires()

@@ -25,6 +25,9 @@ pub struct Environment {
     pub now: OffsetDateTime,
     /// `HTTPS_PROXY`/`https_proxy`, for `sync` only (a proxy is never trusted: the signature is).
     pub https_proxy: Option<String>,
+    /// The directories of `PATH`, where agents' executables are looked for
+    /// (`mandate agents`, and `apply` when the policy does not name the agents).
+    pub search_path: Vec<PathBuf>,
 }
 
 impl Environment {
@@ -53,6 +56,9 @@ impl Environment {
             https_proxy: std::env::var("HTTPS_PROXY")
                 .or_else(|_| std::env::var("https_proxy"))
                 .ok(),
+            search_path: std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -66,6 +72,7 @@ impl Environment {
             home: None,
             now,
             https_proxy: None,
+            search_path: Vec::new(),
         }
     }
 }

@@ -60,6 +60,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod agents;
 pub mod atomic;
 pub mod audit;
 pub mod cloud;
@@ -97,7 +98,7 @@ pub(crate) fn contain<T>(parse: impl FnOnce() -> T) -> Result<T, String> {
 pub use env::Environment;
 pub use error::Error;
 pub use layer::Layer;
-pub use loader::{Options, Resolver};
+pub use loader::{Options, Resolver, Scope};
 pub use paths::Platform;
 pub use resolve::{Effective, Status, resolve};
 pub use schema::Schema;

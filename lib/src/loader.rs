@@ -43,6 +43,23 @@ pub struct Options {
     pub session: Vec<String>,
     /// The user whose config and per-user managed preferences apply (under `--root` only).
     pub user: Option<String>,
+    /// Whose configuration to resolve: the caller's (every layer) or the machine's
+    /// (managed layers and defaults only).
+    pub scope: Scope,
+}
+
+/// Whose configuration a resolution describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The person running the command: managed layers, then their session
+    /// (`-c`), project and user layers, then defaults.
+    #[default]
+    Caller,
+    /// The machine: managed layers (`mdm`, `cloud`, `system`) and defaults
+    /// only. No user config, project file, session value or per-user managed
+    /// preferences count, whoever runs it; this is what `mandate apply`
+    /// renders for every agent on the machine.
+    Machine,
 }
 
 impl Default for Options {
@@ -55,6 +72,7 @@ impl Default for Options {
             cwd: None,
             session: Vec::new(),
             user: None,
+            scope: Scope::Caller,
         }
     }
 }
@@ -160,32 +178,8 @@ impl Resolver {
             .add_to(&self.schema, &mut stack);
         }
         self.load_system(&tree, &mut admission, &mut stack);
-        let user_config = self.user_config_path(env, &mut stack);
-        let trusted = self.load_user(user_config.as_deref(), &mut stack);
-        self.load_project(env, &trusted, &mut stack);
-        for (key, times) in crate::layer::repeated_session_keys(&self.options.session) {
-            stack.diagnostics.push(Diagnostic {
-                severity: Severity::Warning,
-                code: "session-repeated".into(),
-                message: format!("-c {key} is given {times} times; the last one wins"),
-                source: Some(SourceKind::Session),
-                location: None,
-                key: Some(key),
-                operator: None,
-            });
-        }
-        match session_layer(&self.schema, &self.options.session) {
-            Ok(layer) => {
-                if !layer.settings.is_empty() {
-                    stack.sources.push(SourceReport::new(
-                        SourceKind::Session,
-                        SourceStatus::Loaded,
-                        "command line (-c)",
-                    ));
-                    stack.layers.push(layer);
-                }
-            }
-            Err(errors) => return Err(Error::Document(errors)),
+        if self.options.scope == Scope::Caller {
+            self.load_unmanaged(env, &mut stack)?;
         }
         stack.sources.push(SourceReport::new(
             SourceKind::Default,
@@ -226,6 +220,43 @@ impl Resolver {
         admission.require_known_bundles(&mut stack);
         admission.commit(&mut stack);
         Ok(stack)
+    }
+
+    /// The caller's own layers: user config, the trusted project's file, `-c`.
+    fn load_unmanaged(&self, env: &Environment, stack: &mut Stack) -> Result<(), Error> {
+        let user_config = self.user_config_path(env, stack);
+        let trusted = self.load_user(user_config.as_deref(), stack);
+        self.load_project(env, &trusted, stack);
+        for (key, times) in crate::layer::repeated_session_keys(&self.options.session) {
+            stack.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "session-repeated".into(),
+                message: format!("-c {key} is given {times} times; the last one wins"),
+                source: Some(SourceKind::Session),
+                location: None,
+                key: Some(key),
+                operator: None,
+            });
+        }
+        match session_layer(&self.schema, &self.options.session) {
+            Ok(layer) => {
+                let status = if layer.settings.is_empty() {
+                    SourceStatus::Absent
+                } else {
+                    SourceStatus::Loaded
+                };
+                stack.sources.push(SourceReport::new(
+                    SourceKind::Session,
+                    status,
+                    "command line (-c)",
+                ));
+                if !layer.settings.is_empty() {
+                    stack.layers.push(layer);
+                }
+            }
+            Err(errors) => return Err(Error::Document(errors)),
+        }
+        Ok(())
     }
 
     fn precedence_names(precedence: &crate::trust::root::Precedence) -> String {
@@ -538,7 +569,13 @@ impl Resolver {
     }
 
     fn load_user(&self, path: Option<&Path>, stack: &mut Stack) -> Vec<PathBuf> {
-        let Some(path) = path else { return Vec::new() };
+        let Some(path) = path else {
+            stack.sources.push(
+                SourceReport::new(SourceKind::User, SourceStatus::Absent, "(unknown)")
+                    .because("no user whose config to read (under --root, pass --user NAME)"),
+            );
+            return Vec::new();
+        };
         let location = path.display().to_string();
         let Some(text) = self.read_unmanaged(SourceKind::User, path, stack) else {
             return Vec::new();
@@ -560,9 +597,27 @@ impl Resolver {
 
     fn load_project(&self, env: &Environment, trusted: &[PathBuf], stack: &mut Stack) {
         let Some(cwd) = self.options.cwd.clone().or_else(|| env.cwd.clone()) else {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Project,
+                    SourceStatus::Absent,
+                    "(no working directory)",
+                )
+                .because("no working directory to look for .mandate.toml from (use -C DIR)"),
+            );
             return;
         };
         let Some(file) = find_project_file(&cwd) else {
+            stack.sources.push(
+                SourceReport::new(
+                    SourceKind::Project,
+                    SourceStatus::Absent,
+                    cwd.join(".mandate.toml").display().to_string(),
+                )
+                .because(
+                    "no .mandate.toml in this directory or an ancestor up to the repository root",
+                ),
+            );
             return;
         };
         let location = file.display().to_string();
@@ -681,9 +736,10 @@ impl Resolver {
             return Vec::new();
         }
         let domain = &self.options.domain;
-        let user = match &self.options.root {
-            Some(_) => self.options.user.clone(),
-            None => env.user_name.clone(),
+        let user = match (&self.options.root, self.options.scope) {
+            (_, Scope::Machine) => None,
+            (Some(_), Scope::Caller) => self.options.user.clone(),
+            (None, Scope::Caller) => env.user_name.clone(),
         };
         let mut places = vec![(SourceKind::Mdm, platform.mdm_plist(domain))];
         if let Some(user) = user {

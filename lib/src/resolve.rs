@@ -499,7 +499,13 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         }
         let candidates = proposals.remove(key).unwrap_or_default();
         let report = if stack.lockdown {
-            lockdown_report(setting, &req, &candidates)
+            let raw: Vec<&crate::constraint::Constraint> = constraints
+                .get(key)
+                .into_iter()
+                .flatten()
+                .map(|(c, _)| *c)
+                .collect();
+            lockdown_report(setting, &req, &raw, &candidates)
         } else {
             resolve_key(schema, setting, &req, &candidates)
         };
@@ -556,10 +562,10 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
 /// than the policy it replaces.
 ///
 /// - A setting with a lockdown value holds it; for a list merged by union
-///   (deny lists such as `network.denied_domains`), the accepted layers'
-///   required elements are kept too (command rules only when they prompt or
-///   forbid), and a list's elements the accepted requirements refuse are
-///   dropped.
+///   (deny lists such as `network.denied_domains`), every element an
+///   accepted layer requires is added, even one a conflict dropped (command
+///   rules only when they prompt or forbid), and a list's elements the
+///   accepted requirements refuse are dropped.
 /// - A setting whose lockdown is "unset" (no value is safe everywhere) takes
 ///   the first value the accepted managed layers propose that their
 ///   requirements admit, else the strictest value those requirements allow,
@@ -569,6 +575,7 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
 fn lockdown_report(
     setting: &Setting,
     req: &Requirement,
+    constraints: &[&crate::constraint::Constraint],
     candidates: &[Candidate],
 ) -> Option<KeyReport> {
     // A value the accepted managed layers propose and their requirements
@@ -595,7 +602,10 @@ fn lockdown_report(
                 }
             }
             if setting.merge == ListMerge::Union {
-                for inc in req.includes() {
+                // Every element an accepted layer requires, even one a
+                // conflict dropped: in lockdown more denied is stricter.
+                let required = constraints.iter().flat_map(|c| c.includes.iter());
+                for inc in req.includes().chain(required) {
                     let prompts = inc
                         .get("decision")
                         .and_then(Value::as_str)

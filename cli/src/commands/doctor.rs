@@ -146,6 +146,14 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         };
         findings.push(finding(level, d.message.clone(), None));
     }
+    for (level, what, fix) in crate::commands::agents::doctor_findings(
+        &effective,
+        &env,
+        resolver.options().root.as_deref(),
+        resolver.options().platform,
+    ) {
+        findings.push(Finding { level, what, fix });
+    }
     if effective.is_degraded() {
         findings.push(finding(
             "error",

@@ -1,5 +1,6 @@
 //! One module per command family; each parses its arguments and renders.
 
+pub mod agents;
 pub mod apply;
 pub mod audit;
 pub mod cloud;

@@ -17,6 +17,8 @@ pub struct Admin {
     pub dir: PathBuf,
     /// The machine's root directory.
     pub machine: PathBuf,
+    /// An ssh-agent socket to pass as `SSH_AUTH_SOCK`.
+    pub agent: Option<PathBuf>,
 }
 
 impl Admin {
@@ -39,19 +41,49 @@ impl Admin {
             std::fs::set_permissions(machine.join(d), std::fs::Permissions::from_mode(0o755))
                 .unwrap();
         }
-        Admin { dir, machine }
+        Admin {
+            dir,
+            machine,
+            agent: None,
+        }
+    }
+
+    /// [`Admin::new`], with these keys generated under `keys/`.
+    pub fn with_keys(tmp: &Path, names: &[&str]) -> Admin {
+        let admin = Admin::new(tmp);
+        for name in names {
+            admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
+        }
+        admin
+    }
+
+    /// Runs a command that must fail with `code`; returns stdout + stderr.
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "mandate {args:?}: {text}");
+        text
+    }
+
+    /// A file of the admin's directory, as text.
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap()
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("mandate")
-            .unwrap()
-            .current_dir(&self.dir)
+        let mut cmd = Command::cargo_bin("mandate").unwrap();
+        cmd.current_dir(&self.dir)
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
-            .env("HOME", &self.dir)
-            .args(args)
-            .output()
-            .unwrap()
+            .env("HOME", &self.dir);
+        if let Some(sock) = &self.agent {
+            cmd.env("SSH_AUTH_SOCK", sock);
+        }
+        cmd.args(args).output().unwrap()
     }
 
     pub fn ok(&self, args: &[&str]) -> String {

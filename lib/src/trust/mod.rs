@@ -210,6 +210,8 @@ pub struct VerifiedBundle {
     pub sha256: Sha256,
     /// The fingerprint of the policy key set that verified it.
     pub policy_keys: Sha256,
+    /// The ids of the trust root's policy keys when it was verified.
+    pub policy_key_ids: Vec<KeyId>,
     /// The version of the trust root that verified it.
     pub root_version: u64,
     /// Freshness at the time of verification.
@@ -220,6 +222,19 @@ pub struct VerifiedBundle {
 }
 
 impl VerifiedBundle {
+    /// The keys rollback state judges and records it under.
+    pub fn key_set(&self) -> state::KeySet {
+        state::KeySet {
+            fingerprint: self.policy_keys,
+            policy: self
+                .policy_key_ids
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+            signers: self.signers.iter().map(|k| k.as_str().to_owned()).collect(),
+        }
+    }
+
     /// The root table of the payload as parsed once, at verification; its
     /// spans are byte offsets into [`VerifiedBundle::payload`].
     pub fn document(&self) -> &Arc<toml_edit::Table> {
@@ -243,6 +258,7 @@ impl PartialEq for VerifiedBundle {
             signers,
             sha256,
             policy_keys,
+            policy_key_ids,
             root_version,
             expiry,
             document: _,
@@ -254,6 +270,7 @@ impl PartialEq for VerifiedBundle {
             signers,
             sha256,
             policy_keys,
+            policy_key_ids,
             root_version,
             expiry,
         ) == (
@@ -263,6 +280,7 @@ impl PartialEq for VerifiedBundle {
             &other.signers,
             &other.sha256,
             &other.policy_keys,
+            &other.policy_key_ids,
             &other.root_version,
             &other.expiry,
         )
@@ -552,8 +570,21 @@ pub fn verify_bundle(
     }
     let sha256 = Sha256::of(&verified.payload);
     let policy_keys = root.policy_keys_fingerprint();
+    let policy_key_ids = root.role(RoleName::Policy).keys.clone();
+    let key_set = state::KeySet {
+        fingerprint: policy_keys,
+        policy: policy_key_ids
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
+        signers: verified
+            .signers
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
+    };
     state
-        .check(&header, &sha256, now, &policy_keys)
+        .check(&header, &sha256, now, key_set)
         .map_err(BundleError::Rollback)?;
     let expiry = Expiry::at(header.expires, root.offline_grace(), now);
     Ok(VerifiedBundle {
@@ -563,6 +594,7 @@ pub fn verify_bundle(
         signers: verified.signers,
         sha256,
         policy_keys,
+        policy_key_ids,
         root_version: root.version(),
         expiry,
         document,

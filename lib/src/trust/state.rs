@@ -70,6 +70,10 @@ pub struct BundleRecord {
     pub sha256: Sha256,
     /// The fingerprint of the policy key set that verified it.
     pub policy_keys: Sha256,
+    /// The key ids that signed it (empty in records written before they
+    /// were kept): while one of them is still a policy key, its version binds
+    /// even after other keys were added.
+    pub signers: Vec<String>,
     /// Its `issued_at`.
     pub issued_at: OffsetDateTime,
     /// When it was recorded.
@@ -196,8 +200,41 @@ struct RawRecord {
     version: u64,
     sha256: String,
     policy_keys: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    signers: Vec<String>,
     issued_at: String,
     recorded_at: String,
+}
+
+/// The policy keys a bundle is judged under: the fingerprint of the trust
+/// root's policy key set, the ids in that set, and the ids that signed the
+/// bundle. A bundle's recorded version stops binding only when every key
+/// that signed it has left the policy role (a signed statement: the trust
+/// root that removed them), not when keys are merely added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySet {
+    /// [`super::root::TrustRoot::policy_keys_fingerprint`].
+    pub fingerprint: Sha256,
+    /// The ids of the policy role's keys.
+    pub policy: Vec<String>,
+    /// The ids of the keys that signed this bundle.
+    pub signers: Vec<String>,
+}
+
+impl From<Sha256> for KeySet {
+    fn from(fingerprint: Sha256) -> KeySet {
+        KeySet {
+            fingerprint,
+            policy: Vec::new(),
+            signers: Vec::new(),
+        }
+    }
+}
+
+impl From<&Sha256> for KeySet {
+    fn from(fingerprint: &Sha256) -> KeySet {
+        KeySet::from(*fingerprint)
+    }
 }
 
 /// What the machine has seen: per channel and bundle id, and the latest time.
@@ -282,6 +319,7 @@ impl RollbackState {
                     version: record.version,
                     sha256: hash("sha256", &record.sha256)?,
                     policy_keys: hash("policy_keys", &record.policy_keys)?,
+                    signers: record.signers,
                     issued_at: time("issued_at", &record.issued_at)?,
                     recorded_at: time("recorded_at", &record.recorded_at)?,
                 },
@@ -308,6 +346,7 @@ impl RollbackState {
                             version: r.version,
                             sha256: r.sha256.to_hex(),
                             policy_keys: r.policy_keys.to_hex(),
+                            signers: r.signers.clone(),
                             issued_at: format_datetime(r.issued_at),
                             recorded_at: format_datetime(r.recorded_at),
                         },
@@ -425,8 +464,9 @@ impl RollbackState {
         header: &SignedHeader,
         sha256: &Sha256,
         now: OffsetDateTime,
-        policy_keys: &Sha256,
+        keys: impl Into<KeySet>,
     ) -> Result<(), RollbackError> {
+        let keys = keys.into();
         if let Some(latest_seen) = self.latest_seen
             && now < latest_seen - CLOCK_TOLERANCE
         {
@@ -443,7 +483,9 @@ impl RollbackState {
         let Some(record) = self.record_for(header.channel, &header.id) else {
             return Ok(());
         };
-        if record.policy_keys != *policy_keys {
+        // Keys added beside a key that signed the record change nothing.
+        let signer_still_trusted = record.signers.iter().any(|s| keys.policy.contains(s));
+        if record.policy_keys != keys.fingerprint && !signer_still_trusted {
             if header.issued_at < record.issued_at {
                 return Err(RollbackError::IssuedBeforeRecorded {
                     channel: header.channel,
@@ -479,15 +521,17 @@ impl RollbackState {
         header: &SignedHeader,
         sha256: Sha256,
         now: OffsetDateTime,
-        policy_keys: Sha256,
+        keys: impl Into<KeySet>,
     ) -> Result<(), RollbackError> {
-        self.check(header, &sha256, now, &policy_keys)?;
+        let keys = keys.into();
+        self.check(header, &sha256, now, keys.clone())?;
         self.bundles.insert(
             (header.channel, header.id.clone()),
             BundleRecord {
                 version: header.version,
                 sha256,
-                policy_keys,
+                policy_keys: keys.fingerprint,
+                signers: keys.signers,
                 issued_at: header.issued_at,
                 recorded_at: now,
             },
@@ -502,7 +546,7 @@ impl RollbackState {
         bundle: &VerifiedBundle,
         now: OffsetDateTime,
     ) -> Result<(), RollbackError> {
-        self.record(&bundle.header, bundle.sha256, now, bundle.policy_keys)
+        self.record(&bundle.header, bundle.sha256, now, bundle.key_set())
     }
 
     /// Advances the latest time seen to `now` (never backwards).
@@ -519,6 +563,51 @@ mod merge_tests {
     use super::*;
 
     #[test]
+    fn adding_a_policy_key_keeps_the_version_binding_removing_the_signer_resets_it() {
+        let mut h = SignedHeader {
+            org: "acme".into(),
+            channel: Channel::System,
+            id: "base".into(),
+            version: 8,
+            issued_at: OffsetDateTime::UNIX_EPOCH + Duration::days(20_000),
+            expires: OffsetDateTime::UNIX_EPOCH + Duration::days(30_000),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_001);
+        let keys = |fp: &[u8], policy: &[&str], signers: &[&str]| KeySet {
+            fingerprint: Sha256::of(fp),
+            policy: policy.iter().map(|s| (*s).to_owned()).collect(),
+            signers: signers.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let mut state = RollbackState::new();
+        state
+            .record(&h, Sha256::of(b"v8"), now, keys(b"A", &["A"], &["A"]))
+            .unwrap();
+        // Key B is added: an older version (even one B signs) is still refused.
+        h.version = 3;
+        assert!(matches!(
+            state.check(
+                &h,
+                &Sha256::of(b"v3"),
+                now,
+                keys(b"AB", &["A", "B"], &["B"])
+            ),
+            Err(RollbackError::OlderVersion { .. })
+        ));
+        // A is removed by the trust root: the signed statement that resets.
+        h.issued_at += Duration::days(1);
+        assert!(
+            state
+                .check(
+                    &h,
+                    &Sha256::of(b"v3"),
+                    now + Duration::days(1),
+                    keys(b"B", &["B"], &["B"])
+                )
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn concurrent_savers_lose_no_record() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(STATE_FILE_NAME);
@@ -527,6 +616,7 @@ mod merge_tests {
             version,
             sha256: Sha256::of(&[version as u8]),
             policy_keys: Sha256::of(b"keys"),
+            signers: Vec::new(),
             issued_at: at(h),
             recorded_at: at(h),
         };
@@ -591,7 +681,7 @@ mod tests {
         let state = state_with(7, b"v7");
         let code = |h: &SignedHeader, bytes: &[u8]| {
             state
-                .check(h, &Sha256::of(bytes), NOW, &keys())
+                .check(h, &Sha256::of(bytes), NOW, keys())
                 .map_err(|e| e.code())
         };
         assert_eq!(code(&header(6), b"v6"), Err("rollback-version"));
@@ -612,7 +702,7 @@ mod tests {
         let h = header(8);
         let at = |now| {
             state
-                .check(&h, &Sha256::of(b"v8"), now, &keys())
+                .check(&h, &Sha256::of(b"v8"), now, keys())
                 .map_err(|e| e.code())
         };
         assert_eq!(at(NOW - Duration::minutes(4)), Ok(()));
@@ -622,14 +712,14 @@ mod tests {
             ..header(8)
         };
         let err = state
-            .check(&future, &Sha256::of(b"v8"), NOW, &keys())
+            .check(&future, &Sha256::of(b"v8"), NOW, keys())
             .unwrap_err();
         assert_eq!(err.code(), "issued-in-future");
         let soon = SignedHeader {
             issued_at: NOW + Duration::minutes(59),
             ..header(8)
         };
-        assert!(state.check(&soon, &Sha256::of(b"v8"), NOW, &keys()).is_ok());
+        assert!(state.check(&soon, &Sha256::of(b"v8"), NOW, keys()).is_ok());
     }
 
     #[test]
@@ -640,10 +730,10 @@ mod tests {
             issued_at: datetime!(2026-05-02 00:00 UTC),
             ..header(8)
         };
-        assert!(state.check(&h, &Sha256::of(b"v8"), NOW, &rotated).is_ok());
+        assert!(state.check(&h, &Sha256::of(b"v8"), NOW, rotated).is_ok());
         assert_eq!(
             state
-                .check(&header(8), &Sha256::of(b"v8"), NOW, &keys())
+                .check(&header(8), &Sha256::of(b"v8"), NOW, keys())
                 .unwrap_err()
                 .code(),
             "rollback-version"
@@ -654,7 +744,7 @@ mod tests {
         };
         assert_eq!(
             state
-                .check(&older, &Sha256::of(b"v8"), NOW, &rotated)
+                .check(&older, &Sha256::of(b"v8"), NOW, rotated)
                 .unwrap_err()
                 .code(),
             "rollback-issued-earlier"
