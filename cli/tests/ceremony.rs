@@ -576,7 +576,7 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
 #[test]
 fn signing_tools_refuse_what_devices_refuse() {
     let tmp = tempfile::tempdir().unwrap();
-    let admin = Admin::new(tmp.path());
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
     admin.ok(&[
         "trust",
         "init",
@@ -595,7 +595,7 @@ fn signing_tools_refuse_what_devices_refuse() {
         "-o",
         "trust.toml",
     ]);
-    admin.write_policy("base.toml", 1);
+    write_base(&admin, "base.toml", 1);
 
     // The same key twice: as the same path, and as a copy of the file.
     std::fs::copy(
