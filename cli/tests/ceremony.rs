@@ -569,6 +569,249 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     assert_eq!(sources["status"], "ok");
 }
 
+/// `sign`, `validate` and `package mobileconfig` refuse what every device
+/// would refuse: an expired policy, one key counted twice, a bundle signed
+/// for another channel than the one it is delivered through. A header with
+/// `description` and `contact` (documented fields) signs, installs and shows.
+#[test]
+fn signing_tools_refuse_what_devices_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::with_keys(tmp.path(), &KEYS);
+    admin.ok(&[
+        "trust",
+        "init",
+        "--org",
+        "acme",
+        "--root-key",
+        "keys/root-1.pub",
+        "--policy-key",
+        "keys/policy-1.pub",
+        "--policy-key",
+        "keys/policy-2.pub",
+        "--policy-threshold",
+        "2",
+        "--sign",
+        "keys/root-1.key",
+        "-o",
+        "trust.toml",
+    ]);
+    write_base(&admin, "base.toml", 1);
+
+    // The same key twice: as the same path, and as a copy of the file.
+    std::fs::copy(
+        admin.dir.join("keys/policy-1.key"),
+        admin.dir.join("copy.key"),
+    )
+    .unwrap();
+    for second in ["keys/policy-1.key", "copy.key"] {
+        let text = admin.fails(
+            2,
+            &[
+                "sign",
+                "--key",
+                "keys/policy-1.key",
+                "--key",
+                second,
+                "--expires",
+                "30d",
+                "base.toml",
+                "-o",
+                "twice.bundle",
+            ],
+        );
+        assert!(text.contains("are the same key"), "{text}");
+        assert!(text.contains(&key_id(&admin, "policy-1")), "{text}");
+        assert!(!admin.dir.join("twice.bundle").exists());
+    }
+
+    // Expired: in the file (with or without issued_at), or by --expires.
+    let expired = |extra: &str| {
+        std::fs::write(
+            admin.dir.join("old.toml"),
+            format!(
+                "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"old\"\nversion = 1\n{extra}expires = 2021-01-01T00:00:00Z\n\n[settings]\nsandbox.mode = \"read-only\"\n"
+            ),
+        )
+        .unwrap();
+        admin.fails(
+            1,
+            &[
+                "sign",
+                "--key",
+                "keys/policy-1.key",
+                "old.toml",
+                "-o",
+                "old.bundle",
+            ],
+        )
+    };
+    for extra in ["", "issued_at = 2020-01-01T00:00:00Z\n"] {
+        let text = expired(extra);
+        assert!(
+            text.contains("expires = 2021-01-01T00:00:00Z is in the past"),
+            "{text}"
+        );
+        assert!(text.contains("nothing was signed"), "{text}");
+    }
+    let text = admin.fails(
+        1,
+        &[
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "--expires",
+            "2021-01-01T00:00:00Z",
+            "base.toml",
+            "-o",
+            "old.bundle",
+        ],
+    );
+    assert!(
+        text.contains("--expires: [policy] expires = 2021-01-01T00:00:00Z is in the past"),
+        "{text}"
+    );
+    assert!(!admin.dir.join("old.bundle").exists());
+
+    // description and contact are header fields: they sign and show in `sources`.
+    std::fs::write(
+        admin.dir.join("described.toml"),
+        "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"described\"\nversion = 1\ndescription = \"Baseline for every laptop\"\ncontact = \"security@acme.example\"\n\n[requirements]\n\"sandbox.mode\" = { max = \"workspace-write\" }\n",
+    )
+    .unwrap();
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--trust",
+        "trust.toml",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "described.bundle",
+    ]);
+    admin.ok(&["verify", "--trust", "trust.toml", "described.bundle"]);
+    admin.ok(&["validate", "described.bundle"]);
+    admin.install("trust.toml", "etc/mandate/trust.toml");
+    admin.install(
+        "described.bundle",
+        "etc/mandate/policy.d/10-described.bundle",
+    );
+    let sources = admin.sources();
+    let bundle = bundle_source(&sources);
+    assert_eq!(bundle["status"], "verified", "{sources:#}");
+    assert_eq!(
+        bundle["description"], "Baseline for every laptop",
+        "{sources:#}"
+    );
+    assert_eq!(bundle["contact"], "security@acme.example", "{sources:#}");
+
+    // The system bundle is refused by validate under policy.d/ once signed for cloud,
+    // and by package mobileconfig, which delivers through mdm.
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--channel",
+        "cloud",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "cloud.bundle",
+    ]);
+    std::fs::create_dir_all(admin.dir.join("staging/policy.d")).unwrap();
+    std::fs::copy(
+        admin.dir.join("cloud.bundle"),
+        admin.dir.join("staging/policy.d/20-cloud.bundle"),
+    )
+    .unwrap();
+    admin.ok(&["validate", "cloud.bundle"]);
+    let text = admin.fails(1, &["validate", "staging/policy.d/20-cloud.bundle"]);
+    assert!(text.contains("issued for the cloud channel"), "{text}");
+    assert!(text.contains("channel-mismatch"), "{text}");
+    assert!(text.contains("--channel system"), "{text}");
+    let package = |bundle: &str| {
+        admin.run(&[
+            "package",
+            "mobileconfig",
+            bundle,
+            "--identifier",
+            "com.acme.mandate",
+            "--organization",
+            "Acme",
+            "-o",
+            "p.mobileconfig",
+        ])
+    };
+    let out = package("described.bundle");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("issued for the system channel"), "{text}");
+    assert!(text.contains("--channel mdm"), "{text}");
+    assert!(!admin.dir.join("p.mobileconfig").exists());
+    admin.ok(&[
+        "sign",
+        "--key",
+        "keys/policy-1.key",
+        "--key",
+        "keys/policy-2.key",
+        "--channel",
+        "mdm",
+        "--expires",
+        "30d",
+        "described.toml",
+        "-o",
+        "mdm.bundle",
+    ]);
+    let out = package("mdm.bundle");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    admin.ok(&["validate", "p.mobileconfig"]);
+    // A profile holding a bundle for another channel (built by another tool)
+    // is refused by validate, as a Mac would refuse the bundle.
+    let profile = std::fs::read_to_string(admin.dir.join("p.mobileconfig")).unwrap();
+    let mdm_b64 = base64_of(&std::fs::read(admin.dir.join("mdm.bundle")).unwrap());
+    let cloud_b64 = base64_of(&std::fs::read(admin.dir.join("cloud.bundle")).unwrap());
+    assert!(profile.contains(&mdm_b64[..40]), "{profile}");
+    let (head, tail) = profile.split_once(&mdm_b64[..40]).unwrap();
+    let end = tail.find("</data>").unwrap();
+    std::fs::write(
+        admin.dir.join("cloud.mobileconfig"),
+        format!("{head}{cloud_b64}{}", &tail[end..]),
+    )
+    .unwrap();
+    let text = admin.fails(1, &["validate", "cloud.mobileconfig"]);
+    assert!(text.contains("issued for the cloud channel"), "{text}");
+}
+
+/// Standard base64, as plists write `<data>` (without line breaks).
+fn base64_of(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// A running `ssh-agent`, killed when dropped.
 struct Agent {
     pid: u32,
@@ -726,6 +969,23 @@ fn root_and_policy_keys_held_by_a_real_ssh_agent() {
     // The OpenSSH public key file alone names the agent's key too.
     let text = admin.fails(1, &["sign", "--add", "base.bundle", "--key", "bob.pub"]);
     assert!(text.contains("already signed this bundle"), "{text}");
+    // The same agent key named twice (public key file and fingerprint) is one key.
+    let text = admin.fails(
+        2,
+        &[
+            "sign",
+            "--key",
+            "bob.pub",
+            "--key",
+            &by_fp,
+            "--expires",
+            "30d",
+            "base.toml",
+            "-o",
+            "twice.bundle",
+        ],
+    );
+    assert!(text.contains("are the same key"), "{text}");
     // The agent key is a policy key, not a root key.
     let text = admin.fails(1, &["trust", "sign", "trust.toml", "--key", &by_fp]);
     assert!(text.contains("is not a root key"), "{text}");

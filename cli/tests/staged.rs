@@ -140,18 +140,33 @@ fn verify_machine_answers_with_the_machines_trust_root_and_rollback_state() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["source"], "mdm");
     assert_eq!(v["bundle"]["channel"], "mdm");
-    // The system bundle would be refused in a profile: wrong channel.
-    admin.ok(&[
-        "package",
-        "mobileconfig",
-        "--identifier",
-        "com.acme.mandate",
-        "--output",
-        "wrong.mobileconfig",
+    // The system bundle would be refused in a profile (wrong channel):
+    // `package` refuses to build one, and `verify --machine` refuses it as
+    // a staged file for the mdm source.
+    let text = admin.fails(
+        1,
+        &[
+            "package",
+            "mobileconfig",
+            "--identifier",
+            "com.acme.mandate",
+            "--output",
+            "wrong.mobileconfig",
+            "v3.bundle",
+        ],
+    );
+    assert!(text.contains("system channel"), "{text}");
+    assert!(!admin.dir.join("wrong.mobileconfig").exists());
+    let out = admin.on_machine(&[
+        "verify",
+        "--machine",
+        "--source",
+        "mdm",
+        "--json",
         "v3.bundle",
     ]);
-    let (code, v) = verdict(&admin, "wrong.mobileconfig");
-    assert_eq!(code, 1, "{v:#}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
     assert_eq!(v["code"], "channel-mismatch", "{v:#}");
 
     // Checking wrote nothing: the machine still holds v2 and is ok.

@@ -501,9 +501,7 @@ impl Admission {
             if rejected_system && stack.degraded {
                 continue;
             }
-            stack.degraded = true;
-            stack.lockdown = true;
-            stack.diagnostics.push(Diagnostic {
+            stack.fail_closed(Diagnostic {
                 severity: Severity::Error,
                 code: "bundle-missing".into(),
                 message: format!(
@@ -520,9 +518,7 @@ impl Admission {
 }
 
 fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
-    stack.degraded = true;
-    stack.lockdown = true;
-    stack.diagnostics.push(Diagnostic {
+    stack.fail_closed(Diagnostic {
         severity: Severity::Error,
         code: "trust".into(),
         message: format!(

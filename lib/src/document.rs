@@ -20,10 +20,30 @@ pub trait Locate {
     fn locate(&self, path: &[String]) -> Location;
 }
 
-/// Byte offsets to 1-based lines and columns.
+/// Byte offsets to 1-based lines and columns: the one place positions are
+/// computed, for every message that names a `line:column` (TOML documents,
+/// trust roots, policy headers, invalid UTF-8).
+///
+/// Columns count characters (Unicode scalar values), as `rustc` and the
+/// `toml` crate do, so `é` or `日` before an error moves the column by one.
+/// An offset inside a character is the position of that character; an offset
+/// past the end is the end.
+///
+/// ```
+/// use mandate::document::LineIndex;
+/// let text = "a = 1\nnamé = \"日本\" x\n";
+/// let index = LineIndex::new(text);
+/// assert_eq!(index.position(text.find('x').unwrap()), (2, 13));
+/// ```
 #[derive(Debug)]
 pub struct LineIndex {
+    /// Byte offset where each line starts.
     starts: Vec<usize>,
+    /// Every character longer than one byte: its offset and how many bytes
+    /// it has beyond the first (empty for ASCII text).
+    wide: Vec<(usize, usize)>,
+    /// The length of the text.
+    len: usize,
 }
 
 impl LineIndex {
@@ -31,18 +51,49 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        let wide = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices()
+                .filter(|(_, c)| c.len_utf8() > 1)
+                .map(|(i, c)| (i, c.len_utf8() - 1))
+                .collect()
+        };
+        LineIndex {
+            starts,
+            wide,
+            len: text.len(),
+        }
     }
 
-    /// The 1-based line and column of a byte offset (columns count bytes).
+    /// The 1-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.len);
         let line = self
             .starts
             .partition_point(|&s| s <= offset)
             .saturating_sub(1);
-        let column = offset - self.starts[line];
-        (line as u32 + 1, column as u32 + 1)
+        let start = self.starts[line];
+        let first = self.wide.partition_point(|&(at, _)| at < start);
+        let last = self.wide.partition_point(|&(at, _)| at < offset);
+        // A character counts one column whatever its length; an offset
+        // inside one is at its start.
+        let extra: usize = self.wide[first..last]
+            .iter()
+            .map(|&(at, more)| more.min(offset - at))
+            .sum();
+        let column = offset - start - extra;
+        (
+            u32::try_from(line + 1).unwrap_or(u32::MAX),
+            u32::try_from(column + 1).unwrap_or(u32::MAX),
+        )
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`;
+/// [`LineIndex`] for one position.
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    LineIndex::new(text).position(offset)
 }
 
 /// A parsed TOML document: its tree, and the positions of its keys.
@@ -145,7 +196,7 @@ impl TomlTree {
     /// Parses `text`; `origin` names the file in locations.
     pub fn parse(origin: &str, text: &str) -> Result<TomlTree, Problem> {
         let doc = toml_edit::Document::parse(text).map_err(|e| {
-            let (line, column) = LineIndex::new(text).position(e.span().map_or(0, |s| s.start));
+            let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
             Problem {
                 location: Location::new(origin).at(line, column),
                 key: None,
@@ -166,6 +217,11 @@ impl TomlTree {
         };
         tree.tree = tree.table(&tree.root, None)?;
         Ok(tree)
+    }
+
+    /// The parsed document's root table.
+    pub(crate) fn root(&self) -> &Table {
+        &self.root
     }
 
     /// The location of a byte offset, or the start of the document.
@@ -255,6 +311,42 @@ mod tests {
         assert_eq!(idx.position(1), (1, 2));
         assert_eq!(idx.position(3), (2, 1));
         assert_eq!(idx.position(4), (2, 2));
+        assert_eq!(idx.position(100), (3, 1));
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // 2-, 3- and 4-byte characters before the offset, on this line and the one before.
+        let text = "é = 1\nnamé = \"日本🦀\" x\n";
+        let idx = LineIndex::new(text);
+        let x = text.find('x').expect("x");
+        assert_eq!(idx.position(x), (2, 14));
+        assert_eq!(idx.position(text.find('=').expect("=")), (1, 3));
+        // Inside a character: the character's own position.
+        let crab = text.find('🦀').expect("crab");
+        assert_eq!(idx.position(crab), (2, 11));
+        assert_eq!(idx.position(crab + 2), (2, 11));
+        assert_eq!(idx.position(crab + 4), (2, 12));
+        // Every char boundary agrees with counting characters directly.
+        for (offset, _) in text.char_indices() {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[start..].chars().count() + 1;
+            assert_eq!(
+                idx.position(offset),
+                (line as u32, column as u32),
+                "{offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_after_non_ascii_text_name_the_character_column() {
+        let e = TomlTree::parse("f.toml", "[s]\n\"ключ\" = [1.0, -inf]\n").expect_err("not finite");
+        assert_eq!(e.to_string(), "f.toml:2:16: -inf is not a finite number");
+        let e = TomlTree::parse("f.toml", "[s]\nnom = \"été\" x\n").expect_err("syntax");
+        assert!(e.to_string().starts_with("f.toml:2:13:"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use crate::document::{Locate, TomlTree};
 use crate::error::{DocumentErrors, Problem};
 use crate::schema::{Kind, Schema, Setting};
 use crate::source::{Location, SourceKind};
+use crate::trust::fields::format_datetime;
+use crate::trust::header::{HeaderError, PolicyHeader};
 
 /// One value proposed for one setting, and where it was written.
 #[derive(Clone, Debug)]
@@ -37,6 +39,18 @@ pub struct PolicyInfo {
     /// Whom developers ask to change it (a team, an address, a URL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<String>,
+}
+
+impl From<&PolicyHeader> for PolicyInfo {
+    fn from(header: &PolicyHeader) -> PolicyInfo {
+        PolicyInfo {
+            id: Some(header.id.clone()),
+            version: Some(header.version),
+            expires: header.expires.map(format_datetime),
+            description: header.description.clone(),
+            contact: header.contact.clone(),
+        }
+    }
 }
 
 /// What one source location says: settings and, for managed sources,
@@ -78,7 +92,7 @@ impl Layer {
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
         let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_toml_tree(schema, source, origin, tree)
+        Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
     /// A policy document already parsed from `text` (`root` is its root
@@ -93,19 +107,31 @@ impl Layer {
     ) -> Result<Layer, DocumentErrors> {
         let tree =
             TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
-        Layer::from_toml_tree(schema, source, origin, tree)
+        Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
-    /// The layer of a converted TOML policy document: its values are moved
-    /// into the layer's entries, not copied.
+    /// The layer of a converted TOML policy document: the header read by
+    /// [`PolicyHeader`] (the one reader, which signed bundles use too), the
+    /// values moved into the layer's entries, not copied.
     fn from_toml_tree(
         schema: &Schema,
         source: SourceKind,
         origin: &str,
+        text: &str,
         mut tree: TomlTree,
     ) -> Result<Layer, DocumentErrors> {
+        let header = PolicyHeader::of_document(text, tree.root())
+            .map_err(|e| header_problem(origin, e))
+            .map(|h| h.map(|h| PolicyInfo::from(&h)));
         let map = std::mem::take(&mut tree.tree);
-        Layer::from_owned_policy_tree(schema, source, Location::new(origin), map, &tree)
+        Layer::from_owned_policy_tree(
+            schema,
+            source,
+            Location::new(origin),
+            map,
+            &tree,
+            Some(header),
+        )
     }
 
     /// Parses a plain settings file (user config, project file). A user
@@ -173,7 +199,9 @@ impl Layer {
     }
 
     /// Builds a layer from a policy tree of any format: top-level keys
-    /// `policy`, `settings`, `requirements`.
+    /// `settings` and `requirements`. A `policy` header is read only from
+    /// TOML ([`Layer::parse_policy`]), by the same reader as signed
+    /// bundles; a tree of another format that carries one is refused.
     pub fn from_policy_tree(
         schema: &Schema,
         source: SourceKind,
@@ -181,20 +209,41 @@ impl Layer {
         tree: &Map<String, Value>,
         locate: &dyn Locate,
     ) -> Result<Layer, DocumentErrors> {
-        Layer::from_owned_policy_tree(schema, source, location, tree.clone(), locate)
+        Layer::from_owned_policy_tree(schema, source, location, tree.clone(), locate, None)
     }
 
+    /// `header` is the `[policy]` header as [`PolicyHeader`] read it, for
+    /// TOML documents; `None` for trees that cannot carry one.
     fn from_owned_policy_tree(
         schema: &Schema,
         source: SourceKind,
         location: Location,
         tree: Map<String, Value>,
         locate: &dyn Locate,
+        header: Option<Result<Option<PolicyInfo>, Problem>>,
     ) -> Result<Layer, DocumentErrors> {
         let mut layer = Layer::new(source, location);
         let mut problems = Vec::new();
+        let header_read = header.is_some();
+        match header {
+            Some(Ok(info)) => layer.policy = info,
+            Some(Err(problem)) => problems.push(problem),
+            None => {}
+        }
         for (table, value) in tree {
             let path = vec![table.clone()];
+            if table == "policy" {
+                // Read (and checked) by the header reader already.
+                if !header_read {
+                    problems.push(problem(
+                        locate,
+                        &path,
+                        None,
+                        "a [policy] header is read only from a TOML policy document; give the document (or a signed bundle) instead".into(),
+                    ));
+                }
+                continue;
+            }
             let Value::Object(map) = value else {
                 problems.push(problem(
                     locate,
@@ -205,12 +254,6 @@ impl Layer {
                 continue;
             };
             match table.as_str() {
-                "policy" => match policy_info(&map) {
-                    Ok(info) => layer.policy = Some(info),
-                    Err((field, message)) => {
-                        problems.push(problem(locate, &[table.clone(), field], None, message));
-                    }
-                },
                 "settings" => {
                     let mut path = path;
                     walk_settings(schema, map, &mut path, locate, &mut layer.settings, &mut problems);
@@ -249,49 +292,27 @@ fn problem(locate: &dyn Locate, path: &[String], key: Option<&str>, message: Str
     }
 }
 
-fn policy_info(map: &Map<String, Value>) -> Result<PolicyInfo, (String, String)> {
-    let mut info = PolicyInfo::default();
-    for (field, value) in map {
-        let bad = |what: &str| (field.clone(), format!("[policy] {field} must be {what}"));
-        match field.as_str() {
-            "id" => info.id = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned()),
-            "version" => {
-                info.version = Some(
-                    value
-                        .as_u64()
-                        .ok_or_else(|| bad("a non-negative integer"))?,
-                )
-            }
-            "expires" | "issued_at" => {
-                let text = value
-                    .as_str()
-                    .ok_or_else(|| bad("a date-time such as 2027-06-01T00:00:00Z"))?;
-                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| bad("a date-time with a zone, such as 2027-06-01T00:00:00Z"))?;
-                if field == "expires" {
-                    info.expires = Some(text.to_owned());
-                }
-            }
-            "org" | "channel" => {
-                value.as_str().ok_or_else(|| bad("a string"))?;
-            }
-            "description" => {
-                info.description = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned());
-            }
-            "contact" => {
-                info.contact = Some(value.as_str().ok_or_else(|| bad("a string"))?.to_owned());
-            }
-            other => {
-                return Err((
-                    field.clone(),
-                    format!(
-                        "unknown [policy] field `{other}`: fields are id, version, expires, issued_at, org, channel, description, contact"
-                    ),
-                ));
-            }
-        }
+/// A header problem as a document problem at its line and column.
+fn header_problem(origin: &str, error: HeaderError) -> Problem {
+    let (HeaderError::Syntax(p) | HeaderError::Field(p)) = &error else {
+        // Only signed bundles require a header or its signed fields.
+        return Problem {
+            location: Location::new(origin),
+            key: None,
+            message: error.to_string(),
+        };
+    };
+    let line = u32::try_from(p.line).unwrap_or(u32::MAX);
+    let column = u32::try_from(p.column).unwrap_or(u32::MAX);
+    Problem {
+        location: Location::new(origin).at(line, column),
+        key: None,
+        message: if p.key.is_empty() {
+            p.message.clone()
+        } else {
+            format!("`{}`: {}", p.key, p.message)
+        },
     }
-    Ok(info)
 }
 
 fn join(path: &[String], from: usize) -> String {

@@ -274,9 +274,7 @@ impl Resolver {
     /// Records a managed file that could not be used: it never counts, and
     /// the resolution degrades.
     pub fn reject_managed(stack: &mut Stack, source: SourceKind, location: &str, reason: String) {
-        stack.degraded = true;
-        stack.lockdown = true;
-        stack.diagnostics.push(Diagnostic {
+        stack.fail_closed(Diagnostic {
             severity: Severity::Error,
             code: "rejected-file".into(),
             message: format!(
@@ -425,8 +423,20 @@ impl Resolver {
                             grace_ended.format(&Rfc3339).unwrap_or_default()
                         ));
                         stack.sources.push(report);
-                        stack.degraded = true;
-                        stack.lockdown = true;
+                        stack.fail_closed(Diagnostic {
+                            severity: Severity::Error,
+                            code: "expired-past-grace".into(),
+                            message: format!(
+                                "{location}: policy {} v{} expired and its offline grace ended {}: it does not count and every setting is held at its lockdown value until a new version is installed",
+                                header.id,
+                                header.version,
+                                grace_ended.format(&Rfc3339).unwrap_or_default()
+                            ),
+                            source: Some(source),
+                            location: Some(location.to_owned()),
+                            key: None,
+                            operator: None,
+                        });
                         return;
                     }
                 }
@@ -898,10 +908,9 @@ pub fn file_reason(e: &FileError, location: &str) -> String {
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.
 pub fn utf8<'b>(location: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentErrors> {
     std::str::from_utf8(bytes).map_err(|e| {
-        let good = &bytes[..e.valid_up_to()];
-        let line = good.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
-        let column =
-            (good.len() - good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)) as u32 + 1;
+        // The bytes before the first bad one are UTF-8 by definition.
+        let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
+        let (line, column) = crate::document::line_col(good, good.len());
         DocumentErrors(vec![crate::error::Problem {
             location: crate::source::Location::new(location).at(line, column),
             key: None,
@@ -965,4 +974,15 @@ pub fn find_project_file(cwd: &Path) -> Option<PathBuf> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invalid_utf8_is_located_in_characters() {
+        let mut bytes = "a = 1\nb = \"日本".as_bytes().to_vec();
+        bytes.push(0xff);
+        let err = super::utf8("f.toml", &bytes).expect_err("invalid");
+        assert_eq!(err.0[0].location.to_string(), "f.toml:2:8");
+    }
 }

@@ -236,6 +236,21 @@ pub struct Stack {
     pub kind_context: KindContext,
 }
 
+impl Stack {
+    /// Fails closed: managed policy that should be in force is not (a
+    /// rejected file, a trust root that does not verify, a configured source
+    /// that never delivered, a bundle that vanished, one expired past its
+    /// grace), so the result is degraded and every setting is held at its
+    /// lockdown value. `diagnostic` says what happened and what to do; it is
+    /// recorded as an error. Every such path goes through here.
+    pub fn fail_closed(&mut self, mut diagnostic: Diagnostic) {
+        diagnostic.severity = Severity::Error;
+        self.degraded = true;
+        self.lockdown = true;
+        self.diagnostics.push(diagnostic);
+    }
+}
+
 /// A refused candidate.
 #[derive(Clone, Debug, Serialize)]
 pub struct Rejected {

@@ -624,3 +624,100 @@ fn an_oversized_or_fifo_user_config_is_skipped() {
         assert!(reason.contains(&expected), "{reason}");
     }
 }
+
+/// A machine whose only policy is a system bundle signed with `payload`,
+/// under a trust root that requires signatures.
+fn signed_machine(payload: &str) -> (Machine, PathBuf) {
+    use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
+    use mandate::trust::keys::SecretKey;
+    use mandate::trust::root::{TrustRoot, TrustRootBuilder};
+    let m = Machine::new();
+    fs::remove_file(m.policy_d().join("10-base.toml")).unwrap();
+    let root_key = SecretKey::from_seed(&[1; 32]);
+    let policy_key = SecretKey::from_seed(&[11; 32]);
+    let body = TrustRootBuilder::new("acme", datetime!(2030-01-01 00:00 UTC))
+        .root_keys(vec![root_key.public().clone()], 1)
+        .policy_keys(vec![policy_key.public().clone()], 1)
+        .body()
+        .unwrap();
+    let trust = m.root().join("etc/mandate/trust.toml");
+    fs::write(&trust, TrustRoot::sign(&body, &[&root_key]).unwrap()).unwrap();
+    set_mode(&trust, 0o644);
+    let bundle = Envelope::sign(POLICY_PAYLOAD_TYPE, payload.as_bytes(), &[&policy_key]).to_json();
+    let path = m.write("10-base.bundle", &bundle, 0o644);
+    (m, path)
+}
+
+#[test]
+fn a_signed_bundle_expired_past_its_grace_fails_closed_with_a_diagnostic() {
+    // Resolved at 2026-11-28: 27 days after expiry, past the 7-day grace.
+    let (m, path) = signed_machine(
+        "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"base\"\nversion = 1\nissued_at = 2026-10-01T00:00:00Z\nexpires = 2026-11-01T00:00:00Z\n\n[settings]\nsandbox.network = true\n",
+    );
+    let (stack, eff) = m.resolve();
+    assert_eq!(report(&eff, &path).status, SourceStatus::Expired);
+    let d = eff
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "expired-past-grace")
+        .unwrap_or_else(|| panic!("no expired-past-grace diagnostic: {:#?}", eff.diagnostics));
+    assert_eq!(d.severity, Severity::Error);
+    assert!(
+        d.message.contains("policy base v1 expired"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("held at its lockdown value"),
+        "{}",
+        d.message
+    );
+    assert!(stack.degraded && stack.lockdown);
+    assert_lockdown(&eff);
+}
+
+#[test]
+fn a_signed_bundle_with_description_and_contact_is_verified_and_shows_them() {
+    let (m, path) = signed_machine(
+        "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"base\"\nversion = 1\nissued_at = 2026-10-01T00:00:00Z\nexpires = 2027-11-01T00:00:00Z\ndescription = \"\"\"\nBaseline.\nÉquipe sécurité.\"\"\"\ncontact = \"security@acme.example\"\n\n[settings]\nsandbox.network = true\n",
+    );
+    let (stack, eff) = m.resolve();
+    let r = report(&eff, &path);
+    assert_eq!(r.status, SourceStatus::Verified, "{r:?}");
+    assert_eq!(
+        r.description.as_deref(),
+        Some("Baseline.\nÉquipe sécurité.")
+    );
+    assert_eq!(r.contact.as_deref(), Some("security@acme.example"));
+    assert!(!stack.lockdown, "{:#?}", eff.diagnostics);
+    assert_eq!(eff.get("sandbox.network"), Some(&json!(true)));
+}
+
+#[test]
+fn a_header_error_after_non_ascii_text_names_the_character_column() {
+    let m = Machine::new();
+    let bad = m.write(
+        "20-header.toml",
+        "[policy]\nid = \"team\"\nversion = 1\ndescription = \"Équipe sécurité\"\ncontact = 3\n"
+            .as_bytes(),
+        0o644,
+    );
+    assert_bad_file(
+        &m,
+        &bad,
+        &format!("{}:5:11: `policy.contact`: must be a string", bad.display()),
+        "",
+    );
+    let bad2 = m.write(
+        "30-header.toml",
+        "# Équipe\npolicy = { description = \"Équipe sécurité\", id = \"x y\", version = 1 }\n"
+            .as_bytes(),
+        0o644,
+    );
+    let (_, eff) = m.resolve();
+    let reason = report(&eff, &bad2).reason.clone().unwrap();
+    assert!(
+        reason.contains(":2:50: `policy.id`: must be 1 to 128 letters"),
+        "{reason}"
+    );
+}

@@ -1401,20 +1401,20 @@ fn locked_means_nothing_below_can_change_the_value() {
 #[test]
 fn refusal_reasons_name_the_operator_the_source_and_the_file() {
     let base = system(
-        "[policy]\nid = \"acme\"\n\n[requirements]\n\"sandbox.mode\" = { max = \"workspace-write\" }\n\"auth.credential_store\" = { allowed = [\"keyring\", \"auto\"] }\n",
+        "[policy]\nid = \"acme\"\nversion = 1\n\n[requirements]\n\"sandbox.mode\" = { max = \"workspace-write\" }\n\"auth.credential_store\" = { allowed = [\"keyring\", \"auto\"] }\n",
     );
     for (arg, op, reason, line) in [
         (
             "sandbox.mode=full-access",
             "max",
             r#"above the maximum "workspace-write" required by system"#,
-            5,
+            6,
         ),
         (
             "auth.credential_store=file",
             "allowed",
             r#"not in allowed set ["keyring", "auto"] required by system"#,
-            6,
+            7,
         ),
     ] {
         let key = arg.split_once('=').unwrap().0;

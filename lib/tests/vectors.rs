@@ -145,6 +145,8 @@ struct Policy {
     version: u64,
     issued_at: Option<OffsetDateTime>,
     expires: OffsetDateTime,
+    /// More `[policy]` lines, after `version`.
+    extra: &'static str,
 }
 
 impl Default for Policy {
@@ -156,6 +158,7 @@ impl Default for Policy {
             version: 7,
             issued_at: Some(ISSUED),
             expires: EXPIRES,
+            extra: "",
         }
     }
 }
@@ -167,11 +170,12 @@ impl Policy {
             .map(|t| format!("issued_at = {}\n", fmt_time(t)))
             .unwrap_or_default();
         let mut text = format!(
-            "# acme baseline policy\n[policy]\norg = \"{}\"\nchannel = \"{}\"\nid = \"{}\"\nversion = {}\n{issued}expires = {}\n\n[settings]\napprovals.policy = \"on-request\"\nsandbox.mode = \"workspace-write\"\n\n[requirements]\n\"sandbox.mode\" = {{ allowed = [\"read-only\", \"workspace-write\"] }}\n\"network.denied_domains\" = {{ includes = [\"pastebin.com\"] }}\n",
+            "# acme baseline policy\n[policy]\norg = \"{}\"\nchannel = \"{}\"\nid = \"{}\"\nversion = {}\n{}{issued}expires = {}\n\n[settings]\napprovals.policy = \"on-request\"\nsandbox.mode = \"workspace-write\"\n\n[requirements]\n\"sandbox.mode\" = {{ allowed = [\"read-only\", \"workspace-write\"] }}\n\"network.denied_domains\" = {{ includes = [\"pastebin.com\"] }}\n",
             self.org,
             self.channel,
             self.id,
             self.version,
+            self.extra,
             fmt_time(self.expires)
         );
         // Keep the length off a multiple of three so the payload's base64
@@ -765,6 +769,58 @@ fn generate() -> BTreeMap<String, Vec<u8>> {
         )
         .json(),
         "reject:header-missing",
+    );
+    g.bundle_case(
+        "header-description-contact",
+        "a header with the documented description (several lines, non-ASCII) and contact fields",
+        JsonEnvelope::policy(
+            &Policy {
+                extra: "description = \"\"\"\nBaseline for every laptop.\nÉquipe sécurité: see contact.\"\"\"\ncontact = \"security@acme.example\"\n",
+                ..golden_policy()
+            },
+            &[P1, P2],
+        )
+        .json(),
+        "accept",
+    );
+    g.bundle_case(
+        "header-unknown-field",
+        "a header with a field no reader knows (`descripton`, misspelt)",
+        JsonEnvelope::policy(
+            &Policy {
+                extra: "descripton = \"Baseline\"\n",
+                ..golden_policy()
+            },
+            &[P1, P2],
+        )
+        .json(),
+        "reject:header-invalid",
+    );
+    g.bundle_case(
+        "header-contact-two-lines",
+        "a contact with a newline, which could forge a line in `sources`",
+        JsonEnvelope::policy(
+            &Policy {
+                extra: "contact = \"security@acme.example\\nstatus: ok\"\n",
+                ..golden_policy()
+            },
+            &[P1, P2],
+        )
+        .json(),
+        "reject:header-invalid",
+    );
+    g.bundle_case(
+        "expired-at-signing",
+        "expires a day before issued_at: expired when it was signed",
+        JsonEnvelope::policy(
+            &Policy {
+                expires: ISSUED - Duration::days(1),
+                ..golden_policy()
+            },
+            &[P1, P2],
+        )
+        .json(),
+        "reject:header-invalid",
     );
 
     // Rollback.

@@ -174,6 +174,14 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
                 "--native needs a policy document: a signed bundle is delivered whole",
             ));
         }
+        // A profile delivers through the mdm channel: a bundle signed for
+        // another is refused on every device that installs it.
+        mandate::trust::check_unverified_channel(&bytes, mandate::source::ManagedSource::Mdm)
+            .map_err(|e| {
+                CliError::no(format!("{origin}: {e}")).hint(
+                    "a profile delivers through the mdm channel: sign the policy with `mandate sign --channel mdm`",
+                )
+            })?;
         PolicyInput::Bundle(bytes)
     } else {
         let text =

@@ -286,8 +286,16 @@ pub fn signer(spec: &str) -> Result<Box<dyn Signer>, CliError> {
     Ok(Box::new(secret_key(path)?))
 }
 
+/// The signers named by `--key`; one key named twice (two files, a file
+/// and ssh-agent) is refused, as devices would count it once.
 fn signers(specs: &[String]) -> Result<Vec<Box<dyn Signer>>, CliError> {
-    specs.iter().map(|s| signer(s)).collect()
+    let signers = specs
+        .iter()
+        .map(|s| signer(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let refs: Vec<&dyn Signer> = signers.iter().map(AsRef::as_ref).collect();
+    mandate::trust::signer::distinct(&refs).map_err(sign_error)?;
+    Ok(signers)
 }
 
 /// A public key with the name people know it by.
@@ -1120,6 +1128,9 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let bytes = read(bundle)?;
             let mut envelope = Envelope::parse(&bytes)
                 .map_err(|e| CliError::no(format!("{}: {e}", bundle.display())))?;
+            if let Ok(Some(header)) = PolicyHeader::parse(envelope.unverified_payload()) {
+                refuse_expired(&bundle.display().to_string(), header.expires, now)?;
+            }
             for key in &keys {
                 if !envelope
                     .add_signature_with(key.as_ref())
@@ -1147,6 +1158,16 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
                 Some(text) => Some(instant("--expires", text, now)?),
                 None => None,
             };
+            // Refused before `issued_at` is filled in, so the message is
+            // about the expiry, not its order against the signing time.
+            match expires {
+                Some(at) => refuse_expired("--expires", Some(at), now)?,
+                None => {
+                    if let Ok(Some(header)) = PolicyHeader::parse(&bytes) {
+                        refuse_expired(&origin, header.expires, now)?;
+                    }
+                }
+            }
             let (payload, notes) =
                 prepare_payload(&origin, &bytes, args.channel.as_deref(), expires, now)?;
             let header = PolicyHeader::parse(&payload)
@@ -1154,6 +1175,7 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
                 .ok_or_else(|| CliError::no(format!("{origin}: a bundle needs a [policy] header")))?
                 .require_signed_fields()
                 .map_err(|e| CliError::no(format!("{origin}: {e}")))?;
+            refuse_expired(&origin, Some(header.expires), now)?;
             if let Some(root) = &root
                 && header.org != root.org()
             {
@@ -1243,6 +1265,25 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
     }
     output::report(&target, &text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Devices refuse a policy whose `expires` has passed (past a grace, and
+/// never as a new version): never sign one.
+fn refuse_expired(
+    origin: &str,
+    expires: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<(), CliError> {
+    match expires {
+        Some(expires) if expires <= now => Err(CliError::no(format!(
+            "{origin}: [policy] expires = {} is in the past; devices refuse an expired policy, so nothing was signed",
+            expires
+                .format(&Rfc3339)
+                .unwrap_or_default()
+        ))
+        .hint("set a later `expires` in [policy], or give --expires 90d")),
+        _ => Ok(()),
+    }
 }
 
 /// The version of a policy must go up: when the output path already holds a

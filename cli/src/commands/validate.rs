@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use mandate::error::{DocumentErrors, Problem};
+use mandate::source::ManagedSource;
 use mandate::{Layer, Location, Resolver, Schema, SourceKind};
 
 use crate::error::EXIT_NO;
@@ -45,20 +46,38 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
     let bytes = std::fs::read(path).map_err(|e| one(e.to_string()))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     if extension == "bundle" || bytes.first() == Some(&b'{') {
-        return validate_bundle(schema, &origin, &bytes);
+        // A bundle in policy.d/ is delivered through the system channel.
+        let in_policy_dir = |p: &Path| p.components().any(|c| c.as_os_str() == "policy.d");
+        let source = (in_policy_dir(path)
+            || std::fs::canonicalize(path).is_ok_and(|p| in_policy_dir(&p)))
+        .then_some(ManagedSource::System);
+        return validate_bundle(schema, &origin, &bytes, source);
     }
     if extension == "plist" || bytes.starts_with(b"bplist") {
         let content = mandate::mdm::read_managed_plist(schema, SourceKind::Mdm, &origin, &bytes)?;
         return match content.policy {
-            Some(mandate::mdm::PolicyPayload::Bundle(b)) => validate_bundle(schema, &origin, &b),
+            Some(mandate::mdm::PolicyPayload::Bundle(b)) => {
+                validate_bundle(schema, &origin, &b, Some(ManagedSource::Mdm))
+            }
             // A document under `Policy` was checked against the schema by the reader.
             _ => Ok(()),
         };
     }
     if extension == "mobileconfig" {
-        return mandate::mdm::parse_profile(&bytes)
-            .map(drop)
-            .map_err(|e| one(e.to_string()));
+        let profile = mandate::mdm::parse_profile(&bytes).map_err(|e| one(e.to_string()))?;
+        // A bundle under `Policy` is delivered through the mdm channel.
+        for (_, prefs) in profile.payloads.iter().flat_map(|p| &p.domains) {
+            let Some(policy) = prefs.forced.get("Policy") else {
+                continue;
+            };
+            let bundle = match (policy.as_data(), policy.as_string()) {
+                (Some(data), _) => data,
+                (None, Some(text)) if text.trim_start().starts_with('{') => text.trim().as_bytes(),
+                _ => continue,
+            };
+            validate_bundle(schema, &origin, bundle, Some(ManagedSource::Mdm))?;
+        }
+        return Ok(());
     }
     let text = mandate::loader::utf8(&origin, &bytes)?;
     if is_policy_document(text) {
@@ -68,9 +87,15 @@ pub fn validate_file(schema: &Schema, path: &Path) -> Result<(), DocumentErrors>
     }
 }
 
-/// A bundle: the envelope's structure, its signed header fields and its
+/// A bundle: the envelope's structure, its signed header fields, the
+/// channel it was signed for when `source` says how it is delivered, and its
 /// payload against the schema. Signatures need a trust root: `mandate verify`.
-fn validate_bundle(schema: &Schema, origin: &str, bytes: &[u8]) -> Result<(), DocumentErrors> {
+fn validate_bundle(
+    schema: &Schema,
+    origin: &str,
+    bytes: &[u8],
+    source: Option<ManagedSource>,
+) -> Result<(), DocumentErrors> {
     let one = |message: String| {
         DocumentErrors(vec![Problem {
             location: Location::new(origin),
@@ -78,6 +103,15 @@ fn validate_bundle(schema: &Schema, origin: &str, bytes: &[u8]) -> Result<(), Do
             message,
         }])
     };
+    if let Some(source) = source {
+        mandate::trust::check_unverified_channel(bytes, source).map_err(|e| {
+            one(format!(
+                "{e} (devices refuse it with `{}`; sign it again with --channel {})",
+                e.code(),
+                mandate::trust::header::Channel::for_source(source)
+            ))
+        })?;
+    }
     let envelope =
         mandate::trust::envelope::Envelope::parse(bytes).map_err(|e| one(e.to_string()))?;
     let payload = envelope.unverified_payload();

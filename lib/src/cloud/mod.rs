@@ -577,34 +577,50 @@ impl CachedCloud {
     /// degrades the result and holds every setting at its lockdown value.
     /// This is the whole of the loader's work for the cloud source.
     pub fn add_to(&self, schema: &Schema, stack: &mut Stack) {
-        stack.diagnostics.extend(self.diagnostics());
+        let mut diagnostics = self.diagnostics();
         let mut report = self.source_report();
-        match self.standing() {
+        let standing = self.standing();
+        let fails_closed = match standing {
             // Configured but never delivered is not "absent": it fails closed.
+            Standing::Absent => self.configured,
+            Standing::Lockdown => true,
+            Standing::InForce => false,
+        };
+        if fails_closed {
+            // The error that says why the cache does not count.
+            let why = diagnostics
+                .iter()
+                .position(|d| d.severity == Severity::Error)
+                .map(|i| diagnostics.remove(i))
+                .unwrap_or_else(|| Diagnostic {
+                    severity: Severity::Error,
+                    code: "cloud-cache-rejected".into(),
+                    message: "the cloud policy cannot be used: every setting is held at its lockdown value until `mandate sync` (as root) fetches a good copy".into(),
+                    source: Some(SourceKind::Cloud),
+                    location: Some(self.location.display().to_string()),
+                    key: None,
+                    operator: None,
+                });
+            stack.fail_closed(why);
+        }
+        stack.diagnostics.extend(diagnostics);
+        match standing {
             Standing::Absent if self.configured => {
-                stack.degraded = true;
-                stack.lockdown = true;
                 report.status = SourceStatus::Absent;
                 report.reason = Some(
                     "configured by the trust root but never synced: run `mandate sync` as root"
                         .into(),
                 );
             }
-            Standing::Absent => {}
-            Standing::Lockdown => {
-                stack.degraded = true;
-                stack.lockdown = true;
-            }
+            Standing::Absent | Standing::Lockdown => {}
             Standing::InForce => match self.layer(schema) {
                 Some(Ok(layer)) => stack.layers.push(layer),
                 Some(Err(errors)) => {
-                    stack.degraded = true;
-                    stack.lockdown = true;
                     report.status = SourceStatus::Rejected;
                     report.reason = Some(format!(
                         "the signed policy does not fit the schema: {errors}"
                     ));
-                    stack.diagnostics.push(Diagnostic {
+                    stack.fail_closed(Diagnostic {
                         severity: Severity::Error,
                         code: "rejected-file".into(),
                         message: format!(

@@ -329,12 +329,14 @@ impl Envelope {
     }
 
     /// [`Envelope::sign`] with any [`Signer`]s (key files, agent keys); each
-    /// signature is checked under its key before it is added.
+    /// signature is checked under its key before it is added. The same key
+    /// given twice is refused ([`SignError::SameKey`]).
     pub fn sign_with(
         payload_type: &str,
         payload: &[u8],
         signers: &[&dyn Signer],
     ) -> Result<Envelope, SignError> {
+        super::signer::distinct(signers)?;
         let mut envelope = Envelope {
             payload_type: payload_type.to_owned(),
             payload: payload.to_vec(),
@@ -536,6 +538,22 @@ mod tests {
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
         );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ");
+    }
+
+    #[test]
+    fn the_same_key_twice_is_refused() {
+        let k = keys();
+        // Two copies of one key (as if read from two files) are one key.
+        let copy = SecretKey::from_seed(&[1; 32]);
+        let err =
+            Envelope::sign_with(POLICY_PAYLOAD_TYPE, BODY, &[&k[0], &k[1], &copy]).unwrap_err();
+        assert_eq!(err.code(), "same-key");
+        assert!(
+            err.to_string().contains(&format!("({})", k[0].id())),
+            "{err}"
+        );
+        let ok = Envelope::sign_with(POLICY_PAYLOAD_TYPE, BODY, &[&k[0], &k[1]]).unwrap();
+        assert_eq!(ok.signers_among(&publics(&k)).len(), 2);
     }
 
     #[test]

@@ -33,16 +33,11 @@ impl fmt::Display for TomlProblem {
     }
 }
 
-/// The 1-based line and column (in characters) of byte `offset` in `text`.
+/// The 1-based line and column (in characters) of byte `offset` in `text`,
+/// computed as every other position is ([`crate::document::LineIndex`]).
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
+    let (line, column) = crate::document::line_col(text, offset);
+    (line as usize, column as usize)
 }
 
 /// A problem at `span` (or the start of the document).
@@ -391,6 +386,8 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 9), (2, 3));
+        // Inside `é`: the position of `é`.
+        assert_eq!(line_col(text, 8), (2, 2));
         assert_eq!(line_col(text, 100), (3, 1));
     }
 
@@ -438,5 +435,32 @@ mod tests {
     fn invalid_utf8_is_located() {
         let err = utf8(b"a = 1\nb = \"\xff\"").err().unwrap();
         assert_eq!((err.line, err.column), (2, 6));
+        // Characters before the bad byte count one column each.
+        let err = utf8(
+            "a = 1\nb = \"日本"
+                .as_bytes()
+                .iter()
+                .chain(b"\xff")
+                .copied()
+                .collect::<Vec<_>>()
+                .as_slice(),
+        )
+        .err()
+        .unwrap();
+        assert_eq!((err.line, err.column), (2, 8));
+    }
+
+    #[test]
+    fn header_errors_after_non_ascii_text_name_the_character_column() {
+        let text = "# 日本語のコメント\n[t]\n\"namé\" = \"ü\"\n";
+        let doc = parse(text).unwrap();
+        let t = Table::root(text, &doc).table("t").unwrap();
+        let n = t.u64("namé").err().unwrap();
+        assert_eq!((n.line, n.column), (3, 10));
+        // An unquoted key may not hold `é`: the error is at the `é`.
+        let err = parse("[t]\nnamé = 1\n").err().unwrap();
+        assert_eq!((err.line, err.column), (2, 4), "{err}");
+        let err = parse("[t]\nk = \"日本\" x\n").err().unwrap();
+        assert_eq!((err.line, err.column), (2, 10), "{err}");
     }
 }

@@ -8,12 +8,19 @@
 //! version = 7                          # strictly increasing per channel and id
 //! issued_at = 2026-05-01T00:00:00Z     # signed bundles
 //! expires = 2026-12-01T00:00:00Z
+//! description = "Security baseline for all engineering laptops"
+//! contact = "security@acme.example"
 //! ```
 //!
 //! `id` and `version` are required whenever there is a `[policy]` table;
 //! `org`, `channel`, `issued_at` and `expires` are optional in unsigned local
-//! files and required in signed bundles ([`PolicyHeader::require_signed_fields`]).
+//! files and required in signed bundles ([`PolicyHeader::require_signed_fields`]);
+//! `description` and `contact` are optional everywhere and shown by `sources`.
 //! Unknown keys are errors. Only verified bytes are ever parsed for a bundle.
+//!
+//! This is the one reader of the header: signed bundles, unsigned policy
+//! files ([`crate::Layer::parse_policy`]) and the signing tools all use it,
+//! so a header one accepts the others accept.
 
 use std::fmt;
 
@@ -84,6 +91,10 @@ pub struct PolicyHeader {
     pub issued_at: Option<OffsetDateTime>,
     /// When it stops being fresh.
     pub expires: Option<OffsetDateTime>,
+    /// What the policy is for, for people (may span lines).
+    pub description: Option<String>,
+    /// Whom to ask about it (a team, an address), one line.
+    pub contact: Option<String>,
     /// 1-based line of the `[policy]` table.
     pub line: usize,
 }
@@ -140,7 +151,8 @@ impl HeaderError {
     }
 }
 
-const FIELDS: &[&str] = &[
+/// Every `[policy]` field, in the order the docs list them.
+pub const FIELDS: &[&str] = &[
     "org",
     "channel",
     "id",
@@ -150,6 +162,12 @@ const FIELDS: &[&str] = &[
     "description",
     "contact",
 ];
+
+/// The longest `description`, in characters.
+pub const MAX_DESCRIPTION: usize = 1024;
+
+/// The longest `contact`, in characters.
+pub const MAX_CONTACT: usize = 256;
 
 impl PolicyHeader {
     /// Parses the `[policy]` table of a policy document; `None` when there is
@@ -234,6 +252,26 @@ impl PolicyHeader {
                 "must be later than issued_at",
             ));
         }
+        let description = match table.opt_str("description")? {
+            Some(d) if !valid_text(d.value, MAX_DESCRIPTION, true) => {
+                return Err(table.problem(
+                    d.span,
+                    "description",
+                    format!("must be at most {MAX_DESCRIPTION} characters, without control characters other than newlines and tabs"),
+                ));
+            }
+            other => other.map(|d| d.value.to_owned()),
+        };
+        let contact = match table.opt_str("contact")? {
+            Some(c) if !valid_text(c.value, MAX_CONTACT, false) => {
+                return Err(table.problem(
+                    c.span,
+                    "contact",
+                    format!("must be one line of at most {MAX_CONTACT} characters, without control characters"),
+                ));
+            }
+            other => other.map(|c| c.value.to_owned()),
+        };
         let line = root
             .get_key_value("policy")
             .and_then(|(key, item)| item.span().or_else(|| key.span()))
@@ -245,6 +283,8 @@ impl PolicyHeader {
             version,
             issued_at: issued_at.map(|d| d.value),
             expires: expires.map(|d| d.value),
+            description,
+            contact,
             line,
         })
     }
@@ -276,6 +316,15 @@ pub(crate) fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Whether `text` is non-empty, at most `max` characters and free of control
+/// characters (newlines and tabs allowed when `multiline`).
+fn valid_text(text: &str, max: usize, multiline: bool) -> bool {
+    (1..=max).contains(&text.chars().count())
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\t')))
+}
+
 /// Whether `org` is a valid organisation name.
 pub(crate) fn valid_org(org: &str) -> bool {
     (1..=128).contains(&org.chars().count()) && !org.chars().any(char::is_control)
@@ -296,6 +345,9 @@ id = "acme-baseline"
 version = 7
 issued_at = 2026-05-01T00:00:00Z
 expires = 2026-12-01T02:00:00+02:00
+description = """
+Security baseline for every engineering laptop."""
+contact = "security@acme.example"
 
 [settings]
 "sandbox.mode" = "read-only"
@@ -316,6 +368,11 @@ expires = 2026-12-01T02:00:00+02:00
     fn parses_a_full_header() {
         let header = PolicyHeader::parse(FULL.as_bytes()).unwrap().unwrap();
         assert_eq!(header.line, 2);
+        assert_eq!(
+            header.description.as_deref(),
+            Some("Security baseline for every engineering laptop.")
+        );
+        assert_eq!(header.contact.as_deref(), Some("security@acme.example"));
         let signed = header.require_signed_fields().unwrap();
         assert_eq!(
             signed,
@@ -418,6 +475,38 @@ expires = 2026-12-01T02:00:00+02:00
                 "policy.expires",
             ),
             ("policy = 3\n", 1, 10, "policy"),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\ncontact = \"a\\nb\"\n",
+                4,
+                11,
+                "policy.contact",
+            ),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\ndescription = \"bell\\u0007\"\n",
+                4,
+                15,
+                "policy.description",
+            ),
+            (
+                "[policy]\nid = \"a\"\nversion = 1\ndescription = 3\n",
+                4,
+                15,
+                "policy.description",
+            ),
+            // Columns count characters: the `é`s before the error are one column each.
+            (
+                "[policy]\nid = \"a\"\nversion = 1\n\"été\" = 1\n",
+                4,
+                1,
+                "policy.été",
+            ),
+            ("[policy]\nid = \"été\"\nversion = 1\n", 2, 6, "policy.id"),
+            (
+                "[policy] # déjà vu\nid = \"a\"\nversion = 1\ncontact = \"ü\" \ndescription = 1\n",
+                5,
+                15,
+                "policy.description",
+            ),
         ];
         for (text, line, column, key) in cases {
             let err = PolicyHeader::parse(text.as_bytes()).unwrap_err();

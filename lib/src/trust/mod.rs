@@ -37,7 +37,7 @@ use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
 
 pub mod envelope;
-mod fields;
+pub(crate) mod fields;
 pub mod header;
 pub mod keys;
 pub mod root;
@@ -452,6 +452,32 @@ impl BundleError {
     }
 }
 
+/// The signed header of a bundle about to be delivered through `source`,
+/// read **without** verifying signatures (for tools that package or check
+/// bundles before they reach a device: `validate`, `package mobileconfig`),
+/// refused with the error a device would give when the bundle was signed
+/// for another channel (`channel-mismatch`) or its header is incomplete.
+pub fn check_unverified_channel(
+    bytes: &[u8],
+    source: ManagedSource,
+) -> Result<SignedHeader, BundleError> {
+    let envelope = Envelope::parse(bytes).map_err(BundleError::Envelope)?;
+    let header = PolicyHeader::parse(envelope.unverified_payload())
+        .map_err(BundleError::Header)?
+        .ok_or(BundleError::Header(HeaderError::Missing))?
+        .require_signed_fields()
+        .map_err(BundleError::Header)?;
+    let expected = Channel::for_source(source);
+    if header.channel != expected {
+        return Err(BundleError::ChannelMismatch {
+            managed: source,
+            expected,
+            found: header.channel,
+        });
+    }
+    Ok(header)
+}
+
 /// Verifies a bundle found in managed `source` against `root` and the
 /// rollback `state`, at `now`. See the module documentation for the checks
 /// and their order. Nothing is recorded: call
@@ -765,6 +791,44 @@ mod tests {
         let later = NOW + Duration::days(6);
         let past = verify_bundle(&bytes, &root(), ManagedSource::Mdm, later, &state).unwrap();
         assert!(matches!(past.expiry, Expiry::PastGrace { .. }));
+    }
+
+    #[test]
+    fn tools_check_the_channel_a_device_would() {
+        let bytes = bundle(&policy("cloud", "2026-12-01T00:00:00Z"), &[&key(11)]);
+        let err = check_unverified_channel(&bytes, ManagedSource::Mdm).unwrap_err();
+        assert_eq!(err.code(), "channel-mismatch");
+        assert!(
+            err.to_string().contains("issued for the cloud channel"),
+            "{err}"
+        );
+        let header = check_unverified_channel(&bytes, ManagedSource::Cloud).unwrap();
+        assert_eq!(header.id, "base");
+        // A header with `description` (a documented field) is accepted too.
+        let text = String::from_utf8(policy("mdm", "2026-12-01T00:00:00Z"))
+            .unwrap()
+            .replace(
+                "version = 3\n",
+                "version = 3\ndescription = \"Baseline\"\ncontact = \"it@acme.example\"\n",
+            );
+        let bytes = bundle(text.as_bytes(), &[&key(11)]);
+        check_unverified_channel(&bytes, ManagedSource::MdmUser).unwrap();
+        let ok = verify_bundle(
+            &bytes,
+            &root(),
+            ManagedSource::Mdm,
+            NOW,
+            &RollbackState::new(),
+        )
+        .unwrap();
+        assert_eq!(ok.header.version, 3);
+        let incomplete = bundle(b"[policy]\nid = \"a\"\nversion = 1\n", &[&key(11)]);
+        assert_eq!(
+            check_unverified_channel(&incomplete, ManagedSource::Mdm)
+                .unwrap_err()
+                .code(),
+            "header-missing"
+        );
     }
 
     #[test]

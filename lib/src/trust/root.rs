@@ -603,6 +603,7 @@ impl TrustRoot {
             });
         }
         parse_body(body.as_bytes())?;
+        super::signer::distinct(signers).map_err(TrustRootError::Signing)?;
         let mut out = body.into_bytes();
         out.extend_from_slice(SIGNATURE_MARKER.as_bytes());
         out.push(b'\n');

@@ -94,6 +94,20 @@ pub enum SignError {
     /// An OpenSSH public key file or fingerprint could not be read.
     #[error("{0}")]
     Key(String),
+    /// The same key was given twice (as two files, or as a file and through
+    /// ssh-agent): devices count one signature per key, so the second adds
+    /// nothing towards the threshold.
+    #[error(
+        "{first} and {second} are the same key ({id}); devices count one signature per key, so give each signer's key once"
+    )]
+    SameKey {
+        /// How the key was named the first time.
+        first: String,
+        /// How it was named again.
+        second: String,
+        /// Its key id.
+        id: String,
+    },
 }
 
 impl SignError {
@@ -106,6 +120,7 @@ impl SignError {
             SignError::Refused { .. } => "agent-refused",
             SignError::BadSignature { .. } => "bad-signature",
             SignError::Key(_) => "key-format",
+            SignError::SameKey { .. } => "same-key",
         }
     }
 }
@@ -114,6 +129,23 @@ impl From<KeyError> for SignError {
     fn from(e: KeyError) -> SignError {
         SignError::Key(e.to_string())
     }
+}
+
+/// Refuses a list of signers that names one key twice, compared by key id
+/// whatever the form it was given in (key file, ssh-agent fingerprint,
+/// OpenSSH public key file).
+pub fn distinct(signers: &[&dyn Signer]) -> Result<(), SignError> {
+    for (i, later) in signers.iter().enumerate() {
+        let id = later.public().id();
+        if let Some(first) = signers[..i].iter().find(|s| s.public().id() == id) {
+            return Err(SignError::SameKey {
+                first: first.label(),
+                second: later.label(),
+                id: id.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Something that can sign with one ed25519 key.
