@@ -291,7 +291,14 @@ impl Parser {
         let mut body = String::new();
         loop {
             if self.pos >= self.src.len() {
-                // bash accepts end of input as the end of a here-document (with a warning).
+                // bash takes end of input as the end of a here-document (with
+                // a warning), other shells may not: the rest of the line is
+                // data to one and commands to another, so it is not allowed
+                // without asking.
+                self.script.unresolved.push(format!(
+                    "the here-document ending `{}` never ends",
+                    doc.delimiter
+                ));
                 return Ok(body);
             }
             let start = self.pos;
