@@ -433,22 +433,7 @@ fn bundles_signed_in_turn_and_header_filled_at_signing() {
 fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     let tmp = tempfile::tempdir().unwrap();
     let admin = Admin::with_keys(tmp.path(), &KEYS);
-    admin.ok(&[
-        "trust",
-        "init",
-        "--org",
-        "acme",
-        "--root-key",
-        "keys/root-1.pub",
-        "--policy-key",
-        "keys/policy-1.pub",
-        "--signed-sources",
-        "system",
-        "--sign",
-        "keys/root-1.key",
-        "-o",
-        "trust.toml",
-    ]);
+    admin.init_trust("system", &[]);
     write_base(&admin, "base.toml", 1);
     admin.ok(&[
         "sign",

@@ -16,24 +16,16 @@ fn setup(extra: &[&str]) -> (tempfile::TempDir, Admin) {
     for name in ["root-1", "policy-1"] {
         admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
     }
-    let mut args = vec![
-        "trust",
-        "init",
-        "--org",
-        "acme",
-        "--root-key",
-        "keys/root-1.pub",
-        "--root-threshold",
-        "1",
-        "--policy-key",
-        "keys/policy-1.pub",
-        "--sign",
-        "keys/root-1.key",
-        "-o",
-        "trust.toml",
-    ];
-    args.extend_from_slice(extra);
-    admin.ok(&args);
+    // An explicit --signed-sources in `extra` replaces the default (all four).
+    let sources = extra
+        .iter()
+        .position(|a| *a == "--signed-sources")
+        .map_or("mdm,cloud,system,mdm-user", |i| extra[i + 1]);
+    let rest: Vec<&str> = match extra.iter().position(|a| *a == "--signed-sources") {
+        Some(i) => [&extra[..i], &extra[i + 2..]].concat(),
+        None => extra.to_vec(),
+    };
+    admin.init_trust(sources, &rest);
     admin.install("trust.toml", "etc/mandate/trust.toml");
     (tmp, admin)
 }

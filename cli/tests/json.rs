@@ -54,22 +54,7 @@ fn signed_machine(admin: &Admin) {
                 .ends_with(&format!("{name}.key"))
         );
     }
-    admin.ok(&[
-        "trust",
-        "init",
-        "--org",
-        "acme",
-        "--root-key",
-        "keys/root-1.pub",
-        "--policy-key",
-        "keys/policy-1.pub",
-        "--signed-sources",
-        "system",
-        "--sign",
-        "keys/root-1.key",
-        "-o",
-        "trust.toml",
-    ]);
+    admin.init_trust("system", &[]);
     admin.write_policy("base.toml", 1, "workspace-write");
     let out = admin.run(&[
         "sign",

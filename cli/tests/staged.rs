@@ -12,22 +12,7 @@ fn signed_machine(admin: &Admin) {
     for name in ["root-1", "policy-1", "other"] {
         admin.ok(&["keys", "generate", "--out", &format!("keys/{name}")]);
     }
-    admin.ok(&[
-        "trust",
-        "init",
-        "--org",
-        "acme",
-        "--root-key",
-        "keys/root-1.pub",
-        "--policy-key",
-        "keys/policy-1.pub",
-        "--signed-sources",
-        "system",
-        "--sign",
-        "keys/root-1.key",
-        "-o",
-        "trust.toml",
-    ]);
+    admin.init_trust("system", &[]);
     for version in [1, 2, 3] {
         admin.write_policy(&format!("v{version}.toml"), version, "workspace-write");
         admin.ok(&[

@@ -168,6 +168,7 @@ fn model_names_go_to_their_own_vendor() {
 
 #[test]
 fn a_broken_rendering_is_refused_by_the_schema() {
+    // Only validated in memory: the path names the file, nothing is written.
     let file = RenderedFile {
         agent: AgentKind::GeminiCli,
         path: "/etc/gemini-cli/settings.json".into(),

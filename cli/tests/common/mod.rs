@@ -57,6 +57,30 @@ impl Admin {
         admin
     }
 
+    /// Writes `trust.toml`: a 1-of-1 trust root for org `acme` with root key
+    /// `keys/root-1` and policy key `keys/policy-1` (both generated already),
+    /// requiring signatures from `signed_sources`; `extra` adds options.
+    pub fn init_trust(&self, signed_sources: &str, extra: &[&str]) {
+        let mut args = vec![
+            "trust",
+            "init",
+            "--org",
+            "acme",
+            "--root-key",
+            "keys/root-1.pub",
+            "--policy-key",
+            "keys/policy-1.pub",
+            "--signed-sources",
+            signed_sources,
+            "--sign",
+            "keys/root-1.key",
+            "-o",
+            "trust.toml",
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args);
+    }
+
     /// Runs a command that must fail with `code`; returns stdout + stderr.
     pub fn fails(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
