@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
@@ -310,6 +310,10 @@ pub struct Refusal {
 /// List elements removed by a repair, each with why.
 pub type Removed = Vec<(Value, Refusal)>;
 
+/// A repaired list, and the elements removed from it, each with its
+/// position in the list as given and why ([`Requirement::repair_owned`]).
+pub type Repaired = (Vec<Value>, Vec<(usize, Value, Refusal)>);
+
 /// A constraint that was dropped because it contradicts a higher-ranked one.
 #[derive(Clone, Debug, Serialize)]
 pub struct Conflict {
@@ -433,7 +437,7 @@ impl Within {
 pub(crate) struct UniqueValues {
     items: Vec<Value>,
     /// The hash of a value to the last item with that hash.
-    heads: HashMap<u64, usize>,
+    heads: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     /// For each item, the previous item with the same hash.
     chain: Vec<Option<usize>>,
 }
@@ -441,14 +445,29 @@ pub(crate) struct UniqueValues {
 impl UniqueValues {
     /// Adds a copy of `value` unless an equal value is already there; says whether it was added.
     pub(crate) fn insert(&mut self, value: &Value) -> bool {
-        if self.contains(value) {
+        let hash = value_hash(value);
+        if self.find(value, hash).is_some() {
             return false;
         }
-        let hash = value_hash(value);
-        let i = self.items.len();
-        self.items.push(value.clone());
-        self.chain.push(self.heads.insert(hash, i));
+        self.push(value.clone(), hash);
         true
+    }
+
+    /// Adds `value` unless an equal value is already there; says whether it
+    /// was added. Nothing is copied.
+    pub(crate) fn insert_owned(&mut self, value: Value) -> bool {
+        let hash = value_hash(&value);
+        if self.find(&value, hash).is_some() {
+            return false;
+        }
+        self.push(value, hash);
+        true
+    }
+
+    fn push(&mut self, value: Value, hash: u64) {
+        let i = self.items.len();
+        self.items.push(value);
+        self.chain.push(self.heads.insert(hash, i));
     }
 
     /// Whether an equal value is there.
@@ -458,7 +477,11 @@ impl UniqueValues {
 
     /// Where an equal value stands, in the order first seen.
     pub(crate) fn position(&self, value: &Value) -> Option<usize> {
-        let mut at = self.heads.get(&value_hash(value)).copied();
+        self.find(value, value_hash(value))
+    }
+
+    fn find(&self, value: &Value, hash: u64) -> Option<usize> {
+        let mut at = self.heads.get(&hash).copied();
         while let Some(i) = at {
             if self.items[i] == *value {
                 return Some(i);
@@ -476,6 +499,28 @@ impl UniqueValues {
     /// The values, in the order first seen.
     pub(crate) fn into_vec(self) -> Vec<Value> {
         self.items
+    }
+}
+
+/// The hasher of a map whose keys are already hashes ([`value_hash`]): it
+/// passes the key through instead of hashing it a second time.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is expected; anything else is folded in, not lost.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
     }
 }
 
@@ -1087,13 +1132,27 @@ impl<'s> Requirement<'s> {
     /// otherwise. Fails only where the list as a whole is refused (`value`,
     /// `allowed`, `denied`).
     pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
+        match self.repair_owned(list.to_vec()) {
+            Ok((kept, removed)) => Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect())),
+            Err((r, _)) => Err(r),
+        }
+    }
+
+    /// [`Requirement::repair`] of a list it may take apart: its elements are
+    /// moved, not copied, and each removed one comes with its position in
+    /// `list`, so its author is found without searching. A list refused as
+    /// a whole comes back with the refusal (without its repeats).
+    pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, (Refusal, Vec<Value>)> {
         let mut removed = Vec::new();
         let mut kept = UniqueValues::default();
-        for item in list {
-            match self.item_refusal(item) {
-                Some(r) => removed.push((item.clone(), r)),
+        let mut kept_at = Vec::new();
+        for (i, item) in list.into_iter().enumerate() {
+            match self.item_refusal(&item) {
+                Some(r) => removed.push((i, item, r)),
                 None => {
-                    kept.insert(item);
+                    if kept.insert_owned(item) {
+                        kept_at.push(i);
+                    }
                 }
             }
         }
@@ -1102,12 +1161,20 @@ impl<'s> Requirement<'s> {
             kept.insert(&inc.value);
         }
         let repaired = Value::Array(kept.into_vec());
-        match self.refusal_after(&repaired, Some(checked)) {
-            Some(r) => Err(r),
-            None => match repaired {
-                Value::Array(kept) => Ok((kept, removed)),
-                _ => Err(unreachable_refusal()),
-            },
+        let refusal = self.refusal_after(&repaired, Some(checked));
+        let Value::Array(mut kept) = repaired else {
+            return Err((unreachable_refusal(), Vec::new()));
+        };
+        match refusal {
+            None => Ok((kept, removed)),
+            Some(r) => {
+                // The list as given, in its order: what was kept and what was removed.
+                kept.truncate(checked);
+                let mut all: Vec<(usize, Value)> = kept_at.into_iter().zip(kept).collect();
+                all.extend(removed.into_iter().map(|(i, v, _)| (i, v)));
+                all.sort_by_key(|(i, _)| *i);
+                Err((r, all.into_iter().map(|(_, v)| v).collect()))
+            }
         }
     }
 

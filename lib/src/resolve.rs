@@ -792,7 +792,7 @@ fn resolve_key(
             for item in c.value.as_array().into_iter().flatten() {
                 match setting.canonical_item(item) {
                     Ok(item) => {
-                        if unique.insert(&item) {
+                        if unique.insert_owned(item) {
                             owner.push(n);
                         }
                     }
@@ -806,19 +806,17 @@ fn resolve_key(
             });
         }
         let head = &candidates[0];
-        let positions = unique.clone();
         let all = unique.into_vec();
-        match req.repair(&all) {
+        match req.repair_owned(all) {
             Ok((repaired, removed)) => {
-                rejected.extend(removed.into_iter().map(|(item, r)| {
-                    let who = positions
-                        .position(&item)
-                        .map_or(head, |i| &candidates[owner[i]]);
-                    refused(who, r, item)
-                }));
+                rejected.extend(
+                    removed
+                        .into_iter()
+                        .map(|(i, item, r)| refused(&candidates[owner[i]], r, item)),
+                );
                 winner = Some((Value::Array(repaired), head));
             }
-            Err(r) => rejected.push(refused(head, r, Value::Array(all))),
+            Err((r, all)) => rejected.push(refused(head, r, Value::Array(all))),
         }
     }
     if winner.is_none() {
@@ -854,13 +852,13 @@ fn resolve_key(
                         Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
                     }
                 }
-                match req.repair(&readable) {
+                match req.repair_owned(readable) {
                     Ok((repaired, removed)) => {
-                        rejected.extend(removed.into_iter().map(|(item, r)| refused(c, r, item)));
+                        rejected.extend(removed.into_iter().map(|(_, item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
                     }
                     Err(_) if c.source == SourceKind::Default => {}
-                    Err(r) => rejected.push(refused(c, r, c.value.clone())),
+                    Err((r, _)) => rejected.push(refused(c, r, c.value.clone())),
                 }
                 continue;
             }
