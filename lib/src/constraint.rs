@@ -99,7 +99,7 @@ pub struct Constraint {
     /// `includes`: elements a list must contain.
     pub includes: Vec<Value>,
     /// `within`: what list elements may be (string elements match as globs).
-    pub within: Option<Vec<Value>>,
+    pub within: Option<Arc<[Value]>>,
     /// `excludes`: elements a list must not contain.
     pub excludes: Vec<Value>,
     /// `default`: the fallback value.
@@ -259,7 +259,7 @@ impl Constraint {
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    c.within = Some(entries);
+                    c.within = Some(entries.into());
                 }
                 other => {
                     let hint = OPERATORS
@@ -399,17 +399,17 @@ impl Found<'_> {
 /// ancestors instead of trying every entry.
 #[derive(Debug)]
 struct Within {
-    /// The entries as written (canonical).
-    values: Vec<Value>,
+    /// The entries as written (canonical), shared with the constraint.
+    values: Arc<[Value]>,
     set: NormSet<()>,
     /// `join_values_short(&values)`, made once for messages.
     joined: OnceLock<String>,
 }
 
 impl Within {
-    fn new(values: Vec<Value>, kind: ValueKind, cx: &KindContext) -> Within {
+    fn new(values: Arc<[Value]>, kind: ValueKind, cx: &KindContext) -> Within {
         let mut set = NormSet::new();
-        for v in &values {
+        for v in values.iter() {
             set.insert(Norm::of(kind, v, cx), ());
         }
         Within {
@@ -892,8 +892,8 @@ impl<'s> Requirement<'s> {
         Ok(())
     }
 
-    fn add_within(&mut self, entries: &[Value], setter: &Setter) -> Result<(), String> {
-        let w = Within::new(entries.to_vec(), self.setting.value_kind, &self.cx);
+    fn add_within(&mut self, entries: &Arc<[Value]>, setter: &Setter) -> Result<(), String> {
+        let w = Within::new(entries.clone(), self.setting.value_kind, &self.cx);
         if let Some(inc) = self
             .includes
             .iter()
@@ -1305,7 +1305,7 @@ impl<'s> Requirement<'s> {
             let ws = self
                 .within
                 .iter()
-                .map(|w| Value::Array(w.value.values.clone()))
+                .map(|w| Value::Array(w.value.values.to_vec()))
                 .collect();
             m.insert("within".into(), Value::Array(ws));
         }
@@ -1399,7 +1399,7 @@ mod tests {
     }
 
     fn within_text(entries: &[Value]) -> Within {
-        Within::new(entries.to_vec(), ValueKind::Text, &KindContext::default())
+        Within::new(entries.into(), ValueKind::Text, &KindContext::default())
     }
 
     fn text_norm(item: &Value) -> Norm {
