@@ -1133,7 +1133,9 @@ impl<'s> Requirement<'s> {
     /// `allowed`, `denied`).
     pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
         match self.repair_owned(list.to_vec()) {
-            Ok((kept, removed)) => Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect())),
+            Ok((kept, removed)) => {
+                Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect()))
+            }
             Err((r, _)) => Err(r),
         }
     }

@@ -22,9 +22,9 @@
 //! `secret.acme.example` past `excludes = ["secret.acme.example"]`).
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
 use std::sync::OnceLock;
-use std::fmt;
 
 use serde_json::Value;
 
@@ -419,12 +419,12 @@ impl Norm {
     }
 
     /// The text globs are matched against.
-    fn text(&self) -> Option<String> {
+    fn text(&self) -> Option<&str> {
         match self {
-            Norm::Glob(g) => Some(g.clone()),
-            Norm::Equal(Value::String(s)) => Some(s.clone()),
+            Norm::Glob(g) => Some(g),
+            Norm::Equal(Value::String(s)) => Some(s),
             Norm::Equal(_) => None,
-            Norm::Node { text, .. } => Some(text.clone()),
+            Norm::Node { text, .. } => Some(text),
         }
     }
 
@@ -449,7 +449,7 @@ impl Norm {
                     *m != Reach::Exact && is_below(e, k)
                 }
             }
-            (Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, &t)),
+            (Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, t)),
             (Norm::Equal(a), Norm::Equal(b)) => a == b,
             _ => false,
         }
@@ -480,7 +480,7 @@ impl Norm {
                 }
             }
             (Norm::Glob(g), other) | (other, Norm::Glob(g)) => {
-                other.text().is_some_and(|t| glob::matches(g, &t))
+                other.text().is_some_and(|t| glob::matches(g, t))
                     || other.covers(&Norm::Glob(g.clone()))
             }
             (Norm::Equal(a), Norm::Equal(b)) => a == b,
@@ -782,7 +782,13 @@ mod tests {
 
     #[test]
     fn plain_names_skip_the_parser_only_where_it_changes_nothing() {
-        for plain in ["example.com", "a-b.c0", "x.y.z.example", "localhost", "a1.b2.c"] {
+        for plain in [
+            "example.com",
+            "a-b.c0",
+            "x.y.z.example",
+            "localhost",
+            "a1.b2.c",
+        ] {
             assert!(domain::is_plain_name(plain), "{plain}");
             assert_eq!(host_by_url(plain).as_deref(), Some(plain));
         }

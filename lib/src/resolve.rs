@@ -854,7 +854,8 @@ fn resolve_key(
                 }
                 match req.repair_owned(readable) {
                     Ok((repaired, removed)) => {
-                        rejected.extend(removed.into_iter().map(|(_, item, r)| refused(c, r, item)));
+                        rejected
+                            .extend(removed.into_iter().map(|(_, item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
                     }
                     Err(_) if c.source == SourceKind::Default => {}
