@@ -309,13 +309,19 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
     if !notable.is_empty() {
         let _ = writeln!(out, "\ndiagnostics:");
         for d in notable {
+            // A message of several lines (a file's problems, then what
+            // happens): each line on its own, escaped, continuations indented.
+            let mut lines = d.message.lines();
             let _ = writeln!(
                 out,
                 "  {} [{}]: {}",
                 severity_name(d.severity),
                 d.code,
-                safe(&d.message)
+                safe(lines.next().unwrap_or_default())
             );
+            for line in lines {
+                let _ = writeln!(out, "    {}", safe(line.trim_start()));
+            }
         }
     }
     out
