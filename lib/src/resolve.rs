@@ -415,6 +415,10 @@ struct Candidate<'a> {
     value: &'a Value,
     source: SourceKind,
     location: &'a Location,
+    /// Where the value lives in the stack (layer, entry), for a layer's
+    /// proposal: a union's `merged` record takes it from there at the end
+    /// instead of copying it.
+    origin: Option<(usize, usize)>,
 }
 
 /// Resolves a full stack.
@@ -430,21 +434,23 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             std::cmp::Reverse(l.rank),
         )
     });
-    let managed: Vec<&Layer> = stack
+    let managed: Vec<(usize, &Layer)> = stack
         .layers
         .iter()
-        .filter(|l| l.source.is_managed())
+        .enumerate()
+        .filter(|(_, l)| l.source.is_managed())
         .collect();
-    let unmanaged: Vec<&Layer> = stack
+    let unmanaged: Vec<(usize, &Layer)> = stack
         .layers
         .iter()
-        .filter(|l| !l.source.is_managed())
+        .enumerate()
+        .filter(|(_, l)| !l.source.is_managed())
         .collect();
 
     // Index entries by key once: settings are looked up per key below.
     let mut proposals: BTreeMap<&str, Vec<Candidate>> = BTreeMap::new();
-    for layer in unmanaged.iter().chain(&managed) {
-        for e in &layer.settings {
+    for &(l, layer) in unmanaged.iter().chain(&managed) {
+        for (n, e) in layer.settings.iter().enumerate() {
             proposals
                 .entry(e.key.as_str())
                 .or_default()
@@ -452,12 +458,13 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     value: &e.value,
                     source: layer.source,
                     location: &e.location,
+                    origin: Some((l, n)),
                 });
         }
     }
     let mut constraints: BTreeMap<&str, Vec<(&crate::constraint::Constraint, Setter)>> =
         BTreeMap::new();
-    for layer in &managed {
+    for (_, layer) in &managed {
         for e in &layer.requirements {
             constraints.entry(e.key.as_str()).or_default().push((
                 &e.value,
@@ -470,6 +477,8 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     }
 
     let mut keys = BTreeMap::new();
+    // Union records still to be filled with their layer's list: (key, origins).
+    let mut pending = Vec::new();
     let mut diagnostics = std::mem::take(&mut stack.diagnostics);
     for setting in schema.settings() {
         let key = setting.key.as_str();
@@ -523,7 +532,28 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             resolve_key(schema, setting, &req, &candidates)
         };
         if let Some(report) = report {
+            // `merged` holds one record per candidate, in order.
+            let origins: Vec<Option<(usize, usize)>> = report
+                .merged
+                .iter()
+                .zip(&candidates)
+                .map(|(_, c)| c.origin)
+                .collect();
+            if origins.iter().any(Option::is_some) {
+                pending.push((setting.key.clone(), origins));
+            }
             keys.insert(setting.key.clone(), report);
+        }
+    }
+    // Resolution is done with the layers: each union record takes the list
+    // its layer proposed (every other use has been made of it).
+    for (key, origins) in pending {
+        if let Some(report) = keys.get_mut(&key) {
+            for (m, origin) in report.merged.iter_mut().zip(origins) {
+                if let Some((l, n)) = origin {
+                    m.value = std::mem::take(&mut stack.layers[l].settings[n].value);
+                }
+            }
         }
     }
 
@@ -757,11 +787,13 @@ fn resolve_key(
             value: v,
             source: s.source,
             location: &s.location,
+            origin: None,
         })
         .chain(setting.default.iter().map(|v| Candidate {
             value: v,
             source: SourceKind::Default,
             location: &schema_location,
+            origin: None,
         }))
         .chain(strictest.iter().map(|v| {
             Candidate {
@@ -771,6 +803,7 @@ fn resolve_key(
                     .or(req_setter.as_ref())
                     .map_or(SourceKind::Default, |s| s.source),
                 location: &strictest_location,
+                origin: None,
             }
         }))
         .collect();
@@ -799,8 +832,13 @@ fn resolve_key(
                     Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
                 }
             }
+            // The list itself is moved in by `resolve_stack` once
+            // resolution no longer reads the layers.
             merged.push(Overridden {
-                value: c.value.clone(),
+                value: match c.origin {
+                    Some(_) => Value::Null,
+                    None => c.value.clone(),
+                },
                 source: c.source.name().into(),
                 location: c.location.to_string(),
             });

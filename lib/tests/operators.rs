@@ -1032,8 +1032,20 @@ fn union_lists_combine_every_layer_and_replace_lists_take_the_highest() {
         strings(&["tracker.example", "pastebin.com", "ads.example"])
     );
     assert_eq!(denied.source, "project");
-    let merged: Vec<&str> = denied.merged.iter().map(|m| m.source.as_str()).collect();
-    assert_eq!(merged, ["project", "user", "system"]);
+    let merged: Vec<(&str, &Value)> = denied
+        .merged
+        .iter()
+        .map(|m| (m.source.as_str(), &m.value))
+        .collect();
+    // Each layer's list as it proposed it.
+    assert_eq!(
+        merged,
+        [
+            ("project", &strings(&["tracker.example"])),
+            ("user", &strings(&["pastebin.com", "ads.example"])),
+            ("system", &strings(&["pastebin.com"])),
+        ]
+    );
     assert!(denied.overridden.is_empty());
 
     // Replace: the highest-ranked list wins whole, the others are overridden.
