@@ -507,21 +507,6 @@ fn is_below(key: &str, ancestor: &str) -> bool {
         && key.as_bytes()[ancestor.len()] == b'/'
 }
 
-/// The ancestors of a key, nearest first, ending with the root (`""`).
-fn ancestors(key: &str) -> impl Iterator<Item = &str> {
-    let mut at = Some(key);
-    std::iter::from_fn(move || {
-        let k = at?;
-        let parent = if k.is_empty() {
-            None
-        } else {
-            Some(k.rfind('/').map_or("", |i| &k[..i]))
-        };
-        at = parent;
-        parent
-    })
-}
-
 /// A set of entries indexed for the two questions constraints ask of every
 /// element: does some entry cover it (`within`), does some entry meet it
 /// (`excludes`). Each question costs a walk up the element's ancestors and
@@ -625,7 +610,12 @@ impl<T> NormSet<T> {
 
     /// The entries whose node key is `key`, latest first.
     fn entries_at<'a>(&'a self, key: &'a str) -> impl Iterator<Item = usize> + 'a {
-        let mut at = self.nodes.get(&key_hash(key)).copied();
+        self.entries_hashed(key, key_hash(key))
+    }
+
+    /// [`NormSet::entries_at`] with the key's hash already known.
+    fn entries_hashed<'a>(&'a self, key: &'a str, hash: u64) -> impl Iterator<Item = usize> + 'a {
+        let mut at = self.nodes.get(&hash).copied();
         std::iter::from_fn(move || {
             let i = at?;
             at = self.same_key[i];
@@ -667,13 +657,27 @@ impl<T> NormSet<T> {
         let mut consider = |i: usize| best = Some(best.map_or(i, |b| b.min(i)));
         match item {
             Norm::Node { key, reach, .. } => {
-                for k in std::iter::once(key.as_str()).chain(ancestors(key)) {
-                    for i in self.entries_at(k) {
+                // The key and every ancestor (each prefix that ends before
+                // a `/`, and the root), hashed in one pass over the key.
+                let mut visit = |k: &str, hash: u64| {
+                    for i in self.entries_hashed(k, hash) {
                         if rel(&self.items[i].0, item) {
                             consider(i);
                         }
                     }
+                };
+                let mut h = DefaultHasher::new();
+                if !key.is_empty() {
+                    visit("", h.clone().finish());
                 }
+                let mut done = 0;
+                for (at, _) in key.match_indices('/') {
+                    h.write(key[done..at].as_bytes());
+                    visit(&key[..at], h.clone().finish());
+                    done = at;
+                }
+                h.write(key[done..].as_bytes());
+                visit(key, h.finish());
                 // Entries strictly below the item meet it when it reaches below.
                 if below && *reach != Reach::Exact {
                     let prefix = if key.is_empty() {
