@@ -1136,7 +1136,7 @@ impl<'s> Requirement<'s> {
             Ok((kept, removed)) => {
                 Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect()))
             }
-            Err((r, _)) => Err(r),
+            Err(e) => Err(e.0),
         }
     }
 
@@ -1144,7 +1144,7 @@ impl<'s> Requirement<'s> {
     /// moved, not copied, and each removed one comes with its position in
     /// `list`, so its author is found without searching. A list refused as
     /// a whole comes back with the refusal (without its repeats).
-    pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, (Refusal, Vec<Value>)> {
+    pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, Box<(Refusal, Vec<Value>)>> {
         let mut removed = Vec::new();
         let mut kept = UniqueValues::default();
         let mut kept_at = Vec::new();
@@ -1165,7 +1165,7 @@ impl<'s> Requirement<'s> {
         let repaired = Value::Array(kept.into_vec());
         let refusal = self.refusal_after(&repaired, Some(checked));
         let Value::Array(mut kept) = repaired else {
-            return Err((unreachable_refusal(), Vec::new()));
+            return Err(Box::new((unreachable_refusal(), Vec::new())));
         };
         match refusal {
             None => Ok((kept, removed)),
@@ -1175,7 +1175,7 @@ impl<'s> Requirement<'s> {
                 let mut all: Vec<(usize, Value)> = kept_at.into_iter().zip(kept).collect();
                 all.extend(removed.into_iter().map(|(i, v, _)| (i, v)));
                 all.sort_by_key(|(i, _)| *i);
-                Err((r, all.into_iter().map(|(_, v)| v).collect()))
+                Err(Box::new((r, all.into_iter().map(|(_, v)| v).collect())))
             }
         }
     }

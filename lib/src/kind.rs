@@ -672,11 +672,11 @@ impl<T> NormSet<T> {
                 }
                 let mut done = 0;
                 for (at, _) in key.match_indices('/') {
-                    h.write(key[done..at].as_bytes());
+                    h.write(&key.as_bytes()[done..at]);
                     visit(&key[..at], h.clone().finish());
                     done = at;
                 }
-                h.write(key[done..].as_bytes());
+                h.write(&key.as_bytes()[done..]);
                 visit(key, h.finish());
                 // Entries strictly below the item meet it when it reaches below.
                 if below && *reach != Reach::Exact {

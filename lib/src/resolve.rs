@@ -854,7 +854,10 @@ fn resolve_key(
                 );
                 winner = Some((Value::Array(repaired), head));
             }
-            Err((r, all)) => rejected.push(refused(head, r, Value::Array(all))),
+            Err(e) => {
+                let (r, all) = *e;
+                rejected.push(refused(head, r, Value::Array(all)));
+            }
         }
     }
     if winner.is_none() {
@@ -897,7 +900,7 @@ fn resolve_key(
                         winner = Some((Value::Array(repaired), c));
                     }
                     Err(_) if c.source == SourceKind::Default => {}
-                    Err((r, _)) => rejected.push(refused(c, r, c.value.clone())),
+                    Err(e) => rejected.push(refused(c, e.0, c.value.clone())),
                 }
                 continue;
             }
