@@ -139,69 +139,285 @@ impl fmt::Display for ManagedSource {
 
 /// Where exactly a value, a constraint or a whole layer came from.
 ///
-/// Displayed the way people already read locations: `file:line` for text
-/// files, `file: Requirements > sandbox.mode` for plists, `-c sandbox.mode=…`
-/// for the command line, `url (bundle acme-baseline v7)` for the cloud.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// One structure, rendered for people the way they already read locations:
+/// `file:line:col` for text files, `file [id vN]:line:col` inside a signed
+/// bundle, `file: Requirements > sandbox.mode` for a plist value,
+/// `file > Policy:line:col` for a document held in a plist key, and a plain
+/// description (`-c sandbox.mode=…`, `command line`) where no file holds
+/// the value.
+///
+/// In JSON a location is two keys beside each other (put it in a struct
+/// with `#[serde(flatten)]`): `location`, the human string, and `at`, the
+/// structure (`path`, `plist_key`, `bundle`, `line`, `column`, each only
+/// when known); a location that names no file has no `at`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
-    /// The file, URL or flag.
+    /// The file path, or the description when [`Location::is_file`] is false.
     pub origin: String,
-    /// 1-based line in `origin`, when it is a text file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether `origin` names a file (false for `command line`, `-c …` and
+    /// the descriptions resolution gives values no file holds).
+    pub is_file: bool,
+    /// The plist key path inside the file (`Requirements > sandbox.mode`,
+    /// or `Policy` for a document held in a plist).
+    pub plist_key: Option<String>,
+    /// The signed bundle the position is in.
+    pub bundle: Option<BundleRef>,
+    /// 1-based line in the text, when it is a text document.
     pub line: Option<u32>,
-    /// 1-based column in `origin`, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 1-based column in the text, when known.
     pub column: Option<u32>,
-    /// A path inside the origin that is not a line, such as a plist key path.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    /// What became of the value there (`kept in lockdown`), shown after the place.
+    pub note: Option<String>,
+}
+
+/// A signed bundle named in a location: its policy id and version.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BundleRef {
+    /// The policy id.
+    pub id: String,
+    /// The policy version.
+    pub version: u64,
 }
 
 impl Location {
-    /// A location naming only its origin.
+    /// A location naming only a file.
     pub fn new(origin: impl Into<String>) -> Location {
         Location {
             origin: origin.into(),
+            is_file: true,
+            plist_key: None,
+            bundle: None,
             line: None,
             column: None,
-            detail: None,
+            note: None,
         }
     }
 
-    /// The same origin at a line and column.
+    /// A place no file holds, in words (`command line`, `-c sandbox.mode=…`,
+    /// `lockdown value of the schema`).
+    pub fn described(text: impl Into<String>) -> Location {
+        Location {
+            is_file: false,
+            ..Location::new(text)
+        }
+    }
+
+    /// The same place at a line and column (of the file, or of the document
+    /// held in its plist key or bundle).
     pub fn at(&self, line: u32, column: u32) -> Location {
         Location {
-            origin: self.origin.clone(),
             line: Some(line),
             column: Some(column),
-            detail: None,
+            note: None,
+            ..self.clone()
         }
     }
 
-    /// The same origin with a detail such as a plist key path (`Requirements > sandbox.mode`).
-    pub fn with_detail(&self, detail: impl Into<String>) -> Location {
+    /// The same file at a plist key path (`Requirements > sandbox.mode`).
+    pub fn with_detail(&self, key_path: impl Into<String>) -> Location {
         Location {
-            origin: self.origin.clone(),
+            plist_key: Some(key_path.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The same place inside the signed bundle `id` version `version`.
+    pub fn in_bundle(&self, id: impl Into<String>, version: u64) -> Location {
+        Location {
+            bundle: Some(BundleRef {
+                id: id.into(),
+                version,
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The same place with a note on what became of the value there.
+    pub fn noted(&self, note: impl Into<String>) -> Location {
+        Location {
+            note: Some(note.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The same place without its note.
+    pub fn without_note(&self) -> Location {
+        Location {
+            note: None,
+            ..self.clone()
+        }
+    }
+
+    /// The structure of a location that names a file (`None` for a description).
+    pub fn structured(&self) -> Option<At<'_>> {
+        self.is_file.then(|| At {
+            path: &self.origin,
+            plist_key: self.plist_key.as_deref(),
+            bundle: self.bundle.as_ref(),
             line: self.line,
             column: self.column,
-            detail: Some(detail.into()),
-        }
+        })
+    }
+}
+
+impl Default for Location {
+    /// No place at all (an empty description).
+    fn default() -> Location {
+        Location::described("")
+    }
+}
+
+impl From<&str> for Location {
+    /// A file.
+    fn from(path: &str) -> Location {
+        Location::new(path)
+    }
+}
+
+impl From<String> for Location {
+    /// A file.
+    fn from(path: String) -> Location {
+        Location::new(path)
+    }
+}
+
+impl From<&String> for Location {
+    /// A file.
+    fn from(path: &String) -> Location {
+        Location::new(path.as_str())
+    }
+}
+
+impl From<&Location> for Location {
+    fn from(location: &Location) -> Location {
+        location.clone()
+    }
+}
+
+/// A location compares equal to the text people read.
+impl PartialEq<str> for Location {
+    fn eq(&self, other: &str) -> bool {
+        self.to_string() == other
+    }
+}
+
+impl PartialEq<&str> for Location {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl PartialEq<String> for Location {
+    fn eq(&self, other: &String) -> bool {
+        self.to_string() == *other
     }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.origin)?;
+        // A key holding a document that lines count in: `file > Policy:3:1`;
+        // a key path to a value: `file: Requirements > sandbox.mode`.
+        let document_key = self.line.is_some() || self.bundle.is_some();
+        if let Some(key) = &self.plist_key
+            && document_key
+        {
+            write!(f, " > {key}")?;
+        }
+        if let Some(b) = &self.bundle {
+            write!(f, " [{} v{}]", b.id, b.version)?;
+        }
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
                 write!(f, ":{column}")?;
             }
         }
-        if let Some(detail) = &self.detail {
-            write!(f, ": {detail}")?;
+        if let Some(key) = &self.plist_key
+            && !document_key
+        {
+            write!(f, ": {key}")?;
+        }
+        if let Some(note) = &self.note {
+            write!(f, " ({note})")?;
         }
         Ok(())
+    }
+}
+
+/// The structure of a location, as `at` in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct At<'a> {
+    /// The file.
+    pub path: &'a str,
+    /// The plist key path inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plist_key: Option<&'a str>,
+    /// The signed bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<&'a BundleRef>,
+    /// 1-based line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+/// Two keys, `location` (the human string) and `at` (the structure, for a
+/// file); meant to be flattened into the object that has the location.
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let at = self.structured();
+        let mut map = serializer.serialize_map(Some(1 + usize::from(at.is_some())))?;
+        map.serialize_entry("location", &self.to_string())?;
+        if let Some(at) = at {
+            map.serialize_entry("at", &at)?;
+        }
+        map.end()
+    }
+}
+
+/// Reads what [`Location`]'s `Serialize` writes: the structure from `at`,
+/// or a description when there is none.
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Location, D::Error> {
+        #[derive(Deserialize)]
+        struct OwnedAt {
+            path: String,
+            plist_key: Option<String>,
+            bundle: Option<BundleRef>,
+            line: Option<u32>,
+            column: Option<u32>,
+        }
+        #[derive(Deserialize)]
+        struct Shape {
+            location: String,
+            at: Option<OwnedAt>,
+        }
+        let shape = Shape::deserialize(deserializer)?;
+        Ok(match shape.at {
+            None => Location::described(shape.location),
+            Some(at) => {
+                let mut l = Location::new(at.path);
+                l.plist_key = at.plist_key;
+                l.bundle = at.bundle;
+                l.line = at.line;
+                l.column = at.column;
+                // Whatever the structure does not hold (a note) is in the text.
+                let shown = l.to_string();
+                if let Some(note) = shape
+                    .location
+                    .strip_prefix(&shown)
+                    .and_then(|rest| rest.strip_prefix(" ("))
+                    .and_then(|rest| rest.strip_suffix(')'))
+                {
+                    l.note = Some(note.to_owned());
+                }
+                l
+            }
+        })
     }
 }
 

@@ -366,7 +366,7 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
                 refusals.push(mandate::resolve::Rejected {
                     value: serde_json::Value::String(domain.to_owned()),
                     source: "session".into(),
-                    location: "command line".into(),
+                    location: mandate::Location::described("command line"),
                     reason: format!(
                         "{domain} is on network.denied_domains ({}), which wins over network.allowed_domains",
                         rule.entry

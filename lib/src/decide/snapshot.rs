@@ -151,7 +151,7 @@ pub fn machine(
     let mut paths: Vec<PathBuf> = Vec::new();
     for s in &stack.sources {
         if s.name.is_managed() {
-            let p = PathBuf::from(&s.location);
+            let p = PathBuf::from(&s.location.origin);
             if let Some(parent) = p.parent() {
                 paths.push(parent.to_path_buf());
             }
