@@ -193,7 +193,8 @@ impl Admission {
                 return;
             }
         };
-        let pinned_location = Location::new(tree.real(&pinned_root(platform)).display().to_string());
+        let pinned_location =
+            Location::new(tree.real(&pinned_root(platform)).display().to_string());
         // Where the installed root came from: trust.toml, or the MDM plist.
         let mut installed_location = Location::new(&location);
         let installed = match tree.read(&logical) {
@@ -260,10 +261,8 @@ impl Admission {
             (Some(pin), Some(bytes)) => match self.advance(tree, platform, &pin, &bytes) {
                 Ok(root) => {
                     if root.version() > pin.version() {
-                        in_force = installed_location.noted(format!(
-                            "rotated from the pinned version {}",
-                            pin.version()
-                        ));
+                        in_force = installed_location
+                            .noted(format!("rotated from the pinned version {}", pin.version()));
                     }
                     root
                 }

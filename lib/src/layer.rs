@@ -126,14 +126,7 @@ impl Layer {
             .map_err(|e| header_problem(&origin, e))
             .map(|h| h.map(|h| PolicyInfo::from(&h)));
         let map = std::mem::take(&mut tree.tree);
-        Layer::from_owned_policy_tree(
-            schema,
-            source,
-            origin,
-            map,
-            &tree,
-            Some(header),
-        )
+        Layer::from_owned_policy_tree(schema, source, origin, map, &tree, Some(header))
     }
 
     /// Parses a plain settings file (user config, project file). A user

@@ -184,7 +184,7 @@ impl Resolver {
         stack.sources.push(SourceReport::new(
             SourceKind::Default,
             SourceStatus::Loaded,
-            self.schema.origin(),
+            self.schema.location(),
         ));
         // A source the signed precedence leaves out does not count, and says so.
         let precedence = stack.precedence.clone();
@@ -251,7 +251,7 @@ impl Resolver {
                 stack.sources.push(SourceReport::new(
                     SourceKind::Session,
                     status,
-                    "command line (-c)",
+                    Location::described("command line (-c)"),
                 ));
                 if !layer.settings.is_empty() {
                     stack.layers.push(layer);
@@ -598,8 +598,12 @@ impl Resolver {
     fn load_user(&self, path: Option<&Path>, stack: &mut Stack) -> Vec<PathBuf> {
         let Some(path) = path else {
             stack.sources.push(
-                SourceReport::new(SourceKind::User, SourceStatus::Absent, "(unknown)")
-                    .because("no user whose config to read (under --root, pass --user NAME)"),
+                SourceReport::new(
+                    SourceKind::User,
+                    SourceStatus::Absent,
+                    Location::described("(unknown)"),
+                )
+                .because("no user whose config to read (under --root, pass --user NAME)"),
             );
             return Vec::new();
         };
@@ -629,7 +633,7 @@ impl Resolver {
                 SourceReport::new(
                     SourceKind::Project,
                     SourceStatus::Absent,
-                    "(no working directory)",
+                    Location::described("(no working directory)"),
                 )
                 .because("no working directory to look for .mandate.toml from (use -C DIR)"),
             );
@@ -913,10 +917,7 @@ pub fn file_reason(e: &FileError, location: &str) -> String {
 }
 
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.
-pub fn utf8<'b>(
-    location: impl Into<Location>,
-    bytes: &'b [u8],
-) -> Result<&'b str, DocumentErrors> {
+pub fn utf8<'b>(location: impl Into<Location>, bytes: &'b [u8]) -> Result<&'b str, DocumentErrors> {
     std::str::from_utf8(bytes).map_err(|e| {
         // The bytes before the first bad one are UTF-8 by definition.
         let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();

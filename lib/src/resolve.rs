@@ -651,12 +651,15 @@ fn lockdown_report(
             Some(found) => found,
             None if !req.is_empty() => (
                 req.strictest()?,
-                Location::described("the strictest value the accepted requirements allow (lockdown)"),
+                Location::described(
+                    "the strictest value the accepted requirements allow (lockdown)",
+                ),
             ),
             None => return None,
         },
     };
-    let kept_from = |c: &Candidate| location.note.is_some() && location.without_note() == *c.location;
+    let kept_from =
+        |c: &Candidate| location.note.is_some() && location.without_note() == *c.location;
     let rejected = candidates
         .iter()
         .filter(|c| !kept_from(c))
@@ -717,7 +720,7 @@ fn kind_refusal(schema: &Schema, e: crate::kind::KindError) -> Refusal {
         reason: e.to_string(),
         setter: Setter {
             source: SourceKind::Default,
-            location: Location::new(schema.origin()),
+            location: schema.location(),
         },
     }
 }
@@ -742,7 +745,7 @@ fn resolve_key(
     req: &Requirement,
     candidates: &[Candidate],
 ) -> Option<KeyReport> {
-    let schema_location = Location::new(schema.origin());
+    let schema_location = schema.location();
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
     // The strictest admissible value is a fallback only where managed policy
     // constrains the setting; a pinned value is named where it was pinned.

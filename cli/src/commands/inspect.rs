@@ -167,11 +167,7 @@ fn group(resolver: &Resolver, key: &str) -> Result<Vec<String>, CliError> {
     Ok(keys)
 }
 
-fn insert_nested(
-    map: &mut serde_json::Map<String, Value>,
-    key: &str,
-    value: Value,
-) {
+fn insert_nested(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
     match key.split_once('.') {
         None => {
             map.insert(key.to_owned(), value);
