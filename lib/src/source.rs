@@ -466,5 +466,71 @@ mod tests {
             p.with_detail("Requirements > sandbox.mode").to_string(),
             "/Library/Managed Preferences/dev.mandate.plist: Requirements > sandbox.mode"
         );
+        let bundle = Location::new("/etc/mandate/policy.d/10-base.bundle").in_bundle("acme", 3);
+        assert_eq!(
+            bundle.at(13, 1).to_string(),
+            "/etc/mandate/policy.d/10-base.bundle [acme v3]:13:1"
+        );
+        let policy = p.with_detail("Policy");
+        assert_eq!(
+            policy.at(4, 9).to_string(),
+            "/Library/Managed Preferences/dev.mandate.plist > Policy:4:9"
+        );
+        assert_eq!(
+            policy.in_bundle("acme", 3).at(4, 9).to_string(),
+            "/Library/Managed Preferences/dev.mandate.plist > Policy [acme v3]:4:9"
+        );
+        assert_eq!(
+            l.at(4, 1).noted("kept in lockdown").to_string(),
+            "/etc/mandate/policy.d/10-base.toml:4:1 (kept in lockdown)"
+        );
+        assert_eq!(Location::described("-c a=b").to_string(), "-c a=b");
+        // A position keeps the plist key and bundle, and drops a note.
+        let at = policy.in_bundle("acme", 3).noted("n").at(1, 2);
+        assert_eq!(at.plist_key.as_deref(), Some("Policy"));
+        assert_eq!(at.bundle.as_ref().map(|b| b.version), Some(3));
+        assert_eq!(at.note, None);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Holder {
+        value: u32,
+        #[serde(flatten)]
+        location: Location,
+        reason: String,
+    }
+
+    #[test]
+    fn locations_in_json_are_text_and_structure_side_by_side() {
+        let located = Holder {
+            value: 1,
+            location: Location::new("/p.plist")
+                .with_detail("Policy")
+                .in_bundle("acme", 7)
+                .at(3, 5)
+                .noted("kept in lockdown"),
+            reason: "r".into(),
+        };
+        let text = serde_json::to_string(&located).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"value":1,"location":"/p.plist > Policy [acme v7]:3:5 (kept in lockdown)","at":{"path":"/p.plist","plist_key":"Policy","bundle":{"id":"acme","version":7},"line":3,"column":5},"reason":"r"}"#
+        );
+        let back: Option<Holder> = serde_json::from_str(&text).ok();
+        assert_eq!(back.as_ref(), Some(&located));
+
+        // A place no file holds: the text only.
+        let described = Holder {
+            value: 2,
+            location: Location::described("command line"),
+            reason: "r".into(),
+        };
+        let text = serde_json::to_string(&described).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"value":2,"location":"command line","reason":"r"}"#
+        );
+        let back: Option<Holder> = serde_json::from_str(&text).ok();
+        assert_eq!(back.as_ref(), Some(&described));
     }
 }
