@@ -214,6 +214,8 @@ pub struct SignArgs {
     /// Where to write the bundle (`-` for standard output) [with --add: the bundle itself].
     #[arg(short, long, alias = "out", required_unless_present = "add")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub schema: crate::SchemaOption,
 }
 
 /// `mandate verify`.
