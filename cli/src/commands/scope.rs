@@ -1,7 +1,8 @@
 //! Machine-reading options only where they mean something: the admin tools
 //! (`keys`, `trust`, `sign`, `publish`, `package`, `completions`, `man`)
-//! work on files, not on a machine, and refuse `--root`, `--platform`,
-//! `--user`, `-C` and `-c` rather than ignore them.
+//! work on files, not on a machine. Their help does not list `--root`,
+//! `--platform`, `--user`, `-C` or `-c`, and they refuse them, before or
+//! after their name, rather than ignore them.
 
 use crate::{CliError, Globals};
 
