@@ -917,7 +917,7 @@ pub fn file_reason(e: &FileError, location: &str) -> String {
 }
 
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.
-pub fn utf8<'b>(location: impl Into<Location>, bytes: &'b [u8]) -> Result<&'b str, DocumentErrors> {
+pub fn utf8(location: impl Into<Location>, bytes: &[u8]) -> Result<&str, DocumentErrors> {
     std::str::from_utf8(bytes).map_err(|e| {
         // The bytes before the first bad one are UTF-8 by definition.
         let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();

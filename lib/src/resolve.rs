@@ -659,7 +659,7 @@ fn lockdown_report(
         },
     };
     let kept_from =
-        |c: &Candidate| location.note.is_some() && location.without_note() == *c.location;
+        |c: &Candidate| location.note().is_some() && location.without_note() == *c.location;
     let rejected = candidates
         .iter()
         .filter(|c| !kept_from(c))

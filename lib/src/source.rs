@@ -157,17 +157,21 @@ pub struct Location {
     /// Whether `origin` names a file (false for `command line`, `-c …` and
     /// the descriptions resolution gives values no file holds).
     pub is_file: bool,
-    /// The plist key path inside the file (`Requirements > sandbox.mode`,
-    /// or `Policy` for a document held in a plist).
-    pub plist_key: Option<String>,
-    /// The signed bundle the position is in.
-    pub bundle: Option<BundleRef>,
     /// 1-based line in the text, when it is a text document.
     pub line: Option<u32>,
     /// 1-based column in the text, when known.
     pub column: Option<u32>,
-    /// What became of the value there (`kept in lockdown`), shown after the place.
-    pub note: Option<String>,
+    /// The plist key, bundle and note, when there are any: rare, so kept
+    /// out of line and every location (in every error) stays small.
+    within: Option<Box<Within>>,
+}
+
+/// The rarer parts of a [`Location`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Within {
+    plist_key: Option<String>,
+    bundle: Option<BundleRef>,
+    note: Option<String>,
 }
 
 /// A signed bundle named in a location: its policy id and version.
@@ -185,11 +189,35 @@ impl Location {
         Location {
             origin: origin.into(),
             is_file: true,
-            plist_key: None,
-            bundle: None,
             line: None,
             column: None,
-            note: None,
+            within: None,
+        }
+    }
+
+    /// The plist key path inside the file (`Requirements > sandbox.mode`,
+    /// or `Policy` for a document held in a plist).
+    pub fn plist_key(&self) -> Option<&str> {
+        self.within.as_ref()?.plist_key.as_deref()
+    }
+
+    /// The signed bundle the position is in.
+    pub fn bundle(&self) -> Option<&BundleRef> {
+        self.within.as_ref()?.bundle.as_ref()
+    }
+
+    /// What became of the value there (`kept in lockdown`), shown after the place.
+    pub fn note(&self) -> Option<&str> {
+        self.within.as_ref()?.note.as_deref()
+    }
+
+    /// The same place with its rarer parts changed by `change`.
+    fn with(&self, change: impl FnOnce(&mut Within)) -> Location {
+        let mut within = self.within.as_deref().cloned().unwrap_or_default();
+        change(&mut within);
+        Location {
+            within: (within != Within::default()).then(|| Box::new(within)),
+            ..self.clone()
         }
     }
 
@@ -208,52 +236,50 @@ impl Location {
         Location {
             line: Some(line),
             column: Some(column),
-            note: None,
-            ..self.clone()
+            ..self.without_note()
         }
     }
 
     /// The same file at a plist key path (`Requirements > sandbox.mode`).
     pub fn with_detail(&self, key_path: impl Into<String>) -> Location {
-        Location {
-            plist_key: Some(key_path.into()),
-            ..self.clone()
-        }
+        let key_path = key_path.into();
+        self.with(|w| w.plist_key = Some(key_path))
     }
 
     /// The same place inside the signed bundle `id` version `version`.
     pub fn in_bundle(&self, id: impl Into<String>, version: u64) -> Location {
-        Location {
-            bundle: Some(BundleRef {
-                id: id.into(),
-                version,
-            }),
-            ..self.clone()
-        }
+        let bundle = BundleRef {
+            id: id.into(),
+            version,
+        };
+        self.with(|w| w.bundle = Some(bundle))
     }
 
     /// The same place with a note on what became of the value there.
     pub fn noted(&self, note: impl Into<String>) -> Location {
-        Location {
-            note: Some(note.into()),
-            ..self.clone()
-        }
+        let note = note.into();
+        self.with(|w| w.note = Some(note))
     }
 
     /// The same place without its note.
     pub fn without_note(&self) -> Location {
-        Location {
-            note: None,
-            ..self.clone()
+        if self.note().is_none() {
+            return self.clone();
         }
+        self.with(|w| w.note = None)
+    }
+
+    /// The place as people read it (what `Display` writes).
+    fn shown(&self) -> String {
+        self.to_string()
     }
 
     /// The structure of a location that names a file (`None` for a description).
     pub fn structured(&self) -> Option<At<'_>> {
         self.is_file.then(|| At {
             path: &self.origin,
-            plist_key: self.plist_key.as_deref(),
-            bundle: self.bundle.as_ref(),
+            plist_key: self.plist_key(),
+            bundle: self.bundle(),
             line: self.line,
             column: self.column,
         })
@@ -297,19 +323,19 @@ impl From<&Location> for Location {
 /// A location compares equal to the text people read.
 impl PartialEq<str> for Location {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        self.shown() == other
     }
 }
 
 impl PartialEq<&str> for Location {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        self.shown() == *other
     }
 }
 
 impl PartialEq<String> for Location {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        self.shown() == *other
     }
 }
 
@@ -318,13 +344,13 @@ impl fmt::Display for Location {
         f.write_str(&self.origin)?;
         // A key holding a document that lines count in: `file > Policy:3:1`;
         // a key path to a value: `file: Requirements > sandbox.mode`.
-        let document_key = self.line.is_some() || self.bundle.is_some();
-        if let Some(key) = &self.plist_key
+        let document_key = self.line.is_some() || self.bundle().is_some();
+        if let Some(key) = self.plist_key()
             && document_key
         {
             write!(f, " > {key}")?;
         }
-        if let Some(b) = &self.bundle {
+        if let Some(b) = self.bundle() {
             write!(f, " [{} v{}]", b.id, b.version)?;
         }
         if let Some(line) = self.line {
@@ -333,12 +359,12 @@ impl fmt::Display for Location {
                 write!(f, ":{column}")?;
             }
         }
-        if let Some(key) = &self.plist_key
+        if let Some(key) = self.plist_key()
             && !document_key
         {
             write!(f, ": {key}")?;
         }
-        if let Some(note) = &self.note {
+        if let Some(note) = self.note() {
             write!(f, " ({note})")?;
         }
         Ok(())
@@ -401,21 +427,27 @@ impl<'de> Deserialize<'de> for Location {
             None => Location::described(shape.location),
             Some(at) => {
                 let mut l = Location::new(at.path);
-                l.plist_key = at.plist_key;
-                l.bundle = at.bundle;
                 l.line = at.line;
                 l.column = at.column;
+                let within = Within {
+                    plist_key: at.plist_key,
+                    bundle: at.bundle,
+                    note: None,
+                };
+                if within != Within::default() {
+                    l.within = Some(Box::new(within));
+                }
                 // Whatever the structure does not hold (a note) is in the text.
                 let shown = l.to_string();
-                if let Some(note) = shape
+                match shape
                     .location
                     .strip_prefix(&shown)
                     .and_then(|rest| rest.strip_prefix(" ("))
                     .and_then(|rest| rest.strip_suffix(')'))
                 {
-                    l.note = Some(note.to_owned());
+                    Some(note) => l.noted(note),
+                    None => l,
                 }
-                l
             }
         })
     }
@@ -487,9 +519,11 @@ mod tests {
         assert_eq!(Location::described("-c a=b").to_string(), "-c a=b");
         // A position keeps the plist key and bundle, and drops a note.
         let at = policy.in_bundle("acme", 3).noted("n").at(1, 2);
-        assert_eq!(at.plist_key.as_deref(), Some("Policy"));
-        assert_eq!(at.bundle.as_ref().map(|b| b.version), Some(3));
-        assert_eq!(at.note, None);
+        assert_eq!(at.plist_key(), Some("Policy"));
+        assert_eq!(at.bundle().map(|b| b.version), Some(3));
+        assert_eq!(at.note(), None);
+        // Small, since every problem and refusal carries one.
+        assert!(size_of::<Location>() <= 64);
     }
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]

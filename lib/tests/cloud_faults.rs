@@ -192,8 +192,8 @@ fn a_valid_new_version_replaces_the_cache_and_304_keeps_it() {
     let layer = cached.layer(mandate::Schema::bundled()).unwrap().unwrap();
     assert_eq!(layer.source, mandate::SourceKind::Cloud);
     assert_eq!(
-        layer.location.bundle,
-        Some(mandate::source::BundleRef {
+        layer.location.bundle(),
+        Some(&mandate::source::BundleRef {
             id: "acme-baseline".into(),
             version: 6
         }),

@@ -261,7 +261,7 @@ fn twice(layer: &Layer) -> Vec<Problem> {
                     key: Some(key.clone()),
                     message: format!(
                         "\"{key}\" is given twice, here and at {}; keep one",
-                        first.plist_key.as_deref().unwrap_or(&first.origin)
+                        first.plist_key().unwrap_or(&first.origin)
                     ),
                 });
             }
@@ -365,7 +365,7 @@ fn policy_payload(
         check_bundle(&bytes).map_err(problem)?;
         return Ok(PolicyPayload::Bundle(bytes));
     }
-    match Layer::parse_policy(schema, source, &document_origin(origin), &text) {
+    match Layer::parse_policy(schema, source, document_origin(origin), &text) {
         Ok(_) => Ok(PolicyPayload::Document(text)),
         Err(errors) => {
             let mut problems = errors.0;
