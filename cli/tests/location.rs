@@ -196,6 +196,26 @@ fn mdm_values_name_the_plist_key_path() {
                 key["location"],
                 format!("{} > Policy:{line}:{column}", plist.display())
             );
+            // `mandate cat` follows it into the plist's document.
+            let out = admin.run(&[
+                "--root",
+                &root,
+                "--platform",
+                "macos",
+                "cat",
+                key["location"].as_str().unwrap(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            let marked = text
+                .lines()
+                .find(|l| l.starts_with('>'))
+                .unwrap_or_default();
+            assert!(marked.contains("sandbox.mode = \"read-only\""), "{text}");
         }
         // The constraint that refuses a value is located the same way.
         let out = admin.run(&[
@@ -409,4 +429,43 @@ fn one_key_order_for_diagnostics_and_refusals_in_every_command() {
         sources.get("sources").index(0).keys()
     );
     assert_eq!(show.get("trust").keys(), sources.get("trust").keys());
+}
+
+#[test]
+fn problems_are_located_in_verify_validate_and_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    let text = "[settings]\nsandbox.mode = \"read-only\"\nsandbox.nope = 1\n";
+    std::fs::write(admin.dir.join("bad.toml"), text).unwrap();
+    let bad = admin.dir.join("bad.toml").display().to_string();
+    let (line, column) = position(text, "nope");
+
+    // `verify --machine`: refused, with each problem at its place.
+    let out = admin.on_machine(&["verify", "--machine", "--json", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(v["code"], "policy-invalid", "{v:#}");
+    let problem = &v["problems"][0];
+    assert_eq!(
+        problem["at"],
+        serde_json::json!({ "path": "bad.toml", "line": line, "column": column }),
+        "{v:#}"
+    );
+    assert_eq!(problem["location"], format!("bad.toml:{line}:{column}"));
+
+    // `validate --json`: the same shape.
+    let out = admin.run(&["validate", "--json", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    assert_eq!(v[0]["problems"][0]["at"]["path"], bad, "{v:#}");
+    assert_eq!(v[0]["problems"][0]["at"]["line"], line);
+
+    // An error under --json about a `-c` value: located, with no file.
+    let out = admin.on_machine(&["show", "--json", "-c", "sandbox.mode=3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v = json_of(&out);
+    let problem = &v["error"]["problems"][0];
+    assert_eq!(problem["location"], "-c sandbox.mode=3", "{v:#}");
+    assert_eq!(problem["key"], "sandbox.mode");
+    assert!(problem.get("at").is_none(), "{v:#}");
 }

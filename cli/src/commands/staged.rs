@@ -488,8 +488,15 @@ fn parse_target(globals: &Globals, target: &str) -> Result<(PathBuf, Option<usiz
     if Path::new(target).exists() {
         return Ok((PathBuf::from(target), None));
     }
-    // `PATH [id vN]:LINE:COL`, `PATH:LINE:COL` or `PATH:LINE`.
+    // `PATH [id vN]:LINE:COL`, `PATH:LINE:COL` or `PATH:LINE`, as
+    // locations are written (`PLIST > Policy …` for a document in a plist),
+    // with any note on what became of the value (` (kept in lockdown)`).
     let mut rest = target;
+    if rest.ends_with(')')
+        && let Some(at) = rest.rfind(" (")
+    {
+        rest = &rest[..at];
+    }
     let mut numbers = Vec::new();
     while let Some((head, tail)) = rest.rsplit_once(':') {
         match tail.parse::<usize>() {
@@ -505,6 +512,9 @@ fn parse_target(globals: &Globals, target: &str) -> Result<(PathBuf, Option<usiz
         Some(at) if rest.ends_with(']') => &rest[..at],
         _ => rest,
     };
+    let path = path
+        .strip_suffix(&format!(" > {}", mandate::mdm::POLICY_KEY))
+        .unwrap_or(path);
     Ok((PathBuf::from(path), line))
 }
 
