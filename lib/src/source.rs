@@ -154,21 +154,21 @@ impl fmt::Display for ManagedSource {
 pub struct Location {
     /// The file path, or the description when [`Location::is_file`] is false.
     pub origin: String,
-    /// Whether `origin` names a file (false for `command line`, `-c …` and
-    /// the descriptions resolution gives values no file holds).
-    pub is_file: bool,
     /// 1-based line in the text, when it is a text document.
     pub line: Option<u32>,
     /// 1-based column in the text, when known.
     pub column: Option<u32>,
-    /// The plist key, bundle and note, when there are any: rare, so kept
-    /// out of line and every location (in every error) stays small.
+    /// Whether it is a description, and the plist key, bundle and note,
+    /// when there are any: rare, so kept out of line and every location
+    /// (in every error and refusal) stays small.
     within: Option<Box<Within>>,
 }
 
 /// The rarer parts of a [`Location`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Within {
+    /// `origin` is a description, not a file.
+    described: bool,
     plist_key: Option<String>,
     bundle: Option<BundleRef>,
     note: Option<String>,
@@ -188,11 +188,16 @@ impl Location {
     pub fn new(origin: impl Into<String>) -> Location {
         Location {
             origin: origin.into(),
-            is_file: true,
             line: None,
             column: None,
             within: None,
         }
+    }
+
+    /// Whether `origin` names a file (false for `command line`, `-c …` and
+    /// the descriptions resolution gives values no file holds).
+    pub fn is_file(&self) -> bool {
+        !self.within.as_ref().is_some_and(|w| w.described)
     }
 
     /// The plist key path inside the file (`Requirements > sandbox.mode`,
@@ -224,10 +229,7 @@ impl Location {
     /// A place no file holds, in words (`command line`, `-c sandbox.mode=…`,
     /// `lockdown value of the schema`).
     pub fn described(text: impl Into<String>) -> Location {
-        Location {
-            is_file: false,
-            ..Location::new(text)
-        }
+        Location::new(text).with(|w| w.described = true)
     }
 
     /// The same place at a line and column (of the file, or of the document
@@ -276,7 +278,7 @@ impl Location {
 
     /// The structure of a location that names a file (`None` for a description).
     pub fn structured(&self) -> Option<At<'_>> {
-        self.is_file.then(|| At {
+        self.is_file().then(|| At {
             path: &self.origin,
             plist_key: self.plist_key(),
             bundle: self.bundle(),
@@ -430,6 +432,7 @@ impl<'de> Deserialize<'de> for Location {
                 l.line = at.line;
                 l.column = at.column;
                 let within = Within {
+                    described: false,
                     plist_key: at.plist_key,
                     bundle: at.bundle,
                     note: None,
@@ -523,7 +526,7 @@ mod tests {
         assert_eq!(at.bundle().map(|b| b.version), Some(3));
         assert_eq!(at.note(), None);
         // Small, since every problem and refusal carries one.
-        assert!(size_of::<Location>() <= 64);
+        assert!(size_of::<Location>() <= 48);
     }
 
     #[derive(Debug, PartialEq, Serialize, Deserialize)]

@@ -29,8 +29,8 @@ pub fn is_admin(globals: &Globals) -> bool {
 fn report_for<'e>(effective: &'e Effective, location: &Location) -> Option<&'e SourceReport> {
     effective.sources.iter().find(|s| {
         s.name.is_managed()
-            && s.location.is_file
-            && location.is_file
+            && s.location.is_file()
+            && location.is_file()
             && s.location.origin == location.origin
     })
 }
@@ -55,7 +55,7 @@ pub fn managing<'e>(effective: &'e Effective, report: &KeyReport) -> Vec<&'e Sou
             line.match_indices(s.location.origin.as_str())
                 .any(|(at, m)| line[at + m.len()..].starts_with([':', ' ', ')']))
         });
-        if named && s.location.is_file && !s.location.origin.is_empty() {
+        if named && s.location.is_file() && !s.location.origin.is_empty() {
             locations.push(&s.location);
         }
     }

@@ -383,7 +383,7 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
             let message = e.message.replace(&flag, &shown);
             let mut problems = e.problems.clone();
             for p in &mut problems {
-                if !p.location.is_file && p.location.origin == flag {
+                if !p.location.is_file() && p.location.origin == flag {
                     p.location = mandate::Location::described(shown.clone());
                 }
             }
