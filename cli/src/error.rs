@@ -82,6 +82,15 @@ impl CliError {
         }
     }
 
+    /// A document that does not fit (exit 1): every problem in the
+    /// message, and located under `--json` (`problems`).
+    pub fn invalid(errors: mandate::error::DocumentErrors) -> CliError {
+        CliError {
+            problems: errors.0.clone(),
+            ..CliError::no(errors.to_string())
+        }
+    }
+
     /// The same error, marked as already printed as JSON by the command.
     pub fn json_printed(mut self) -> CliError {
         self.json_done = true;

@@ -460,6 +460,29 @@ fn problems_are_located_in_verify_validate_and_errors() {
     assert_eq!(v[0]["problems"][0]["at"]["path"], bad, "{v:#}");
     assert_eq!(v[0]["problems"][0]["at"]["line"], line);
 
+    // `sign` refuses a policy that does not fit: under --json, each problem located.
+    admin.ok(&["keys", "generate", "--out", "keys/p"]);
+    let policy = "[policy]\norg = \"acme\"\nchannel = \"system\"\nid = \"x\"\nversion = 1\nexpires = 2099-01-01T00:00:00Z\n\n[settings]\nsandbox.nope = 1\n";
+    std::fs::write(admin.dir.join("p.toml"), policy).unwrap();
+    let out = admin.run(&[
+        "sign",
+        "--json",
+        "--key",
+        "keys/p.key",
+        "p.toml",
+        "-o",
+        "p.bundle",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json_of(&out);
+    let problem = &v["error"]["problems"][0];
+    assert_eq!(problem["at"]["path"], "p.toml", "{v:#}");
+    assert!(
+        problem["at"]["line"].as_u64().is_some_and(|l| l >= 9),
+        "{v:#}"
+    );
+    assert!(!admin.dir.join("p.bundle").exists());
+
     // An error under --json about a `-c` value: located, with no file.
     let out = admin.on_machine(&["show", "--json", "-c", "sandbox.mode=3"]);
     assert_eq!(out.status.code(), Some(2));

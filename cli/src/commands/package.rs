@@ -190,11 +190,10 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
             })?;
         PolicyInput::Bundle(bytes)
     } else {
-        let text =
-            mandate::loader::utf8(&origin, &bytes).map_err(|e| CliError::no(e.to_string()))?;
+        let text = mandate::loader::utf8(&origin, &bytes).map_err(CliError::invalid)?;
         let resolver = Resolver::with_schema_file(globals.options())?;
         Layer::parse_policy(resolver.schema(), SourceKind::Mdm, &origin, text)
-            .map_err(|e| CliError::no(e.to_string()))?;
+            .map_err(CliError::invalid)?;
         if args.native {
             PolicyInput::NativeFrom(text.to_owned())
         } else {

@@ -525,8 +525,10 @@ pub fn cat(globals: &Globals, args: &CatArgs) -> Result<ExitCode, CliError> {
     let bytes = read_bounded(&path)?;
     let origin = path.display().to_string();
     let env = Environment::capture();
-    let c = candidate(resolver.schema(), &globals.domain, &path, &bytes)
-        .map_err(|r| CliError::no(format!("{origin}: refused [{}]: {}", r.code, r.reason)))?;
+    let c = candidate(resolver.schema(), &globals.domain, &path, &bytes).map_err(|r| CliError {
+        problems: r.problems,
+        ..CliError::no(format!("{origin}: refused [{}]: {}", r.code, r.reason))
+    })?;
     let (text, header) = match c {
         Candidate::Native => {
             return Err(CliError::no(format!(
