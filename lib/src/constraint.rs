@@ -287,6 +287,7 @@ pub struct Setter {
     /// The source.
     pub source: SourceKind,
     /// The file and line, or plist key path, or URL.
+    #[serde(flatten)]
     pub location: Location,
 }
 
@@ -1374,7 +1375,7 @@ impl<'s> Requirement<'s> {
 fn unreachable_setter() -> Setter {
     Setter {
         source: SourceKind::Default,
-        location: Location::new("(combined requirement)"),
+        location: Location::described("(combined requirement)"),
     }
 }
 

@@ -193,12 +193,13 @@ fn start(span: Option<Range<usize>>, ancestor: Option<usize>) -> Option<usize> {
 }
 
 impl TomlTree {
-    /// Parses `text`; `origin` names the file in locations.
-    pub fn parse(origin: &str, text: &str) -> Result<TomlTree, Problem> {
+    /// Parses `text`; `origin` names the file (and plist key or bundle) in locations.
+    pub fn parse(origin: impl Into<Location>, text: &str) -> Result<TomlTree, Problem> {
+        let origin = origin.into();
         let doc = toml_edit::Document::parse(text).map_err(|e| {
             let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
             Problem {
-                location: Location::new(origin).at(line, column),
+                location: origin.at(line, column),
                 key: None,
                 message: format!("TOML parse error: {}", e.message().trim_end()),
             }
@@ -208,10 +209,14 @@ impl TomlTree {
 
     /// A document already parsed from `text` (`root` is its root table),
     /// such as a verified bundle's payload: converted, not parsed again.
-    pub fn from_parsed(origin: &str, text: &str, root: Arc<Table>) -> Result<TomlTree, Problem> {
+    pub fn from_parsed(
+        origin: impl Into<Location>,
+        text: &str,
+        root: Arc<Table>,
+    ) -> Result<TomlTree, Problem> {
         let mut tree = TomlTree {
             tree: Map::new(),
-            origin: Location::new(origin),
+            origin: origin.into(),
             index: LineIndex::new(text),
             root,
         };

@@ -59,8 +59,8 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceKind>,
     /// The exact location, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    #[serde(flatten)]
+    pub location: Option<Location>,
     /// The setting concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -78,7 +78,8 @@ pub struct SourceReport {
     /// `ignored` or `not-applicable`.
     pub status: SourceStatus,
     /// Where it was looked for or read from.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Why (for `rejected`, `ignored`, `absent` when not obvious, `expired`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -149,7 +150,7 @@ impl SourceReport {
     pub fn new(
         name: SourceKind,
         status: SourceStatus,
-        location: impl Into<String>,
+        location: impl Into<Location>,
     ) -> SourceReport {
         SourceReport {
             name,
@@ -196,7 +197,8 @@ pub struct TrustSummary {
     /// one is installed but does not verify.
     pub mode: String,
     /// Where the trust root is (or was looked for).
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Its version, when one is in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
@@ -259,7 +261,8 @@ pub struct Rejected {
     /// Who proposed it.
     pub source: String,
     /// Where it was proposed.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Why it was refused.
     pub reason: String,
     /// The constraint that refused it and who set that.
@@ -275,7 +278,8 @@ pub struct RefusedBy {
     /// The source that set it.
     pub source: SourceKind,
     /// Where it was set.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 /// A compliant candidate that lost to a higher-ranked one.
@@ -286,7 +290,8 @@ pub struct Overridden {
     /// Who proposed it.
     pub source: String,
     /// Where.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 /// How one setting got its effective value.
@@ -297,7 +302,8 @@ pub struct KeyReport {
     /// Who supplied it: a source name, or `lockdown`.
     pub source: String,
     /// Where it was written.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Whether nothing below managed policy can change it.
     pub locked: bool,
     /// The combined requirement, with `sources`.
@@ -492,7 +498,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                         "the requirement on \"{key}\" from {setter} is replaced by a higher-ranked one (signed precedence rule: replace)"
                     ),
                     source: Some(setter.source),
-                    location: Some(setter.location.to_string()),
+                    location: Some(setter.location.clone()),
                     key: Some(key.into()),
                     operator: None,
                 });
@@ -514,7 +520,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     refusal.reason
                 ),
                 source: Some(setter.source),
-                location: Some(setter.location.to_string()),
+                location: Some(setter.location.clone()),
                 key: Some(key.into()),
                 operator: None,
             });
@@ -595,7 +601,7 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
             c.op, c.key, c.dropped, c.message
         ),
         source: Some(c.dropped.source),
-        location: Some(c.dropped.location.to_string()),
+        location: Some(c.dropped.location.clone()),
         key: Some(c.key.clone()),
         operator: Some(c.op.to_owned()),
     }
@@ -632,10 +638,10 @@ fn lockdown_report(
             let v = setting.canonical(c.value).ok()?;
             req.refusal(&v)
                 .is_none()
-                .then(|| (v, format!("{}, kept in lockdown", c.location)))
+                .then(|| (v, c.location.noted("kept in lockdown")))
         })
     };
-    let schema_value = "lockdown value of the schema".to_owned();
+    let schema_value = Location::described("lockdown value of the schema");
     let (value, location) = match &setting.lockdown {
         Some(Value::Array(items)) => {
             let mut kept = UniqueValues::default();
@@ -662,7 +668,7 @@ fn lockdown_report(
             let location = if &kept == setting.lockdown.as_ref().unwrap_or(&Value::Null) {
                 schema_value
             } else {
-                "lockdown value of the schema and the accepted requirements".to_owned()
+                Location::described("lockdown value of the schema and the accepted requirements")
             };
             (kept, location)
         }
@@ -675,19 +681,22 @@ fn lockdown_report(
             Some(found) => found,
             None if !req.is_empty() => (
                 req.strictest()?,
-                "the strictest value the accepted requirements allow (lockdown)".to_owned(),
+                Location::described(
+                    "the strictest value the accepted requirements allow (lockdown)",
+                ),
             ),
             None => return None,
         },
     };
-    let kept_from = |c: &Candidate| location.starts_with(&format!("{}, kept", c.location));
+    let kept_from =
+        |c: &Candidate| location.note().is_some() && location.without_note() == *c.location;
     let rejected = candidates
         .iter()
         .filter(|c| !kept_from(c))
         .map(|c| Rejected {
             value: c.value.clone(),
             source: c.source.name().into(),
-            location: c.location.to_string(),
+            location: c.location.clone(),
             reason:
                 "managed policy could not be applied: every setting is held at its lockdown value"
                     .into(),
@@ -741,7 +750,7 @@ fn kind_refusal(schema: &Schema, e: crate::kind::KindError) -> Refusal {
         reason: e.to_string(),
         setter: Setter {
             source: SourceKind::Default,
-            location: Location::new(schema.origin()),
+            location: schema.location(),
         },
     }
 }
@@ -750,12 +759,12 @@ fn refused(c: &Candidate, r: Refusal, value: Value) -> Rejected {
     Rejected {
         value,
         source: c.source.name().into(),
-        location: c.location.to_string(),
+        location: c.location.clone(),
         reason: r.reason,
         constraint: Some(RefusedBy {
             op: r.op.into(),
             source: r.setter.source,
-            location: r.setter.location.to_string(),
+            location: r.setter.location.clone(),
         }),
     }
 }
@@ -766,7 +775,7 @@ fn resolve_key(
     req: &Requirement,
     candidates: &[Candidate],
 ) -> Option<KeyReport> {
-    let schema_location = Location::new(schema.origin());
+    let schema_location = schema.location();
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
     // The strictest admissible value is a fallback only where managed policy
     // constrains the setting; a pinned value is named where it was pinned.
@@ -778,7 +787,7 @@ fn resolve_key(
     let req_setter = req.setters().into_iter().next();
     let strictest_location = match (req.pinned_setter(), &req_setter) {
         (Some(pin), _) => pin.location.clone(),
-        (None, _) => Location::new("the strictest value the requirements allow"),
+        (None, _) => Location::described("the strictest value the requirements allow"),
     };
     // The fallbacks, in order, after the layers' own proposals.
     let fallbacks: Vec<Candidate> = requirement_default
@@ -840,7 +849,7 @@ fn resolve_key(
                     None => c.value.clone(),
                 },
                 source: c.source.name().into(),
-                location: c.location.to_string(),
+                location: c.location.clone(),
             });
         }
         let head = &candidates[0];
@@ -874,7 +883,7 @@ fn resolve_key(
                         _ => overridden.push(Overridden {
                             value: c.value.clone(),
                             source: c.source.name().into(),
-                            location: c.location.to_string(),
+                            location: c.location.clone(),
                         }),
                     }
                 }
@@ -921,8 +930,6 @@ fn resolve_key(
         }
     }
     // Only fallbacks past the winner are noise: keep layer proposals only.
-    let (schema_location, strictest_location) =
-        (schema_location.to_string(), strictest_location.to_string());
     overridden.retain(|o| o.location != schema_location && o.location != strictest_location);
     let Some((value, from)) = winner else {
         // Nothing complies: the setting is unset, but what was refused and
@@ -933,7 +940,7 @@ fn resolve_key(
         return Some(KeyReport {
             value: Value::Null,
             source: "unset".into(),
-            location: "no proposal complies with the requirement".into(),
+            location: Location::described("no proposal complies with the requirement"),
             locked: req.is_locked(),
             constraint: (!req.is_empty()).then(|| req.to_json()),
             rejected,
@@ -955,8 +962,8 @@ fn resolve_key(
         None
     };
     let (source, location) = match setter {
-        Some(s) => (s.source.name().to_owned(), s.location.to_string()),
-        None => (from.source.name().to_owned(), from.location.to_string()),
+        Some(s) => (s.source.name().to_owned(), s.location.clone()),
+        None => (from.source.name().to_owned(), from.location.clone()),
     };
     Some(KeyReport {
         value,

@@ -571,8 +571,8 @@ fn assert_conflict(eff: &Effective, key: &str, expected: bool, what: &str) {
         "{what}: the lower source is dropped"
     );
     assert_eq!(
-        d.location.as_deref(),
-        Some(format!("{SYSTEM}:2:1").as_str())
+        d.location.as_ref().map(ToString::to_string),
+        Some(format!("{SYSTEM}:2:1"))
     );
     assert!(
         d.message.contains(&format!(
@@ -1119,7 +1119,7 @@ fn a_later_system_file_ranks_above_an_earlier_one() {
         let c = conflicts(&eff, "auth.method");
         assert_eq!(c.len(), 1);
         assert_eq!(
-            c[0].location.as_deref(),
+            c[0].location.as_ref().map(ToString::to_string).as_deref(),
             Some("/etc/mandate/policy.d/10-base.toml:5:1")
         );
     }

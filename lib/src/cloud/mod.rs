@@ -61,7 +61,7 @@ use crate::layer::Layer;
 use crate::paths::Platform;
 use crate::resolve::{Diagnostic, Severity, SourceReport, SourceStatus, Stack};
 use crate::schema::Schema;
-use crate::source::{ManagedSource, SourceKind};
+use crate::source::{Location, ManagedSource, SourceKind};
 use crate::trust::root::TrustRoot;
 use crate::trust::state::{RollbackState, STATE_FILE_NAME, StateError};
 use crate::trust::{BundleError, Expiry, Sha256, VerifiedBundle, verify_bundle};
@@ -382,16 +382,15 @@ impl CachedCloud {
         }
     }
 
-    /// Where the policy came from, as values show it:
-    /// `https://…/acme-baseline.bundle (bundle acme-baseline v7)`.
-    pub fn origin(&self) -> String {
-        let url = self
-            .meta
-            .as_ref()
-            .map_or_else(|| self.location.display().to_string(), |m| m.url.clone());
+    /// Where the policy is, as values show it: the cached file and the
+    /// bundle in it (`/var/lib/mandate/cloud/bundle [acme-baseline v7]`),
+    /// which `mandate cat` follows; the URL it was fetched from is in
+    /// [`CachedCloud::source_report`].
+    pub fn origin(&self) -> Location {
+        let file = Location::new(self.location.display().to_string());
         match self.bundle() {
-            Some(b) => format!("{url} (bundle {} v{})", b.header.id, b.header.version),
-            None => url,
+            Some(b) => file.in_bundle(b.header.id.clone(), b.header.version),
+            None => file,
         }
     }
 
@@ -513,7 +512,7 @@ impl CachedCloud {
     /// Diagnostics worth showing: an expired bundle, a refused cache, a
     /// failed last sync, notes.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let location = Some(self.location.display().to_string());
+        let location = Some(Location::new(self.location.display().to_string()));
         let diagnostic = |severity, code: &str, message: String| Diagnostic {
             severity,
             code: code.to_owned(),
@@ -597,7 +596,7 @@ impl CachedCloud {
                     code: "cloud-cache-rejected".into(),
                     message: "the cloud policy cannot be used: every setting is held at its lockdown value until `mandate sync` (as root) fetches a good copy".into(),
                     source: Some(SourceKind::Cloud),
-                    location: Some(self.location.display().to_string()),
+                    location: Some(Location::new(self.location.display().to_string())),
                     key: None,
                     operator: None,
                 });
@@ -627,7 +626,7 @@ impl CachedCloud {
                             "{errors}\n  this cloud policy does not count and every setting is held at its lockdown value until a corrected bundle is published and synced"
                         ),
                         source: Some(SourceKind::Cloud),
-                        location: Some(self.location.display().to_string()),
+                        location: Some(Location::new(self.location.display().to_string())),
                         key: None,
                         operator: None,
                     });
