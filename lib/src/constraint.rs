@@ -434,13 +434,23 @@ impl Within {
 /// A list of values without repeats, in the order first seen. Membership is
 /// `Value` equality, as with `Vec::contains`, but found through a hash
 /// instead of a scan, so removing repeats from a long list stays linear.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct UniqueValues {
-    items: Vec<Value>,
+#[derive(Clone, Debug)]
+pub(crate) struct UniqueValues<V = Value> {
+    items: Vec<V>,
     /// The hash of a value to the last item with that hash.
     heads: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     /// For each item, the previous item with the same hash.
     chain: Vec<Option<usize>>,
+}
+
+impl<V> Default for UniqueValues<V> {
+    fn default() -> UniqueValues<V> {
+        UniqueValues {
+            items: Vec::new(),
+            heads: HashMap::default(),
+            chain: Vec::new(),
+        }
+    }
 }
 
 impl UniqueValues {
@@ -453,19 +463,21 @@ impl UniqueValues {
         self.push(value.clone(), hash);
         true
     }
+}
 
+impl<V: std::borrow::Borrow<Value>> UniqueValues<V> {
     /// Adds `value` unless an equal value is already there; says whether it
     /// was added. Nothing is copied.
-    pub(crate) fn insert_owned(&mut self, value: Value) -> bool {
-        let hash = value_hash(&value);
-        if self.find(&value, hash).is_some() {
+    pub(crate) fn insert_owned(&mut self, value: V) -> bool {
+        let hash = value_hash(value.borrow());
+        if self.find(value.borrow(), hash).is_some() {
             return false;
         }
         self.push(value, hash);
         true
     }
 
-    fn push(&mut self, value: Value, hash: u64) {
+    fn push(&mut self, value: V, hash: u64) {
         let i = self.items.len();
         self.items.push(value);
         self.chain.push(self.heads.insert(hash, i));
@@ -484,7 +496,7 @@ impl UniqueValues {
     fn find(&self, value: &Value, hash: u64) -> Option<usize> {
         let mut at = self.heads.get(&hash).copied();
         while let Some(i) = at {
-            if self.items[i] == *value {
+            if self.items[i].borrow() == value {
                 return Some(i);
             }
             at = self.chain[i];
@@ -498,7 +510,7 @@ impl UniqueValues {
     }
 
     /// The values, in the order first seen.
-    pub(crate) fn into_vec(self) -> Vec<Value> {
+    pub(crate) fn into_vec(self) -> Vec<V> {
         self.items
     }
 }

@@ -330,5 +330,7 @@ pub fn run(globals: &Globals, args: &DecideArgs) -> Result<ExitCode, CliError> {
             "warning: managed policy could not be applied as written (status: degraded); this decision uses lockdown values",
         );
     }
-    Ok(ExitCode::from(decision.decision.exit_code()))
+    let code = ExitCode::from(decision.decision.exit_code());
+    super::inspect::release_at_exit(engine);
+    Ok(code)
 }

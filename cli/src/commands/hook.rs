@@ -338,6 +338,7 @@ pub fn run(globals: &Globals, args: &HookArgs) -> Result<ExitCode, crate::CliErr
     if let Some(v) = answer(args.agent, d.as_ref()) {
         output::out(&v.to_string());
     }
+    super::inspect::release_at_exit(engine);
     Ok(ExitCode::SUCCESS)
 }
 

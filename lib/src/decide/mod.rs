@@ -38,11 +38,12 @@ pub mod snapshot;
 mod trie;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::constraint::UniqueValues;
 use crate::kind::{self, KindContext, Norm, NormSet, ValueKind};
 use crate::resolve::{Effective, KeyReport};
 use crate::source::Location;
@@ -326,42 +327,43 @@ struct Provenance<'a> {
     key: &'a str,
     /// The setting's source and location (none when the setting is unset).
     fallback: (&'a str, Option<&'a Location>),
-    by_entry: HashMap<String, (&'a str, Option<&'a Location>)>,
+    /// Every entry of the layers' lists, first proposer first, and who that was.
+    entries: UniqueValues<&'a Value>,
+    by_entry: Vec<(&'a str, Option<&'a Location>)>,
 }
 
 impl<'a> Provenance<'a> {
     fn new(inputs: &'a Inputs, key: &'a str) -> Provenance<'a> {
+        let mut entries = UniqueValues::default();
+        let mut by_entry = Vec::new();
         let Some(k) = inputs.keys.get(key) else {
             return Provenance {
                 key,
                 fallback: ("default", None),
-                by_entry: HashMap::new(),
+                entries,
+                by_entry,
             };
         };
-        let mut by_entry = HashMap::new();
         for m in &k.merged {
             for item in m.value.as_array().into_iter().flatten() {
-                by_entry
-                    .entry(item.to_string())
-                    .or_insert((m.source.as_str(), Some(&m.location)));
+                if entries.insert_owned(item) {
+                    by_entry.push((m.source.as_str(), Some(&m.location)));
+                }
             }
         }
         Provenance {
             key,
             fallback: (k.source.as_str(), Some(&k.location)),
+            entries,
             by_entry,
         }
     }
 
     fn rule(&self, entry: &Value) -> Rule {
-        let (source, location) = if self.by_entry.is_empty() {
-            self.fallback
-        } else {
-            self.by_entry
-                .get(&entry.to_string())
-                .copied()
-                .unwrap_or(self.fallback)
-        };
+        let (source, location) = self
+            .entries
+            .position(entry)
+            .map_or(self.fallback, |i| self.by_entry[i]);
         Rule {
             setting: self.key.into(),
             entry: entry.clone(),

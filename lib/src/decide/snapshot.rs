@@ -29,7 +29,6 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -44,8 +43,9 @@ use crate::resolve::{Effective, resolve_stack};
 pub const SNAPSHOT_FILE: &str = "decide-snapshot.json";
 
 /// The snapshot's format: 2 since locations are written with their
-/// structure (`at`); a snapshot of another format is stale and rebuilt.
-const FORMAT: u32 = 2;
+/// structure (`at`), 3 since the digest covers the payload's bytes as
+/// written; a snapshot of another format is stale and rebuilt.
+const FORMAT: u32 = 3;
 
 /// The state of one fingerprinted path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,9 +104,14 @@ pub struct Snapshot {
 
 #[derive(Serialize, Deserialize)]
 struct Envelope {
-    /// `sha256:` of the canonical JSON of `snapshot`.
+    /// The snapshot's format, read before anything else (absent before 3).
+    #[serde(default)]
+    format: Option<u32>,
+    /// `sha256:` of the bytes of `snapshot` as written.
     sha256: String,
-    snapshot: Value,
+    /// The snapshot, kept as its own text so the digest is checked on the
+    /// bytes read and the payload parsed once, straight into [`Snapshot`].
+    snapshot: Box<serde_json::value::RawValue>,
 }
 
 /// Why a snapshot was not used.
@@ -190,21 +195,24 @@ pub fn machine(
     Ok((effective, snapshot))
 }
 
-fn digest(value: &Value) -> String {
-    let mut text = String::new();
-    crate::resolve::canonical_json(value, &mut text);
+fn digest(payload: &str) -> String {
     format!(
         "sha256:{}",
-        crate::resolve::hex(&Sha256::digest(text.as_bytes()))
+        crate::resolve::hex(&Sha256::digest(payload.as_bytes()))
     )
 }
 
 /// The file's bytes: the payload and its digest.
 pub fn to_bytes(snapshot: &Snapshot) -> Vec<u8> {
-    let value = serde_json::to_value(snapshot).unwrap_or(Value::Null);
+    let payload = serde_json::to_string(snapshot).unwrap_or_else(|_| "null".into());
+    let sha256 = digest(&payload);
+    let Ok(snapshot) = serde_json::value::RawValue::from_string(payload) else {
+        return Vec::new();
+    };
     let envelope = Envelope {
-        sha256: digest(&value),
-        snapshot: value,
+        format: Some(FORMAT),
+        sha256,
+        snapshot,
     };
     let mut bytes = serde_json::to_vec(&envelope).unwrap_or_default();
     bytes.push(b'\n');
@@ -297,10 +305,16 @@ pub fn load(o: &Options, env: &Environment) -> Result<Inputs, Stale> {
         .map_err(|e| Stale(e.to_string()))?;
     let envelope: Envelope =
         serde_json::from_slice(&bytes).map_err(|e| Stale(format!("unreadable snapshot: {e}")))?;
-    if digest(&envelope.snapshot) != envelope.sha256 {
+    if envelope.format != Some(FORMAT) {
+        return Err(Stale(match envelope.format {
+            Some(n) => format!("snapshot format {n}"),
+            None => "snapshot format 2 or older".into(),
+        }));
+    }
+    if digest(envelope.snapshot.get()) != envelope.sha256 {
         return Err(Stale("the snapshot does not match its digest".into()));
     }
-    let snapshot: Snapshot = serde_json::from_value(envelope.snapshot)
+    let snapshot: Snapshot = serde_json::from_str(envelope.snapshot.get())
         .map_err(|e| Stale(format!("unreadable snapshot: {e}")))?;
     if snapshot.format != FORMAT {
         return Err(Stale(format!("snapshot format {}", snapshot.format)));
