@@ -145,20 +145,18 @@ fn signed(c: &mut Criterion) {
     let state = RollbackState::new();
     let schema = Schema::bundled();
     let signed_resolve = |bundle: &[u8], docs: &[cases::Doc]| {
-        let verified =
-            mandate::trust::verify_bundle(bundle, &root, ManagedSource::System, now, &state)
-                .unwrap();
         let managed = &docs[0];
-        let mut layers = vec![
-            Layer::from_parsed_policy(
-                schema,
-                SourceKind::System,
-                &managed.origin,
-                verified.text(),
-                verified.document().clone(),
-            )
-            .unwrap(),
-        ];
+        // The layer is built from the payload as verification parsed it.
+        let (_verified, layer) = mandate::trust::verify_bundle_with(
+            bundle,
+            &root,
+            ManagedSource::System,
+            now,
+            &state,
+            |payload| Layer::from_payload(schema, SourceKind::System, &managed.origin, payload),
+        )
+        .unwrap();
+        let mut layers = vec![layer.unwrap()];
         layers[0].rank = managed.rank;
         layers.extend(docs[1..].iter().map(|d| d.layer(schema)));
         resolve_stack(schema, cases::stack(layers))

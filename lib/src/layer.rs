@@ -8,6 +8,7 @@ use crate::error::{DocumentErrors, Problem};
 use crate::schema::{Kind, Schema, Setting};
 use crate::source::{Location, SourceKind};
 use crate::trust::fields::format_datetime;
+use crate::trust::VerifiedPayload;
 use crate::trust::header::{HeaderError, PolicyHeader};
 
 /// One value proposed for one setting, and where it was written.
@@ -95,18 +96,18 @@ impl Layer {
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
-    /// A policy document already parsed from `text` (`root` is its root
-    /// table): a verified bundle's payload, read as
+    /// The layer of a verified bundle's payload, read from the document
+    /// verification parsed ([`crate::trust::verify_bundle_with`]) as
     /// [`Layer::parse_policy`] reads text, without parsing it again.
-    pub fn from_parsed_policy(
+    pub fn from_payload(
         schema: &Schema,
         source: SourceKind,
         origin: &str,
-        text: &str,
-        root: std::sync::Arc<toml_edit::Table>,
+        payload: &VerifiedPayload<'_>,
     ) -> Result<Layer, DocumentErrors> {
-        let tree =
-            TomlTree::from_parsed(origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
+        let text = payload.text();
+        let tree = TomlTree::from_parsed(origin, text, payload.root())
+            .map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
@@ -118,7 +119,7 @@ impl Layer {
         source: SourceKind,
         origin: &str,
         text: &str,
-        mut tree: TomlTree,
+        mut tree: TomlTree<'_>,
     ) -> Result<Layer, DocumentErrors> {
         let header = PolicyHeader::of_document(text, tree.root())
             .map_err(|e| header_problem(origin, e))
@@ -177,7 +178,7 @@ impl Layer {
         schema: &Schema,
         source: SourceKind,
         origin: &str,
-        mut tree: TomlTree,
+        mut tree: TomlTree<'_>,
     ) -> (Result<Layer, DocumentErrors>, Option<Value>) {
         let mut map = std::mem::take(&mut tree.tree);
         let projects = if source == SourceKind::User {

@@ -18,7 +18,7 @@ use crate::resolve::{
 };
 use crate::schema::Schema;
 use crate::source::SourceKind;
-use crate::trust::Expiry;
+use crate::trust::{Expiry, VerifiedPayload};
 
 /// The largest unmanaged file read, in bytes.
 pub const MAX_UNMANAGED_SIZE: u64 = 1 << 20;
@@ -168,7 +168,8 @@ impl Resolver {
             self.admit_mdm(&mut admission, &mut stack, found);
         }
         if crate::admission::in_precedence(&stack.precedence, SourceKind::Cloud) {
-            crate::cloud::read_cached(
+            crate::cloud::read_cached_for(
+                &self.schema,
                 &tree,
                 self.options.platform,
                 admission.root.as_ref(),
@@ -366,7 +367,18 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
+        // A verified bundle's layer is built from the document verification
+        // parsed (its header was read from it): the payload is parsed once.
+        // Past its grace a bundle does not count, and no layer is built.
+        let read = |payload: &VerifiedPayload<'_>| match payload.expiry {
+            Expiry::PastGrace { .. } => None,
+            Expiry::Fresh { .. } | Expiry::InGrace { .. } => {
+                let header = payload.header;
+                let origin = format!("{location} [{} v{}]", header.id, header.version);
+                Some(Layer::from_payload(&self.schema, source, &origin, payload))
+            }
+        };
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle, read) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -378,7 +390,7 @@ impl Resolver {
                 }
                 (report, self.parse_managed(source, text_origin, bytes))
             }
-            Admitted::Verified(bundle) => {
+            Admitted::Verified(bundle, layer) => {
                 let header = &bundle.header;
                 let mut report = SourceReport::new(source, SourceStatus::Verified, location);
                 report.id = Some(header.id.clone());
@@ -440,15 +452,10 @@ impl Resolver {
                         return;
                     }
                 }
-                let origin = format!("{location} [{} v{}]", header.id, header.version);
-                // The payload as parsed by verification: not parsed again.
-                let parsed = Layer::from_parsed_policy(
-                    &self.schema,
-                    source,
-                    &origin,
-                    bundle.text(),
-                    bundle.document().clone(),
-                );
+                let Some(parsed) = layer else {
+                    // Past its grace: handled above; nothing is built.
+                    return;
+                };
                 admission.verified.push(*bundle);
                 (report, parsed)
             }
@@ -832,7 +839,7 @@ impl Resolver {
             let Some(managed) = source.managed() else {
                 return;
             };
-            match admission.admit(managed, &[], false) {
+            match admission.admit(managed, &[], false, |_| ()) {
                 Admitted::Rejected(reason) => {
                     Resolver::reject_managed(
                         stack,

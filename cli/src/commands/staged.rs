@@ -16,7 +16,9 @@ use mandate::source::ManagedSource;
 use mandate::trust::header::{Channel, PolicyHeader};
 use mandate::trust::root::TrustRoot;
 use mandate::trust::state::RollbackState;
-use mandate::trust::{Expiry, ManagedDocument, Verification, VerifiedBundle, verify_managed};
+use mandate::trust::{
+    Expiry, ManagedDocument, Verification, VerifiedBundle, VerifiedPayload, verify_managed_with,
+};
 use mandate::{Environment, Layer, Resolver, Schema, SourceKind};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -215,18 +217,15 @@ fn judge(
     } else {
         ManagedDocument::Plain
     };
-    match verify_managed(document, root, source, now, state) {
-        Verification::Verified(bundle) => {
-            let payload_origin =
-                format!("{origin} [{} v{}]", bundle.header.id, bundle.header.version);
-            Layer::from_parsed_policy(
-                schema,
-                source.kind(),
-                &payload_origin,
-                bundle.text(),
-                bundle.document().clone(),
-            )
-            .map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
+    // The layer is built from the payload as verification parsed it.
+    let read = |payload: &VerifiedPayload<'_>| {
+        let header = payload.header;
+        let payload_origin = format!("{origin} [{} v{}]", header.id, header.version);
+        Layer::from_payload(schema, source.kind(), &payload_origin, payload).map(drop)
+    };
+    match verify_managed_with(document, root, source, now, state, read) {
+        Verification::Verified((bundle, layer)) => {
+            layer.map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
             if let Expiry::PastGrace { .. } = bundle.expiry {
                 return Err(Refusal::new(
                     "past-grace",
