@@ -130,10 +130,12 @@ pub(crate) fn parse_toml(text: &str) -> Result<DeTable<'_>, SyntaxError> {
             };
             let error_at = error.span.as_ref().map_or(0, |s| s.start);
             match bad {
-                // A bad number reported before an error of the building
-                // pass, which a syntax error of the first pass would precede.
+                // A bad number is reported before an error of the building
+                // pass in a later value (an error in the number itself, up
+                // to its end, comes first), and after any syntax error of
+                // the first pass.
                 Some(bad)
-                    if bad.span.as_ref().is_some_and(|s| s.start < error_at)
+                    if bad.span.as_ref().is_some_and(|s| s.end < error_at)
                         && !has_syntax_error(text) =>
                 {
                     bad
