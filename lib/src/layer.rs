@@ -7,8 +7,8 @@ use crate::document::{Locate, TomlTree};
 use crate::error::{DocumentErrors, Problem};
 use crate::schema::{Kind, Schema, Setting};
 use crate::source::{Location, SourceKind};
-use crate::trust::fields::format_datetime;
 use crate::trust::VerifiedPayload;
+use crate::trust::fields::format_datetime;
 use crate::trust::header::{HeaderError, PolicyHeader};
 
 /// One value proposed for one setting, and where it was written.

@@ -64,10 +64,12 @@ use crate::paths::Platform;
 use crate::resolve::{Diagnostic, Severity, SourceReport, SourceStatus, Stack};
 use crate::schema::Schema;
 use crate::source::{ManagedSource, SourceKind};
+use crate::trust::header::SignedHeader;
 use crate::trust::root::TrustRoot;
 use crate::trust::state::{RollbackState, STATE_FILE_NAME, StateError};
-use crate::trust::header::SignedHeader;
-use crate::trust::{BundleError, Expiry, Sha256, VerifiedBundle, VerifiedPayload, verify_bundle_with};
+use crate::trust::{
+    BundleError, Expiry, Sha256, VerifiedBundle, VerifiedPayload, verify_bundle_with,
+};
 
 #[cfg(feature = "sync")]
 pub mod fetch;

@@ -230,12 +230,12 @@ impl<'a> Table<'a> {
             .as_array()
             .filter(|a| document::is_array_of_tables(self.text, a))
             .ok_or_else(|| {
-            self.problem(
-                span.clone(),
-                key,
-                format!("must be an array of tables ([[{}]])", self.path_of(key)),
-            )
-        })?;
+                self.problem(
+                    span.clone(),
+                    key,
+                    format!("must be an array of tables ([[{}]])", self.path_of(key)),
+                )
+            })?;
         Ok(Some(
             array
                 .iter()
