@@ -116,35 +116,38 @@ pub(crate) struct SyntaxError {
 /// is a syntax error too, found in document order among the errors of the
 /// second (building) pass, after every error of the first (syntax) pass.
 pub(crate) fn parse_toml(text: &str) -> Result<DeTable<'_>, SyntaxError> {
+    let root = parse_toml_unchecked(text)?;
+    match first_bad_number(&root) {
+        Some(bad) => Err(bad),
+        None => Ok(root),
+    }
+}
+
+/// [`parse_toml`], but a document that is otherwise valid is returned
+/// without looking at its numbers: for a reader that reads every number
+/// anyway ([`TomlTree`]), and asks [`first_bad_number`] when one is bad.
+fn parse_toml_unchecked(text: &str) -> Result<DeTable<'_>, SyntaxError> {
     let (root, errors) = DeTable::parse_recoverable(text);
     let root = root.into_inner();
-    let mut bad = None;
-    bad_number(&root, &mut bad);
-    let first = match (errors.into_iter().next(), bad) {
-        (None, None) => return Ok(root),
-        (None, Some(bad)) => bad,
-        (Some(error), bad) => {
-            let error = SyntaxError {
-                span: error.span(),
-                message: error.message().to_owned(),
-            };
-            let error_at = error.span.as_ref().map_or(0, |s| s.start);
-            match bad {
-                // A bad number is reported before an error of the building
-                // pass in a later value (an error in the number itself, up
-                // to its end, comes first), and after any syntax error of
-                // the first pass.
-                Some(bad)
-                    if bad.span.as_ref().is_some_and(|s| s.end < error_at)
-                        && !has_syntax_error(text) =>
-                {
-                    bad
-                }
-                _ => error,
-            }
-        }
+    let Some(error) = errors.into_iter().next() else {
+        return Ok(root);
     };
-    Err(first)
+    let error = SyntaxError {
+        span: error.span(),
+        message: error.message().to_owned(),
+    };
+    let error_at = error.span.as_ref().map_or(0, |s| s.start);
+    Err(match first_bad_number(&root) {
+        // A bad number is reported before an error of the building pass in
+        // a later value (an error in the number itself, up to its end, comes
+        // first), and after any syntax error of the first pass.
+        Some(bad)
+            if bad.span.as_ref().is_some_and(|s| s.end < error_at) && !has_syntax_error(text) =>
+        {
+            bad
+        }
+        _ => error,
+    })
 }
 
 /// Whether the first pass over `text` (tokens and grammar, before any key
@@ -166,6 +169,12 @@ fn has_syntax_error(text: &str) -> bool {
 
 /// The first (in the text) number of `table` that is out of range or
 /// malformed, with the message the `toml_edit` parser gives.
+pub(crate) fn first_bad_number(table: &DeTable<'_>) -> Option<SyntaxError> {
+    let mut first = None;
+    bad_number(table, &mut first);
+    first
+}
+
 fn bad_number(table: &DeTable<'_>, first: &mut Option<SyntaxError>) {
     for (_, value) in table.iter() {
         bad_number_in(value, first);
@@ -233,6 +242,16 @@ pub(crate) fn is_array_of_tables(text: &str, array: &[Spanned<DeValue<'_>>]) -> 
         matches!(first.get_ref(), DeValue::Table(_))
             && text.as_bytes().get(first.span().start) == Some(&b'[')
     })
+}
+
+/// A syntax error as a problem at its `line:column` of the file `origin`.
+fn syntax_problem(origin: &str, text: &str, error: SyntaxError) -> Problem {
+    let (line, column) = line_col(text, error.span.map_or(0, |s| s.start));
+    Problem {
+        location: Location::new(origin).at(line, column),
+        key: None,
+        message: format!("TOML parse error: {}", error.message.trim_end()),
+    }
 }
 
 /// A parsed TOML document: its tree, and the positions of its keys.
@@ -311,14 +330,7 @@ fn list_index(name: &str) -> Option<usize> {
 impl<'t> TomlTree<'t> {
     /// Parses `text`; `origin` names the file in locations.
     pub fn parse(origin: &str, text: &'t str) -> Result<TomlTree<'t>, Problem> {
-        let root = parse_toml(text).map_err(|e| {
-            let (line, column) = line_col(text, e.span.map_or(0, |s| s.start));
-            Problem {
-                location: Location::new(origin).at(line, column),
-                key: None,
-                message: format!("TOML parse error: {}", e.message.trim_end()),
-            }
-        })?;
+        let root = parse_toml_unchecked(text).map_err(|e| syntax_problem(origin, text, e))?;
         TomlTree::convert(origin, text, Cow::Owned(root))
     }
 
@@ -343,7 +355,17 @@ impl<'t> TomlTree<'t> {
             index: LineIndex::new(text),
             root,
         };
-        tree.tree = tree.table(&tree.root)?;
+        match tree.table(&tree.root) {
+            Ok(map) => tree.tree = map,
+            // A bad number is a syntax error, reported before anything
+            // converting finds (a number not finite).
+            Err(problem) => {
+                return Err(match first_bad_number(&tree.root) {
+                    Some(bad) => syntax_problem(origin, text, bad),
+                    None => problem,
+                });
+            }
+        }
         Ok(tree)
     }
 
@@ -363,6 +385,15 @@ impl<'t> TomlTree<'t> {
         }
     }
 
+    /// The placeholder for a number out of range, which the caller words.
+    fn bad_number(&self) -> Problem {
+        Problem {
+            location: self.at(None),
+            key: None,
+            message: "TOML parse error: a number is out of range".to_owned(),
+        }
+    }
+
     /// Converts a table; each value is located at its key.
     fn table(&self, table: &DeTable<'_>) -> Result<Map<String, Value>, Problem> {
         let mut out = Map::new();
@@ -377,10 +408,15 @@ impl<'t> TomlTree<'t> {
     fn value(&self, value: &DeValue<'_>, at: usize) -> Result<Value, Problem> {
         Ok(match value {
             DeValue::String(s) => Value::String(s.to_string()),
-            // Ranges were checked when parsing.
-            DeValue::Integer(i) => Value::Number(integer(i).unwrap_or_default().into()),
+            DeValue::Integer(i) => match integer(i) {
+                Some(i) => Value::Number(i.into()),
+                // Worded by the caller ([`first_bad_number`]).
+                None => return Err(self.bad_number()),
+            },
             DeValue::Float(f) => {
-                let f = float(f).unwrap_or(f64::NAN);
+                let Ok(f) = float(f) else {
+                    return Err(self.bad_number());
+                };
                 match Number::from_f64(f) {
                     Some(n) => Value::Number(n),
                     None => {
