@@ -532,6 +532,73 @@ mod tests {
         assert_eq!(e.to_string(), "f.toml:2:11: -inf is not a finite number");
     }
 
+    /// What `toml_edit` refuses, and where, is what is refused here: the
+    /// same first error, message and position, numbers out of range
+    /// included (which `toml` leaves as text).
+    #[test]
+    fn errors_are_the_ones_toml_edit_gives() {
+        let cases = [
+            "a = 99999999999999999999\n",
+            "a = 1\nb = 1e999\nc = 99999999999999999999\n",
+            "[x]\nc = -9223372036854775809\n[a]\nb = 1e999\n",
+            // A later error of the building pass comes after the number.
+            "a = 99999999999999999999\na = 1\n",
+            "x = 99999999999999999999\ny = \"bad \\q\"\n",
+            "y = \"bad \\q\"\nx = 99999999999999999999\n",
+            "x = 99999999999999999999\n[a]\n[a]\n",
+            // A syntax error comes before any number.
+            "a = 99999999999999999999\nb = = 1\n",
+            "x = 99999999999999999999\ny = [1,\n",
+            // The number's own error comes first.
+            "a = 1e\nb =\n",
+            "version = 11.\n",
+            "x = [1, 2, 0xffffffffffffffff]\n",
+            "[[a]]\nb = 1\n[[a]]\nc = 1e400\n",
+            "a = 1\na = 2\n",
+            "a.b = 1\n[a]\n",
+            "a = [1]\n[[a]]\n",
+            "x = 1979-13-27T07:32:00Z\n",
+            "x = tru\n",
+            "x = 1__2\n",
+            "[t]\nnamé = 1\n",
+        ];
+        for text in cases {
+            let ours = parse_toml(text).expect_err(text);
+            let theirs = toml_edit::Document::parse(text).expect_err(text);
+            assert_eq!(ours.message, theirs.message(), "{text:?}");
+            assert_eq!(ours.span, theirs.span(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_toml_writes_them() {
+        let text = "a = 0x7fffffffffffffff\nb = 0o755\nc = 0b1010\nd = 1_000\ne = -0\nf = +5\ng = 1_0.5e1_0\nh = -9223372036854775808\ni = 2.5\nj = 1979-05-27T07:32:00.5-07:00\nk = 07:32:00\n";
+        let t = TomlTree::parse("f.toml", text).expect("parses");
+        let v = Value::Object(t.tree);
+        assert_eq!(v["a"], i64::MAX);
+        assert_eq!(v["b"], 0o755);
+        assert_eq!(v["c"], 10);
+        assert_eq!(v["d"], 1000);
+        assert_eq!(v["e"], 0);
+        assert_eq!(v["f"], 5);
+        assert_eq!(v["g"], 10.5e10);
+        assert_eq!(v["h"], i64::MIN);
+        assert_eq!(v["i"], 2.5);
+        assert_eq!(v["j"], "1979-05-27T07:32:00.5-07:00");
+        assert_eq!(v["k"], "07:32:00");
+        for (text, message) in [
+            ("x = nan\n", "f.toml:1:1: NaN is not a finite number"),
+            ("x = +inf\n", "f.toml:1:1: inf is not a finite number"),
+            (
+                "x = -inf\ny = 1e999\n",
+                "f.toml:2:5: TOML parse error: floating-point number overflowed",
+            ),
+        ] {
+            let e = TomlTree::parse("f.toml", text).expect_err(text);
+            assert_eq!(e.to_string(), message);
+        }
+    }
+
     #[test]
     fn syntax_errors_name_line_and_column() {
         let e = TomlTree::parse("f.toml", "[settings]\nsandbox.mode = \n").expect_err("fails");

@@ -449,6 +449,38 @@ mod tests {
     }
 
     #[test]
+    fn arrays_of_tables_are_not_arrays_of_values() {
+        let text = "l = [{ a = 1 }]\n[[t]]\nk = \"x\"\n[[t]]\nk = \"y\"\n";
+        let doc = parse(text).unwrap();
+        let root = Table::root(text, &doc);
+        let t = root.opt_array_of_tables("t").unwrap().unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].str("k").unwrap().value, "y");
+        let missing = t[1].str("z").err().unwrap();
+        assert_eq!((missing.line, missing.key.as_str()), (4, "t[1].z"));
+        // An inline array of inline tables is not an array of tables.
+        let l = root.opt_array_of_tables("l").err().unwrap();
+        assert_eq!((l.line, l.column), (1, 5));
+        assert!(l.message.contains("[[l]]"), "{l}");
+        // An array of tables is not an array of strings.
+        let s = root.str_array("t").err().unwrap();
+        assert_eq!((s.line, s.column, s.key.as_str()), (2, 1, "t"));
+    }
+
+    #[test]
+    fn integers_beyond_range_are_syntax_errors() {
+        let err = parse("[t]\nx = 1\ny = 0x1_0000_0000_0000_0000\n")
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (3, 5), "{err}");
+        assert_eq!(err.message, "integer number overflowed");
+        let text = "[t]\nn = 0x10\n";
+        let doc = parse(text).unwrap();
+        let t = Table::root(text, &doc).table("t").unwrap();
+        assert_eq!(t.u64("n").unwrap().value, 16);
+    }
+
+    #[test]
     fn strings_render_as_toml() {
         assert_eq!(toml_string("a\"b"), "'a\"b'");
         assert_eq!(toml_string("plain"), "\"plain\"");
