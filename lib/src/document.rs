@@ -150,6 +150,19 @@ fn parse_toml_unchecked(text: &str) -> Result<DeTable<'_>, SyntaxError> {
     })
 }
 
+/// The top-level keys of a TOML document, in the order written; `None`
+/// when `text` is not valid TOML.
+///
+/// ```
+/// let keys = mandate::document::top_level_keys("[policy]\nid = \"a\"\n[settings]\n");
+/// assert_eq!(keys, Some(vec!["policy".to_owned(), "settings".to_owned()]));
+/// assert_eq!(mandate::document::top_level_keys("a = "), None);
+/// ```
+pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
+    let root = parse_toml(text).ok()?;
+    Some(root.keys().map(|k| k.get_ref().to_string()).collect())
+}
+
 /// Whether the first pass over `text` (tokens and grammar, before any key
 /// or value is decoded) finds an error; the same pass, with the same
 /// nesting limit, as [`DeTable::parse`] runs.
