@@ -2,6 +2,9 @@
 
 use std::process::ExitCode;
 
+use mandate::error::Problem;
+use serde::Serialize;
+
 use crate::output;
 
 /// Exit code: a check or validation said no.
@@ -23,6 +26,26 @@ pub struct CliError {
     pub code: u8,
     /// The command already printed this error as JSON (under `--json`).
     pub json_done: bool,
+    /// Each problem in a document, at its location (under `--json`, as
+    /// `problems` beside the message, which already names them).
+    pub problems: Vec<Problem>,
+}
+
+/// An error as JSON: `{"error": {…}}`.
+#[derive(Serialize)]
+struct ErrorJson<'e> {
+    error: ErrorBody<'e>,
+}
+
+/// The body of an error as JSON.
+#[derive(Serialize)]
+struct ErrorBody<'e> {
+    exit: u8,
+    kind: &'e str,
+    message: &'e str,
+    hints: &'e [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'e [Problem],
 }
 
 impl CliError {
@@ -33,6 +56,7 @@ impl CliError {
             hints: Vec::new(),
             code: EXIT_USAGE,
             json_done: false,
+            problems: Vec::new(),
         }
     }
 
@@ -43,6 +67,7 @@ impl CliError {
             hints: Vec::new(),
             code: EXIT_DEGRADED,
             json_done: false,
+            problems: Vec::new(),
         }
     }
 
@@ -53,6 +78,16 @@ impl CliError {
             hints: Vec::new(),
             code: EXIT_NO,
             json_done: false,
+            problems: Vec::new(),
+        }
+    }
+
+    /// A document that does not fit (exit 1): every problem in the
+    /// message, and located under `--json` (`problems`).
+    pub fn invalid(errors: mandate::error::DocumentErrors) -> CliError {
+        CliError {
+            problems: errors.0.clone(),
+            ..CliError::no(errors.to_string())
         }
     }
 
@@ -79,24 +114,27 @@ impl CliError {
             EXIT_DEGRADED => "degraded",
             _ => "usage",
         };
-        let _ = output::json(&serde_json::json!({
-            "error": {
-                "exit": self.code,
-                "kind": kind,
-                "message": self.message,
-                "hints": self.hints,
-            }
-        }));
+        let _ = output::json(&self.as_json(kind));
         self.report()
     }
 
     /// The JSON half of [`CliError::report_json`] only (clap has already
     /// told people what is wrong).
     pub fn report_json_only(&self) -> ExitCode {
-        let _ = output::json(&serde_json::json!({
-            "error": { "exit": self.code, "kind": "usage", "message": self.message, "hints": self.hints }
-        }));
+        let _ = output::json(&self.as_json("usage"));
         ExitCode::from(self.code)
+    }
+
+    fn as_json<'e>(&'e self, kind: &'e str) -> ErrorJson<'e> {
+        ErrorJson {
+            error: ErrorBody {
+                exit: self.code,
+                kind,
+                message: &self.message,
+                hints: &self.hints,
+                problems: &self.problems,
+            },
+        }
     }
 
     /// Prints the error to stderr and returns its exit code.
@@ -112,7 +150,10 @@ impl CliError {
 impl From<mandate::Error> for CliError {
     fn from(e: mandate::Error) -> CliError {
         match e {
-            mandate::Error::Document(errors) => CliError::usage(errors.to_string()),
+            mandate::Error::Document(errors) => CliError {
+                problems: errors.0.clone(),
+                ..CliError::usage(errors.to_string())
+            },
             mandate::Error::Session { .. } => CliError::usage(e.to_string()),
             mandate::Error::Schema(e) => CliError::usage(e.to_string())
                 .hint("check the --schema file: every setting needs x-mandate-lockdown"),

@@ -92,7 +92,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 out,
                 "# {} is unset: {}{lock}",
                 toml_key(name),
-                safe(&report.location)
+                place(&report.location)
             );
         } else {
             let _ = writeln!(
@@ -101,7 +101,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 toml_key(name),
                 toml_value(&report.value),
                 report.source,
-                safe(&report.location)
+                place(&report.location)
             );
         }
         for r in &report.rejected {
@@ -110,7 +110,7 @@ pub fn show_toml(effective: &Effective, include_overridden: bool) -> String {
                 "#   refused {} from {} ({}): {}",
                 toml_value(&r.value),
                 r.source,
-                safe(&r.location),
+                place(&r.location),
                 safe(&r.reason)
             );
         }
@@ -149,7 +149,7 @@ pub fn explain(
     match report {
         Some(r) => {
             let _ = writeln!(out, "{key} = {}", toml_value(&r.value));
-            let _ = writeln!(out, "  from {} at {}", r.source, safe(&r.location));
+            let _ = writeln!(out, "  from {} at {}", r.source, place(&r.location));
             let _ = writeln!(
                 out,
                 "  {}",
@@ -185,20 +185,20 @@ pub fn explain(
                    mark: &str,
                    source: &str,
                    value: &Value,
-                   location: &str,
+                   location: &mandate::Location,
                    tag: &str| {
             let _ = writeln!(
                 out,
                 "  {mark} {source:<8} {}  ({}){tag}",
                 toml_value(value),
-                safe(location)
+                place(location)
             );
         };
         for x in &r.rejected {
             let by = x
                 .constraint
                 .as_ref()
-                .map(|c| format!(" [{} set at {}]", c.op, safe(&c.location)))
+                .map(|c| format!(" [{} set at {}]", c.op, place(&c.location)))
                 .unwrap_or_default();
             row(&mut out, "✗", &x.source, &x.value, &x.location, "");
             let _ = writeln!(
@@ -249,6 +249,11 @@ pub fn explain(
 }
 
 /// The sources as a table for people.
+/// A location as people read it, with control characters escaped.
+pub fn place(location: &mandate::Location) -> String {
+    safe(&location.to_string()).into_owned()
+}
+
 /// Text from files, plists and the network, made safe to print on a
 /// terminal: control characters (a newline in a path, an escape sequence)
 /// are written as escapes, so no value can forge a line or recolour one.
@@ -283,7 +288,7 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
             "{:<9} {} {}{}",
             s.name.name(),
             style::status(Stream::Out, &format!("{:<width$}", s.status.name())),
-            safe(&s.location),
+            place(&s.location),
             safe(&version(s))
         );
         if let Some(reason) = &s.reason {
@@ -309,13 +314,19 @@ pub fn sources(effective: &Effective, trust_line: &str) -> String {
     if !notable.is_empty() {
         let _ = writeln!(out, "\ndiagnostics:");
         for d in notable {
+            // A message of several lines (a file's problems, then what
+            // happens): each line on its own, escaped, continuations indented.
+            let mut lines = d.message.lines();
             let _ = writeln!(
                 out,
                 "  {} [{}]: {}",
                 severity_name(d.severity),
                 d.code,
-                safe(&d.message)
+                safe(lines.next().unwrap_or_default())
             );
+            for line in lines {
+                let _ = writeln!(out, "    {}", safe(line.trim_start()));
+            }
         }
     }
     out

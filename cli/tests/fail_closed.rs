@@ -281,3 +281,28 @@ fn check_refuses_an_allowed_domain_the_deny_list_covers() {
     let ok = admin.on_machine(&["check", r#"network.allowed_domains=["github.com"]"#]);
     assert_eq!(ok.status.code(), Some(0));
 }
+
+#[test]
+fn a_diagnostic_of_several_lines_reads_as_lines_under_its_code() {
+    let (_tmp, admin) = setup(&[]);
+    let home = admin.machine.join("home/ana/.config/mandate");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("config.toml"), "[sandbox]\nmode = \n").unwrap();
+    let out = admin.on_machine(&["--user", "ana", "sources"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = text
+        .lines()
+        .position(|l| l.starts_with("  warning [skipped-file]: "))
+        .unwrap_or_else(|| panic!("no skipped-file diagnostic: {text}"));
+    let next = text.lines().nth(at + 1).unwrap_or_default();
+    assert_eq!(
+        next.trim_start(),
+        "this user file is skipped until it is fixed; managed policy is unaffected",
+        "{text}"
+    );
+    assert!(
+        next.starts_with("    "),
+        "continuations are indented: {text}"
+    );
+    assert!(!text.contains("\\n"), "no escaped line breaks: {text}");
+}

@@ -118,3 +118,113 @@ fn admin_commands_refuse_machine_options() {
     );
     assert!(help.contains("Output options"), "{help}");
 }
+
+#[test]
+fn admin_help_lists_no_machine_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::new(tmp.path());
+    let machine = [
+        "--root ",
+        "--platform ",
+        "--user ",
+        "-C ",
+        "-c ",
+        "--domain ",
+    ];
+    for args in [
+        &["trust", "init", "--help"][..],
+        &["trust", "--help"],
+        &["sign", "--help"],
+        &["keys", "generate", "--help"],
+        &["publish", "--help"],
+        &["package", "mobileconfig", "--help"],
+    ] {
+        let help = admin.ok(args);
+        assert!(!help.contains("Machine options"), "{args:?}: {help}");
+        for flag in machine {
+            // `package` builds for a domain: its own --domain, not a machine's.
+            if flag == "--domain " && args[0] == "package" {
+                continue;
+            }
+            assert!(!help.contains(flag), "{args:?} lists {flag}: {help}");
+        }
+        if args[0] != "sign" && args[0] != "package" {
+            assert!(!help.contains("--schema"), "{args:?}: {help}");
+        }
+        assert!(help.contains("Output options"), "{args:?}: {help}");
+    }
+    // `sign` checks the policy against a schema: its own option, described as such.
+    let help = admin.ok(&["sign", "--help"]);
+    assert!(
+        help.contains("Check the policy against this setting schema"),
+        "{help}"
+    );
+
+    // The commands that read a machine list them under their heading, and
+    // take them after their name as well as before it.
+    for args in [
+        &["show", "--help"][..],
+        &["explain", "--help"],
+        &["sources", "--help"],
+        &["state", "show", "--help"],
+        &["decide", "exec", "--help"],
+        &["package", "install-preview", "--help"],
+    ] {
+        let help = admin.ok(args);
+        let heading = help
+            .find("Machine options")
+            .unwrap_or_else(|| panic!("{args:?}: {help}"));
+        for flag in [
+            "--root <DIR>",
+            "--platform <PLATFORM>",
+            "--user <NAME>",
+            "--schema <FILE>",
+            "--domain <DOMAIN>",
+            "-C <DIR>",
+            "-c <KEY=VALUE>",
+        ] {
+            assert!(
+                help[heading..].contains(flag),
+                "{args:?} lacks {flag}: {help}"
+            );
+        }
+    }
+    let root = admin.machine.display().to_string();
+    let before = admin.ok(&["--root", &root, "--platform", "linux", "sources", "--json"]);
+    let after = admin.ok(&["sources", "--json", "--root", &root, "--platform", "linux"]);
+    assert_eq!(before, after);
+    assert!(before.contains(&root), "{before}");
+
+    // Completions and man pages come from the same definition.
+    let bash = admin.ok(&["completions", "bash"]);
+    let init = bash
+        .lines()
+        .skip_while(|l| !l.contains("mandate__subcmd__trust__subcmd__init)"))
+        .find(|l| l.contains("opts="))
+        .unwrap();
+    assert!(
+        init.contains("--root-key") && !init.contains("--root "),
+        "{init}"
+    );
+    assert!(
+        !init.contains("--platform") && !init.contains("--user"),
+        "{init}"
+    );
+    let show = bash
+        .lines()
+        .skip_while(|l| !l.contains("mandate__subcmd__show)"))
+        .find(|l| l.contains("opts="))
+        .unwrap();
+    assert!(
+        show.contains("--root ") && show.contains("--platform"),
+        "{show}"
+    );
+    admin.ok(&["man", "--output", "man"]);
+    let page = admin.read("man/mandate-trust-init.1");
+    assert!(
+        page.contains("root\\-key") && !page.contains("\\-\\-platform"),
+        "{page}"
+    );
+    let page = admin.read("man/mandate-show.1");
+    assert!(page.contains("\\-\\-platform"), "{page}");
+}

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::fsafe::TrustedTree;
 use crate::paths::Platform;
 use crate::resolve::{Diagnostic, Severity, SourceStatus, Stack, TrustSummary};
-use crate::source::{ManagedSource, SourceKind};
+use crate::source::{Location, ManagedSource, SourceKind};
 use crate::trust::header::Channel;
 use crate::trust::root::{Precedence, TrustRoot, walk_chain};
 use crate::trust::state::{RollbackState, STATE_FILE_NAME};
@@ -161,7 +161,7 @@ impl Admission {
         let location = tree.real(&logical).display().to_string();
         let summary = |mode: &str, reason: Option<String>| TrustSummary {
             mode: mode.into(),
-            location: location.clone(),
+            location: Location::new(&location),
             reason,
             ..TrustSummary::default()
         };
@@ -196,17 +196,20 @@ impl Admission {
                 return;
             }
         };
-        let pinned_location = tree.real(&pinned_root(platform)).display().to_string();
+        let pinned_location =
+            Location::new(tree.real(&pinned_root(platform)).display().to_string());
         // Where the installed root came from: trust.toml, or the MDM plist.
-        let mut installed_location = location.clone();
+        let mut installed_location = Location::new(&location);
         let installed = match tree.read(&logical) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.is_absent() => {
                 if mdm_trust_root.is_some() {
-                    installed_location = format!(
-                        "{} > TrustRoot",
-                        tree.real(&platform.mdm_plist(&stack.domain)).display()
-                    );
+                    installed_location = Location::new(
+                        tree.real(&platform.mdm_plist(&stack.domain))
+                            .display()
+                            .to_string(),
+                    )
+                    .with_detail("TrustRoot");
                 }
                 mdm_trust_root
             }
@@ -236,11 +239,11 @@ impl Admission {
                         pin.version()
                     ),
                     source: None,
-                    location: Some(location.clone()),
+                    location: Some(Location::new(&location)),
                     key: None,
                     operator: None,
                 });
-                in_force = format!("{pinned_location} (the pinned copy: {location} is gone)");
+                in_force = pinned_location.noted(format!("the pinned copy: {location} is gone"));
                 pin
             }
             (None, Some(bytes)) => match TrustRoot::verify_self(&bytes, self.now) {
@@ -261,10 +264,8 @@ impl Admission {
             (Some(pin), Some(bytes)) => match self.advance(tree, platform, &pin, &bytes) {
                 Ok(root) => {
                     if root.version() > pin.version() {
-                        in_force = format!(
-                            "{installed_location} (rotated from the pinned version {})",
-                            pin.version()
-                        );
+                        in_force = installed_location
+                            .noted(format!("rotated from the pinned version {}", pin.version()));
                     }
                     root
                 }
@@ -275,13 +276,12 @@ impl Admission {
                         code: "trust-root-refused".into(),
                         message: format!("{location}: {message}; the pinned trust root version {} stays in force", pin.version()),
                         source: None,
-                        location: Some(location.clone()),
+                        location: Some(Location::new(&location)),
                         key: None,
                         operator: None,
                     });
-                    in_force = format!(
-                        "{pinned_location} (the pinned copy: the installed trust root was refused)"
-                    );
+                    in_force = pinned_location
+                        .noted("the pinned copy: the installed trust root was refused");
                     pin
                 }
             },
@@ -485,7 +485,7 @@ impl Admission {
                         path.display()
                     ),
                     source: None,
-                    location: Some(path.display().to_string()),
+                    location: Some(Location::new(path.display().to_string())),
                     key: None,
                     operator: None,
                 }),
@@ -544,7 +544,7 @@ fn fail_closed(stack: &mut Stack, path: &Path, reason: &str) {
             path.display()
         ),
         source: None,
-        location: Some(path.display().to_string()),
+        location: Some(Location::new(path.display().to_string())),
         key: None,
         operator: None,
     });

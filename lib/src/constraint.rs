@@ -99,7 +99,7 @@ pub struct Constraint {
     /// `includes`: elements a list must contain.
     pub includes: Vec<Value>,
     /// `within`: what list elements may be (string elements match as globs).
-    pub within: Option<Vec<Value>>,
+    pub within: Option<Arc<[Value]>>,
     /// `excludes`: elements a list must not contain.
     pub excludes: Vec<Value>,
     /// `default`: the fallback value.
@@ -259,7 +259,7 @@ impl Constraint {
                             })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    c.within = Some(entries);
+                    c.within = Some(entries.into());
                 }
                 other => {
                     let hint = OPERATORS
@@ -287,6 +287,7 @@ pub struct Setter {
     /// The source.
     pub source: SourceKind,
     /// The file and line, or plist key path, or URL.
+    #[serde(flatten)]
     pub location: Location,
 }
 
@@ -399,17 +400,17 @@ impl Found<'_> {
 /// ancestors instead of trying every entry.
 #[derive(Debug)]
 struct Within {
-    /// The entries as written (canonical).
-    values: Vec<Value>,
+    /// The entries as written (canonical), shared with the constraint.
+    values: Arc<[Value]>,
     set: NormSet<()>,
     /// `join_values_short(&values)`, made once for messages.
     joined: OnceLock<String>,
 }
 
 impl Within {
-    fn new(values: Vec<Value>, kind: ValueKind, cx: &KindContext) -> Within {
+    fn new(values: Arc<[Value]>, kind: ValueKind, cx: &KindContext) -> Within {
         let mut set = NormSet::new();
-        for v in &values {
+        for v in values.iter() {
             set.insert(Norm::of(kind, v, cx), ());
         }
         Within {
@@ -892,8 +893,8 @@ impl<'s> Requirement<'s> {
         Ok(())
     }
 
-    fn add_within(&mut self, entries: &[Value], setter: &Setter) -> Result<(), String> {
-        let w = Within::new(entries.to_vec(), self.setting.value_kind, &self.cx);
+    fn add_within(&mut self, entries: &Arc<[Value]>, setter: &Setter) -> Result<(), String> {
+        let w = Within::new(entries.clone(), self.setting.value_kind, &self.cx);
         if let Some(inc) = self
             .includes
             .iter()
@@ -1133,8 +1134,10 @@ impl<'s> Requirement<'s> {
     /// `allowed`, `denied`).
     pub fn repair(&self, list: &[Value]) -> Result<(Vec<Value>, Removed), Refusal> {
         match self.repair_owned(list.to_vec()) {
-            Ok((kept, removed)) => Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect())),
-            Err((r, _)) => Err(r),
+            Ok((kept, removed)) => {
+                Ok((kept, removed.into_iter().map(|(_, v, r)| (v, r)).collect()))
+            }
+            Err(e) => Err(e.0),
         }
     }
 
@@ -1142,7 +1145,7 @@ impl<'s> Requirement<'s> {
     /// moved, not copied, and each removed one comes with its position in
     /// `list`, so its author is found without searching. A list refused as
     /// a whole comes back with the refusal (without its repeats).
-    pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, (Refusal, Vec<Value>)> {
+    pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, Box<(Refusal, Vec<Value>)>> {
         let mut removed = Vec::new();
         let mut kept = UniqueValues::default();
         let mut kept_at = Vec::new();
@@ -1163,7 +1166,7 @@ impl<'s> Requirement<'s> {
         let repaired = Value::Array(kept.into_vec());
         let refusal = self.refusal_after(&repaired, Some(checked));
         let Value::Array(mut kept) = repaired else {
-            return Err((unreachable_refusal(), Vec::new()));
+            return Err(Box::new((unreachable_refusal(), Vec::new())));
         };
         match refusal {
             None => Ok((kept, removed)),
@@ -1173,7 +1176,7 @@ impl<'s> Requirement<'s> {
                 let mut all: Vec<(usize, Value)> = kept_at.into_iter().zip(kept).collect();
                 all.extend(removed.into_iter().map(|(i, v, _)| (i, v)));
                 all.sort_by_key(|(i, _)| *i);
-                Err((r, all.into_iter().map(|(_, v)| v).collect()))
+                Err(Box::new((r, all.into_iter().map(|(_, v)| v).collect())))
             }
         }
     }
@@ -1305,7 +1308,7 @@ impl<'s> Requirement<'s> {
             let ws = self
                 .within
                 .iter()
-                .map(|w| Value::Array(w.value.values.clone()))
+                .map(|w| Value::Array(w.value.values.to_vec()))
                 .collect();
             m.insert("within".into(), Value::Array(ws));
         }
@@ -1372,7 +1375,7 @@ impl<'s> Requirement<'s> {
 fn unreachable_setter() -> Setter {
     Setter {
         source: SourceKind::Default,
-        location: Location::new("(combined requirement)"),
+        location: Location::described("(combined requirement)"),
     }
 }
 
@@ -1399,7 +1402,7 @@ mod tests {
     }
 
     fn within_text(entries: &[Value]) -> Within {
-        Within::new(entries.to_vec(), ValueKind::Text, &KindContext::default())
+        Within::new(entries.into(), ValueKind::Text, &KindContext::default())
     }
 
     fn text_norm(item: &Value) -> Norm {

@@ -258,10 +258,10 @@ pub(crate) fn is_array_of_tables(text: &str, array: &[Spanned<DeValue<'_>>]) -> 
 }
 
 /// A syntax error as a problem at its `line:column` of the file `origin`.
-fn syntax_problem(origin: &str, text: &str, error: SyntaxError) -> Problem {
+fn syntax_problem(origin: &Location, text: &str, error: SyntaxError) -> Problem {
     let (line, column) = line_col(text, error.span.map_or(0, |s| s.start));
     Problem {
-        location: Location::new(origin).at(line, column),
+        location: origin.at(line, column),
         key: None,
         message: format!("TOML parse error: {}", error.message.trim_end()),
     }
@@ -341,30 +341,31 @@ fn list_index(name: &str) -> Option<usize> {
 }
 
 impl<'t> TomlTree<'t> {
-    /// Parses `text`; `origin` names the file in locations.
-    pub fn parse(origin: &str, text: &'t str) -> Result<TomlTree<'t>, Problem> {
-        let root = parse_toml_unchecked(text).map_err(|e| syntax_problem(origin, text, e))?;
+    /// Parses `text`; `origin` names the file (and plist key or bundle) in locations.
+    pub fn parse(origin: impl Into<Location>, text: &'t str) -> Result<TomlTree<'t>, Problem> {
+        let origin = origin.into();
+        let root = parse_toml_unchecked(text).map_err(|e| syntax_problem(&origin, text, e))?;
         TomlTree::convert(origin, text, Cow::Owned(root))
     }
 
     /// A document already parsed from `text` (`root` is its root table),
     /// such as a bundle's payload being verified: converted, not parsed again.
     pub(crate) fn from_parsed(
-        origin: &str,
+        origin: impl Into<Location>,
         text: &str,
         root: &'t DeTable<'t>,
     ) -> Result<TomlTree<'t>, Problem> {
-        TomlTree::convert(origin, text, Cow::Borrowed(root))
+        TomlTree::convert(origin.into(), text, Cow::Borrowed(root))
     }
 
     fn convert(
-        origin: &str,
+        origin: Location,
         text: &str,
         root: Cow<'t, DeTable<'t>>,
     ) -> Result<TomlTree<'t>, Problem> {
         let mut tree = TomlTree {
             tree: Map::new(),
-            origin: Location::new(origin),
+            origin,
             index: LineIndex::new(text),
             root,
         };
@@ -374,7 +375,7 @@ impl<'t> TomlTree<'t> {
             // converting finds (a number not finite).
             Err(problem) => {
                 return Err(match first_bad_number(&tree.root) {
-                    Some(bad) => syntax_problem(origin, text, bad),
+                    Some(bad) => syntax_problem(&tree.origin, text, bad),
                     None => problem,
                 });
             }

@@ -8,6 +8,7 @@ use crate::source::Location;
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// Where: file, line and column (or plist key path).
+    #[serde(flatten)]
     pub location: Location,
     /// The setting concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]

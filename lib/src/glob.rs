@@ -15,17 +15,27 @@
 /// assert!(matches("sandbox.*", "sandbox.mode"));
 /// ```
 pub fn matches(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Iterative matcher with single-star backtracking: linear in practice,
-    // never exponential.
+    // ASCII (nearly every pattern and host) is matched byte by byte, without
+    // copying; anything else character by character.
+    if pattern.is_ascii() && text.is_ascii() {
+        run(pattern.as_bytes(), text.as_bytes(), b'*', b'?')
+    } else {
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = text.chars().collect();
+        run(&p, &t, '*', '?')
+    }
+}
+
+/// The matcher over symbols: iterative, with single-star backtracking:
+/// linear in practice, never exponential.
+fn run<T: Copy + PartialEq>(p: &[T], t: &[T], star_sym: T, any: T) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == star_sym {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        } else if pi < p.len() && (p[pi] == any || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
@@ -36,7 +46,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_sym)
 }
 
 #[cfg(test)]
@@ -56,12 +66,25 @@ mod tests {
         assert!(!matches("*.npmjs.org", "*.org"));
         assert!(matches("a*b*c", "axxbyyc"));
         assert!(!matches("a*b*c", "axxbyy"));
+        // `?` is one character, however many bytes it takes.
+        assert!(matches("a?", "aé"));
+        assert!(matches("?.example", "é.example"));
+        assert!(!matches("a??", "aé"));
     }
 
     proptest! {
         #[test]
         fn a_string_matches_itself_without_wildcards(s in "[a-z.]{0,20}") {
             prop_assert!(matches(&s, &s));
+        }
+
+        #[test]
+        fn bytes_and_characters_agree(p in "[ab.*?]{0,8}", t in "[ab.]{0,10}") {
+            let (pc, tc): (Vec<char>, Vec<char>) = (p.chars().collect(), t.chars().collect());
+            prop_assert_eq!(
+                super::run(p.as_bytes(), t.as_bytes(), b'*', b'?'),
+                super::run(&pc, &tc, '*', '?')
+            );
         }
 
         #[test]

@@ -23,10 +23,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::constraint::value_hash;
+use crate::constraint::{Prehashed, value_hash};
 use crate::glob;
 
 /// The kind of a setting's values (the schema's `x-mandate-kind`).
@@ -200,6 +202,9 @@ pub mod domain {
         if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(error(raw, "it holds white space or control characters"));
         }
+        if is_plain_name(text) {
+            return Ok(text.to_owned());
+        }
         // Parse as a URL (adding a scheme where there is none) with the
         // WHATWG rules that browsers and fetch libraries apply: lower case,
         // IDNA, every IPv4 spelling, IPv6 compression.
@@ -223,6 +228,28 @@ pub mod domain {
             return Err(error(raw, "it names no host"));
         }
         Ok(host)
+    }
+
+    /// Whether `text` is already a canonical host name, one the URL parser
+    /// would give back unchanged: lower-case ASCII letters, digits and
+    /// hyphens in labels of 1 to 63 characters, none of them punycode
+    /// (`xn--`, which IDNA must check), the last one starting with a letter
+    /// (so no spelling of an IPv4 address). Most names in policy are; they
+    /// skip the parser, which is most of the cost of a long list.
+    pub(super) fn is_plain_name(text: &str) -> bool {
+        !text.is_empty()
+            && text.len() <= 253
+            && text.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with("xn--")
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            })
+            && text
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_lowercase()))
     }
 
     /// A URL with its host canonical (scheme and host lower case, IDNA,
@@ -363,7 +390,13 @@ impl Norm {
                 if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
                     return node(format!("#{host}"), reach, text);
                 }
-                let key = host.rsplit('.').collect::<Vec<_>>().join("/");
+                let mut key = String::with_capacity(host.len());
+                for (i, label) in host.rsplit('.').enumerate() {
+                    if i > 0 {
+                        key.push('/');
+                    }
+                    key.push_str(label);
+                }
                 node(key, reach, text)
             }
             ValueKind::Path => {
@@ -386,12 +419,12 @@ impl Norm {
     }
 
     /// The text globs are matched against.
-    fn text(&self) -> Option<String> {
+    fn text(&self) -> Option<&str> {
         match self {
-            Norm::Glob(g) => Some(g.clone()),
-            Norm::Equal(Value::String(s)) => Some(s.clone()),
+            Norm::Glob(g) => Some(g),
+            Norm::Equal(Value::String(s)) => Some(s),
             Norm::Equal(_) => None,
-            Norm::Node { text, .. } => Some(text.clone()),
+            Norm::Node { text, .. } => Some(text),
         }
     }
 
@@ -416,7 +449,7 @@ impl Norm {
                     *m != Reach::Exact && is_below(e, k)
                 }
             }
-            (Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, &t)),
+            (Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, t)),
             (Norm::Equal(a), Norm::Equal(b)) => a == b,
             _ => false,
         }
@@ -447,7 +480,7 @@ impl Norm {
                 }
             }
             (Norm::Glob(g), other) | (other, Norm::Glob(g)) => {
-                other.text().is_some_and(|t| glob::matches(g, &t))
+                other.text().is_some_and(|t| glob::matches(g, t))
                     || other.covers(&Norm::Glob(g.clone()))
             }
             (Norm::Equal(a), Norm::Equal(b)) => a == b,
@@ -474,47 +507,50 @@ fn is_below(key: &str, ancestor: &str) -> bool {
         && key.as_bytes()[ancestor.len()] == b'/'
 }
 
-/// The ancestors of a key, nearest first, ending with the root (`""`).
-fn ancestors(key: &str) -> impl Iterator<Item = &str> {
-    let mut at = Some(key);
-    std::iter::from_fn(move || {
-        let k = at?;
-        let parent = if k.is_empty() {
-            None
-        } else {
-            Some(k.rfind('/').map_or("", |i| &k[..i]))
-        };
-        at = parent;
-        parent
-    })
-}
-
 /// A set of entries indexed for the two questions constraints ask of every
 /// element: does some entry cover it (`within`), does some entry meet it
 /// (`excludes`). Each question costs a walk up the element's ancestors and
 /// one range look-up, not a scan of the entries; only globs other than the
 /// kind's own patterns are tried one by one.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct NormSet<T> {
-    /// Entries by key: the reach and the payload of each.
-    nodes: HashMap<String, Vec<(Reach, usize)>>,
-    /// Every key, sorted, for "is anything below this key".
-    keys: BTreeSet<String>,
+    /// The last entry of each node key, by [`key_hash`]; earlier entries
+    /// with the same hash are chained through `same_key`.
+    nodes: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
+    same_key: Vec<Option<usize>>,
+    /// Every node key, sorted, for "is anything below this key": built the
+    /// first time a question needs it (only `meeting` does), kept up to
+    /// date after that.
+    keys: OnceLock<BTreeSet<String>>,
     globs: Vec<(String, usize)>,
     /// Entries compared by equality, by [`value_hash`].
-    equal: HashMap<u64, Vec<usize>>,
+    equal: HashMap<u64, Vec<usize>, BuildHasherDefault<Prehashed>>,
     /// The entries and their payloads, by insertion order.
     items: Vec<(Norm, T)>,
+}
+
+impl<T> Default for NormSet<T> {
+    fn default() -> NormSet<T> {
+        NormSet::new()
+    }
+}
+
+/// The hash a node key is indexed by.
+fn key_hash(key: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(key.as_bytes());
+    h.finish()
 }
 
 impl<T> NormSet<T> {
     /// An empty set.
     pub fn new() -> NormSet<T> {
         NormSet {
-            nodes: HashMap::new(),
-            keys: BTreeSet::new(),
+            nodes: HashMap::default(),
+            same_key: Vec::new(),
+            keys: OnceLock::new(),
             globs: Vec::new(),
-            equal: HashMap::new(),
+            equal: HashMap::default(),
             items: Vec::new(),
         }
     }
@@ -522,14 +558,18 @@ impl<T> NormSet<T> {
     /// Adds an entry with its payload.
     pub fn insert(&mut self, norm: Norm, payload: T) {
         let i = self.items.len();
+        let mut same_key = None;
         match &norm {
-            Norm::Node { key, reach, .. } => {
-                self.keys.insert(key.clone());
-                self.nodes.entry(key.clone()).or_default().push((*reach, i));
+            Norm::Node { key, .. } => {
+                same_key = self.nodes.insert(key_hash(key), i);
+                if let Some(keys) = self.keys.get_mut() {
+                    keys.insert(key.clone());
+                }
             }
             Norm::Glob(g) => self.globs.push((g.clone(), i)),
             Norm::Equal(v) => self.equal.entry(value_hash(v)).or_default().push(i),
         }
+        self.same_key.push(same_key);
         self.items.push((norm, payload));
     }
 
@@ -537,14 +577,19 @@ impl<T> NormSet<T> {
     pub fn pop(&mut self) -> Option<(Norm, T)> {
         let (norm, payload) = self.items.pop()?;
         let i = self.items.len();
+        let previous = self.same_key.pop().flatten();
         match &norm {
             Norm::Node { key, .. } => {
-                if let Some(entries) = self.nodes.get_mut(key) {
-                    entries.retain(|&(_, j)| j != i);
-                    if entries.is_empty() {
-                        self.nodes.remove(key);
-                        self.keys.remove(key);
-                    }
+                let hash = key_hash(key);
+                match previous {
+                    Some(p) => self.nodes.insert(hash, p),
+                    None => self.nodes.remove(&hash),
+                };
+                let last = self.entries_at(key).next().is_none();
+                if let Some(keys) = self.keys.get_mut()
+                    && last
+                {
+                    keys.remove(key);
                 }
             }
             Norm::Glob(_) => {
@@ -561,6 +606,35 @@ impl<T> NormSet<T> {
             }
         }
         Some((norm, payload))
+    }
+
+    /// The entries whose node key is `key`, latest first.
+    fn entries_at<'a>(&'a self, key: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.entries_hashed(key, key_hash(key))
+    }
+
+    /// [`NormSet::entries_at`] with the key's hash already known.
+    fn entries_hashed<'a>(&'a self, key: &'a str, hash: u64) -> impl Iterator<Item = usize> + 'a {
+        let mut at = self.nodes.get(&hash).copied();
+        std::iter::from_fn(move || {
+            let i = at?;
+            at = self.same_key[i];
+            Some(i)
+        })
+        .filter(move |&i| matches!(&self.items[i].0, Norm::Node { key: k, .. } if k == key))
+    }
+
+    /// Every node key, sorted.
+    fn sorted_keys(&self) -> &BTreeSet<String> {
+        self.keys.get_or_init(|| {
+            self.items
+                .iter()
+                .filter_map(|(n, _)| match n {
+                    Norm::Node { key, .. } => Some(key.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
     }
 
     /// Whether the set is empty.
@@ -583,13 +657,27 @@ impl<T> NormSet<T> {
         let mut consider = |i: usize| best = Some(best.map_or(i, |b| b.min(i)));
         match item {
             Norm::Node { key, reach, .. } => {
-                for k in std::iter::once(key.as_str()).chain(ancestors(key)) {
-                    for &(_, i) in self.nodes.get(k).into_iter().flatten() {
+                // The key and every ancestor (each prefix that ends before
+                // a `/`, and the root), hashed in one pass over the key.
+                let mut visit = |k: &str, hash: u64| {
+                    for i in self.entries_hashed(k, hash) {
                         if rel(&self.items[i].0, item) {
                             consider(i);
                         }
                     }
+                };
+                let mut h = DefaultHasher::new();
+                if !key.is_empty() {
+                    visit("", h.clone().finish());
                 }
+                let mut done = 0;
+                for (at, _) in key.match_indices('/') {
+                    h.write(&key.as_bytes()[done..at]);
+                    visit(&key[..at], h.clone().finish());
+                    done = at;
+                }
+                h.write(&key.as_bytes()[done..]);
+                visit(key, h.finish());
                 // Entries strictly below the item meet it when it reaches below.
                 if below && *reach != Reach::Exact {
                     let prefix = if key.is_empty() {
@@ -598,14 +686,12 @@ impl<T> NormSet<T> {
                         format!("{key}/")
                     };
                     for k in self
-                        .keys
+                        .sorted_keys()
                         .range(prefix.clone()..)
                         .take_while(|k| k.starts_with(&prefix))
                     {
                         if k != key {
-                            for &(_, i) in &self.nodes[k] {
-                                consider(i);
-                            }
+                            self.entries_at(k).for_each(&mut consider);
                         }
                     }
                 }
@@ -685,6 +771,60 @@ mod tests {
         }
         for bad in ["", " ", "a b.com", "*.127.0.0.1", "http://", "a..b"] {
             assert!(normalise(ValueKind::Domain, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// The host the URL parser gives, without the fast path for plain names.
+    fn host_by_url(raw: &str) -> Option<String> {
+        let parsed = url::Url::parse(&format!("http://{raw}")).ok()?;
+        match parsed.host()? {
+            url::Host::Domain(d) => Some(d.trim_end_matches('.').to_owned()),
+            url::Host::Ipv4(ip) => Some(ip.to_string()),
+            url::Host::Ipv6(ip) => Some(format!("[{ip}]")),
+        }
+    }
+
+    #[test]
+    fn plain_names_skip_the_parser_only_where_it_changes_nothing() {
+        for plain in [
+            "example.com",
+            "a-b.c0",
+            "x.y.z.example",
+            "localhost",
+            "a1.b2.c",
+        ] {
+            assert!(domain::is_plain_name(plain), "{plain}");
+            assert_eq!(host_by_url(plain).as_deref(), Some(plain));
+        }
+        // Each of these goes to the parser, which changes or refuses it.
+        for other in [
+            "Example.com",
+            "example.com.",
+            "1.2.3.4",
+            "0x7f.1",
+            "a.0x1",
+            "a.123",
+            "xn--bcher-kva.example",
+            "b\u{fc}cher.example",
+            "a..b",
+            ".a",
+            "a_b.com",
+            "",
+        ] {
+            assert!(!domain::is_plain_name(other), "{other}");
+        }
+    }
+
+    proptest! {
+        /// Wherever the fast path answers, the URL parser answers the same.
+        #[test]
+        fn plain_names_are_what_the_url_parser_makes_of_them(
+            raw in "[a-z0-9.-]{1,12}|([a-z0-9-]{1,6}\\.){1,4}[a-z0-9x-]{1,6}"
+        ) {
+            if domain::is_plain_name(&raw) {
+                prop_assert_eq!(host_by_url(&raw), Some(raw.clone()));
+                prop_assert_eq!(domain::host(&raw).ok(), Some(raw.clone()));
+            }
         }
     }
 

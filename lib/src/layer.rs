@@ -89,10 +89,11 @@ impl Layer {
     pub fn parse_policy(
         schema: &Schema,
         source: SourceKind,
-        origin: &str,
+        origin: impl Into<Location>,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        let origin = origin.into();
+        let tree = TomlTree::parse(&origin, text).map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
@@ -102,11 +103,12 @@ impl Layer {
     pub fn from_payload(
         schema: &Schema,
         source: SourceKind,
-        origin: &str,
+        origin: impl Into<Location>,
         payload: &VerifiedPayload<'_>,
     ) -> Result<Layer, DocumentErrors> {
+        let origin = origin.into();
         let text = payload.text();
-        let tree = TomlTree::from_parsed(origin, text, payload.root())
+        let tree = TomlTree::from_parsed(&origin, text, payload.root())
             .map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
@@ -117,22 +119,15 @@ impl Layer {
     fn from_toml_tree(
         schema: &Schema,
         source: SourceKind,
-        origin: &str,
+        origin: Location,
         text: &str,
         mut tree: TomlTree<'_>,
     ) -> Result<Layer, DocumentErrors> {
         let header = PolicyHeader::of_document(text, tree.root())
-            .map_err(|e| header_problem(origin, e))
+            .map_err(|e| header_problem(&origin, e))
             .map(|h| h.map(|h| PolicyInfo::from(&h)));
         let map = std::mem::take(&mut tree.tree);
-        Layer::from_owned_policy_tree(
-            schema,
-            source,
-            Location::new(origin),
-            map,
-            &tree,
-            Some(header),
-        )
+        Layer::from_owned_policy_tree(schema, source, origin, map, &tree, Some(header))
     }
 
     /// Parses a plain settings file (user config, project file). A user
@@ -140,10 +135,11 @@ impl Layer {
     pub fn parse_settings(
         schema: &Schema,
         source: SourceKind,
-        origin: &str,
+        origin: impl Into<Location>,
         text: &str,
     ) -> Result<Layer, DocumentErrors> {
-        let tree = TomlTree::parse(origin, text).map_err(|p| DocumentErrors(vec![p]))?;
+        let origin = origin.into();
+        let tree = TomlTree::parse(&origin, text).map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_settings_tree(schema, source, origin, tree).0
     }
 
@@ -152,10 +148,11 @@ impl Layer {
     /// = true`), which count even when a setting in the file is wrong.
     pub fn parse_user_config(
         schema: &Schema,
-        origin: &str,
+        origin: impl Into<Location>,
         text: &str,
     ) -> (Result<Layer, DocumentErrors>, Vec<String>) {
-        match TomlTree::parse(origin, text) {
+        let origin = origin.into();
+        match TomlTree::parse(&origin, text) {
             Ok(tree) => {
                 let (layer, projects) =
                     Layer::from_settings_tree(schema, SourceKind::User, origin, tree);
@@ -177,7 +174,7 @@ impl Layer {
     fn from_settings_tree(
         schema: &Schema,
         source: SourceKind,
-        origin: &str,
+        origin: Location,
         mut tree: TomlTree<'_>,
     ) -> (Result<Layer, DocumentErrors>, Option<Value>) {
         let mut map = std::mem::take(&mut tree.tree);
@@ -186,7 +183,7 @@ impl Layer {
         } else {
             None
         };
-        let mut layer = Layer::new(source, Location::new(origin));
+        let mut layer = Layer::new(source, origin);
         let mut problems = Vec::new();
         walk_settings(
             schema,
@@ -294,11 +291,11 @@ fn problem(locate: &dyn Locate, path: &[String], key: Option<&str>, message: Str
 }
 
 /// A header problem as a document problem at its line and column.
-fn header_problem(origin: &str, error: HeaderError) -> Problem {
+fn header_problem(origin: &Location, error: HeaderError) -> Problem {
     let (HeaderError::Syntax(p) | HeaderError::Field(p)) = &error else {
         // Only signed bundles require a header or its signed fields.
         return Problem {
-            location: Location::new(origin),
+            location: origin.clone(),
             key: None,
             message: error.to_string(),
         };
@@ -306,7 +303,7 @@ fn header_problem(origin: &str, error: HeaderError) -> Problem {
     let line = u32::try_from(p.line).unwrap_or(u32::MAX);
     let column = u32::try_from(p.column).unwrap_or(u32::MAX);
     Problem {
-        location: Location::new(origin).at(line, column),
+        location: origin.at(line, column),
         key: None,
         message: if p.key.is_empty() {
             p.message.clone()
@@ -476,10 +473,10 @@ pub fn repeated_session_keys(args: &[String]) -> Vec<(String, usize)> {
 /// Builds the session layer from `-c KEY=VALUE` arguments; a key given again
 /// replaces the earlier value (the last one wins, as with `git -c`).
 pub fn session_layer(schema: &Schema, args: &[String]) -> Result<Layer, DocumentErrors> {
-    let mut layer = Layer::new(SourceKind::Session, Location::new("command line"));
+    let mut layer = Layer::new(SourceKind::Session, Location::described("command line"));
     let mut problems = Vec::new();
     for arg in args {
-        let at = Location::new(format!("-c {arg}"));
+        let at = Location::described(format!("-c {arg}"));
         let Some((key, text)) = arg.split_once('=') else {
             problems.push(Problem {
                 location: at,

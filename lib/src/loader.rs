@@ -17,7 +17,7 @@ use crate::resolve::{
     Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack,
 };
 use crate::schema::Schema;
-use crate::source::SourceKind;
+use crate::source::{Location, SourceKind};
 use crate::trust::{Expiry, VerifiedPayload};
 
 /// The largest unmanaged file read, in bytes.
@@ -185,7 +185,7 @@ impl Resolver {
         stack.sources.push(SourceReport::new(
             SourceKind::Default,
             SourceStatus::Loaded,
-            self.schema.origin(),
+            self.schema.location(),
         ));
         // A source the signed precedence leaves out does not count, and says so.
         let precedence = stack.precedence.clone();
@@ -252,7 +252,7 @@ impl Resolver {
                 stack.sources.push(SourceReport::new(
                     SourceKind::Session,
                     status,
-                    "command line (-c)",
+                    Location::described("command line (-c)"),
                 ));
                 if !layer.settings.is_empty() {
                     stack.layers.push(layer);
@@ -274,7 +274,13 @@ impl Resolver {
 
     /// Records a managed file that could not be used: it never counts, and
     /// the resolution degrades.
-    pub fn reject_managed(stack: &mut Stack, source: SourceKind, location: &str, reason: String) {
+    pub fn reject_managed(
+        stack: &mut Stack,
+        source: SourceKind,
+        location: impl Into<Location>,
+        reason: String,
+    ) {
+        let location = location.into();
         stack.fail_closed(Diagnostic {
             severity: Severity::Error,
             code: "rejected-file".into(),
@@ -282,7 +288,7 @@ impl Resolver {
                 "{location}: {reason}; this {source} policy does not count and every setting is held at its lockdown value until it is fixed"
             ),
             source: Some(source),
-            location: Some(location.to_owned()),
+            location: Some(location.clone()),
             key: None,
             operator: None,
         });
@@ -343,7 +349,7 @@ impl Resolver {
                 Found {
                     source: SourceKind::System,
                     location: &location,
-                    text_origin: &location,
+                    text_origin: &Location::new(&location),
                     bytes: &bytes,
                     is_bundle,
                     rank,
@@ -374,8 +380,8 @@ impl Resolver {
             Expiry::PastGrace { .. } => None,
             Expiry::Fresh { .. } | Expiry::InGrace { .. } => {
                 let header = payload.header;
-                let origin = format!("{location} [{} v{}]", header.id, header.version);
-                Some(Layer::from_payload(&self.schema, source, &origin, payload))
+                let origin = text_origin.in_bundle(header.id.clone(), header.version);
+                Some(Layer::from_payload(&self.schema, source, origin, payload))
             }
         };
         let (report, parsed) = match admission.admit(managed, bytes, is_bundle, read) {
@@ -422,7 +428,7 @@ impl Resolver {
                                 crate::trust::root::format_duration(left)
                             ),
                             source: Some(source),
-                            location: Some(location.to_owned()),
+                            location: Some(Location::new(location)),
                             key: None,
                             operator: None,
                         });
@@ -445,7 +451,7 @@ impl Resolver {
                                 grace_ended.format(&Rfc3339).unwrap_or_default()
                             ),
                             source: Some(source),
-                            location: Some(location.to_owned()),
+                            location: Some(Location::new(location)),
                             key: None,
                             operator: None,
                         });
@@ -463,7 +469,7 @@ impl Resolver {
         match parsed {
             Ok(mut layer) => {
                 layer.rank = rank;
-                layer.location = crate::source::Location::new(location);
+                layer.location = Location::new(location);
                 let mut report = report;
                 if let Some(p) = &layer.policy {
                     report.id = report.id.or_else(|| p.id.clone());
@@ -516,10 +522,11 @@ impl Resolver {
     pub fn parse_managed(
         &self,
         source: SourceKind,
-        location: &str,
+        location: impl Into<Location>,
         bytes: &[u8],
     ) -> Result<Layer, DocumentErrors> {
-        let text = utf8(location, bytes)?;
+        let location = location.into();
+        let text = utf8(&location, bytes)?;
         Layer::parse_policy(&self.schema, source, location, text)
     }
 
@@ -598,8 +605,12 @@ impl Resolver {
     fn load_user(&self, path: Option<&Path>, stack: &mut Stack) -> Vec<PathBuf> {
         let Some(path) = path else {
             stack.sources.push(
-                SourceReport::new(SourceKind::User, SourceStatus::Absent, "(unknown)")
-                    .because("no user whose config to read (under --root, pass --user NAME)"),
+                SourceReport::new(
+                    SourceKind::User,
+                    SourceStatus::Absent,
+                    Location::described("(unknown)"),
+                )
+                .because("no user whose config to read (under --root, pass --user NAME)"),
             );
             return Vec::new();
         };
@@ -629,7 +640,7 @@ impl Resolver {
                 SourceReport::new(
                     SourceKind::Project,
                     SourceStatus::Absent,
-                    "(no working directory)",
+                    Location::described("(no working directory)"),
                 )
                 .because("no working directory to look for .mandate.toml from (use -C DIR)"),
             );
@@ -699,7 +710,7 @@ impl Resolver {
             }
             Err(reason) => {
                 let errors = DocumentErrors(vec![crate::error::Problem {
-                    location: crate::source::Location::new(&location),
+                    location: Location::new(&location),
                     key: None,
                     message: reason,
                 }]);
@@ -735,7 +746,7 @@ pub struct Found<'a> {
     /// Where it was found (reported by `sources`).
     pub location: &'a str,
     /// The origin used for line numbers of its text (a plist's `… > Policy`).
-    pub text_origin: &'a str,
+    pub text_origin: &'a Location,
     /// Its bytes: a bundle envelope or a policy document.
     pub bytes: &'a [u8],
     /// Whether the bytes are a signed bundle.
@@ -844,7 +855,7 @@ impl Resolver {
                     Resolver::reject_managed(
                         stack,
                         source,
-                        &format!("{location}: Settings/Requirements"),
+                        Location::new(&location).with_detail("Settings/Requirements"),
                         reason,
                     );
                 }
@@ -887,7 +898,7 @@ fn skip_unmanaged(stack: &mut Stack, source: SourceKind, location: &str, errors:
         code: "skipped-file".into(),
         message: format!("{errors}\n  this {source} file is skipped until it is fixed; managed policy is unaffected"),
         source: Some(source),
-        location: Some(location.to_owned()),
+        location: Some(Location::new(location)),
         key: None,
         operator: None,
     });
@@ -913,13 +924,13 @@ pub fn file_reason(e: &FileError, location: &str) -> String {
 }
 
 /// Checks that bytes are UTF-8, naming the line of the first bad byte.
-pub fn utf8<'b>(location: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentErrors> {
+pub fn utf8(location: impl Into<Location>, bytes: &[u8]) -> Result<&str, DocumentErrors> {
     std::str::from_utf8(bytes).map_err(|e| {
         // The bytes before the first bad one are UTF-8 by definition.
         let good = std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default();
         let (line, column) = crate::document::line_col(good, good.len());
         DocumentErrors(vec![crate::error::Problem {
-            location: crate::source::Location::new(location).at(line, column),
+            location: location.into().at(line, column),
             key: None,
             message: "invalid UTF-8: policy files must be UTF-8 text".into(),
         }])

@@ -59,8 +59,8 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceKind>,
     /// The exact location, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    #[serde(flatten)]
+    pub location: Option<Location>,
     /// The setting concerned, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -78,7 +78,8 @@ pub struct SourceReport {
     /// `ignored` or `not-applicable`.
     pub status: SourceStatus,
     /// Where it was looked for or read from.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Why (for `rejected`, `ignored`, `absent` when not obvious, `expired`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -149,7 +150,7 @@ impl SourceReport {
     pub fn new(
         name: SourceKind,
         status: SourceStatus,
-        location: impl Into<String>,
+        location: impl Into<Location>,
     ) -> SourceReport {
         SourceReport {
             name,
@@ -196,7 +197,8 @@ pub struct TrustSummary {
     /// one is installed but does not verify.
     pub mode: String,
     /// Where the trust root is (or was looked for).
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Its version, when one is in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
@@ -259,7 +261,8 @@ pub struct Rejected {
     /// Who proposed it.
     pub source: String,
     /// Where it was proposed.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Why it was refused.
     pub reason: String,
     /// The constraint that refused it and who set that.
@@ -275,7 +278,8 @@ pub struct RefusedBy {
     /// The source that set it.
     pub source: SourceKind,
     /// Where it was set.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 /// A compliant candidate that lost to a higher-ranked one.
@@ -286,7 +290,8 @@ pub struct Overridden {
     /// Who proposed it.
     pub source: String,
     /// Where.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 /// How one setting got its effective value.
@@ -297,7 +302,8 @@ pub struct KeyReport {
     /// Who supplied it: a source name, or `lockdown`.
     pub source: String,
     /// Where it was written.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// Whether nothing below managed policy can change it.
     pub locked: bool,
     /// The combined requirement, with `sources`.
@@ -415,6 +421,10 @@ struct Candidate<'a> {
     value: &'a Value,
     source: SourceKind,
     location: &'a Location,
+    /// Where the value lives in the stack (layer, entry), for a layer's
+    /// proposal: a union's `merged` record takes it from there at the end
+    /// instead of copying it.
+    origin: Option<(usize, usize)>,
 }
 
 /// Resolves a full stack.
@@ -430,21 +440,23 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             std::cmp::Reverse(l.rank),
         )
     });
-    let managed: Vec<&Layer> = stack
+    let managed: Vec<(usize, &Layer)> = stack
         .layers
         .iter()
-        .filter(|l| l.source.is_managed())
+        .enumerate()
+        .filter(|(_, l)| l.source.is_managed())
         .collect();
-    let unmanaged: Vec<&Layer> = stack
+    let unmanaged: Vec<(usize, &Layer)> = stack
         .layers
         .iter()
-        .filter(|l| !l.source.is_managed())
+        .enumerate()
+        .filter(|(_, l)| !l.source.is_managed())
         .collect();
 
     // Index entries by key once: settings are looked up per key below.
     let mut proposals: BTreeMap<&str, Vec<Candidate>> = BTreeMap::new();
-    for layer in unmanaged.iter().chain(&managed) {
-        for e in &layer.settings {
+    for &(l, layer) in unmanaged.iter().chain(&managed) {
+        for (n, e) in layer.settings.iter().enumerate() {
             proposals
                 .entry(e.key.as_str())
                 .or_default()
@@ -452,12 +464,13 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     value: &e.value,
                     source: layer.source,
                     location: &e.location,
+                    origin: Some((l, n)),
                 });
         }
     }
     let mut constraints: BTreeMap<&str, Vec<(&crate::constraint::Constraint, Setter)>> =
         BTreeMap::new();
-    for layer in &managed {
+    for (_, layer) in &managed {
         for e in &layer.requirements {
             constraints.entry(e.key.as_str()).or_default().push((
                 &e.value,
@@ -470,6 +483,8 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     }
 
     let mut keys = BTreeMap::new();
+    // Union records still to be filled with their layer's list: (key, origins).
+    let mut pending = Vec::new();
     let mut diagnostics = std::mem::take(&mut stack.diagnostics);
     for setting in schema.settings() {
         let key = setting.key.as_str();
@@ -483,7 +498,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                         "the requirement on \"{key}\" from {setter} is replaced by a higher-ranked one (signed precedence rule: replace)"
                     ),
                     source: Some(setter.source),
-                    location: Some(setter.location.to_string()),
+                    location: Some(setter.location.clone()),
                     key: Some(key.into()),
                     operator: None,
                 });
@@ -505,7 +520,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                     refusal.reason
                 ),
                 source: Some(setter.source),
-                location: Some(setter.location.to_string()),
+                location: Some(setter.location.clone()),
                 key: Some(key.into()),
                 operator: None,
             });
@@ -523,7 +538,28 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             resolve_key(schema, setting, &req, &candidates)
         };
         if let Some(report) = report {
+            // `merged` holds one record per candidate, in order.
+            let origins: Vec<Option<(usize, usize)>> = report
+                .merged
+                .iter()
+                .zip(&candidates)
+                .map(|(_, c)| c.origin)
+                .collect();
+            if origins.iter().any(Option::is_some) {
+                pending.push((setting.key.clone(), origins));
+            }
             keys.insert(setting.key.clone(), report);
+        }
+    }
+    // Resolution is done with the layers: each union record takes the list
+    // its layer proposed (every other use has been made of it).
+    for (key, origins) in pending {
+        if let Some(report) = keys.get_mut(&key) {
+            for (m, origin) in report.merged.iter_mut().zip(origins) {
+                if let Some((l, n)) = origin {
+                    m.value = std::mem::take(&mut stack.layers[l].settings[n].value);
+                }
+            }
         }
     }
 
@@ -565,7 +601,7 @@ fn conflict_diagnostic(c: &Conflict) -> Diagnostic {
             c.op, c.key, c.dropped, c.message
         ),
         source: Some(c.dropped.source),
-        location: Some(c.dropped.location.to_string()),
+        location: Some(c.dropped.location.clone()),
         key: Some(c.key.clone()),
         operator: Some(c.op.to_owned()),
     }
@@ -602,10 +638,10 @@ fn lockdown_report(
             let v = setting.canonical(c.value).ok()?;
             req.refusal(&v)
                 .is_none()
-                .then(|| (v, format!("{}, kept in lockdown", c.location)))
+                .then(|| (v, c.location.noted("kept in lockdown")))
         })
     };
-    let schema_value = "lockdown value of the schema".to_owned();
+    let schema_value = Location::described("lockdown value of the schema");
     let (value, location) = match &setting.lockdown {
         Some(Value::Array(items)) => {
             let mut kept = UniqueValues::default();
@@ -632,7 +668,7 @@ fn lockdown_report(
             let location = if &kept == setting.lockdown.as_ref().unwrap_or(&Value::Null) {
                 schema_value
             } else {
-                "lockdown value of the schema and the accepted requirements".to_owned()
+                Location::described("lockdown value of the schema and the accepted requirements")
             };
             (kept, location)
         }
@@ -645,19 +681,22 @@ fn lockdown_report(
             Some(found) => found,
             None if !req.is_empty() => (
                 req.strictest()?,
-                "the strictest value the accepted requirements allow (lockdown)".to_owned(),
+                Location::described(
+                    "the strictest value the accepted requirements allow (lockdown)",
+                ),
             ),
             None => return None,
         },
     };
-    let kept_from = |c: &Candidate| location.starts_with(&format!("{}, kept", c.location));
+    let kept_from =
+        |c: &Candidate| location.note().is_some() && location.without_note() == *c.location;
     let rejected = candidates
         .iter()
         .filter(|c| !kept_from(c))
         .map(|c| Rejected {
             value: c.value.clone(),
             source: c.source.name().into(),
-            location: c.location.to_string(),
+            location: c.location.clone(),
             reason:
                 "managed policy could not be applied: every setting is held at its lockdown value"
                     .into(),
@@ -711,7 +750,7 @@ fn kind_refusal(schema: &Schema, e: crate::kind::KindError) -> Refusal {
         reason: e.to_string(),
         setter: Setter {
             source: SourceKind::Default,
-            location: Location::new(schema.origin()),
+            location: schema.location(),
         },
     }
 }
@@ -720,12 +759,12 @@ fn refused(c: &Candidate, r: Refusal, value: Value) -> Rejected {
     Rejected {
         value,
         source: c.source.name().into(),
-        location: c.location.to_string(),
+        location: c.location.clone(),
         reason: r.reason,
         constraint: Some(RefusedBy {
             op: r.op.into(),
             source: r.setter.source,
-            location: r.setter.location.to_string(),
+            location: r.setter.location.clone(),
         }),
     }
 }
@@ -736,7 +775,7 @@ fn resolve_key(
     req: &Requirement,
     candidates: &[Candidate],
 ) -> Option<KeyReport> {
-    let schema_location = Location::new(schema.origin());
+    let schema_location = schema.location();
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
     // The strictest admissible value is a fallback only where managed policy
     // constrains the setting; a pinned value is named where it was pinned.
@@ -748,7 +787,7 @@ fn resolve_key(
     let req_setter = req.setters().into_iter().next();
     let strictest_location = match (req.pinned_setter(), &req_setter) {
         (Some(pin), _) => pin.location.clone(),
-        (None, _) => Location::new("the strictest value the requirements allow"),
+        (None, _) => Location::described("the strictest value the requirements allow"),
     };
     // The fallbacks, in order, after the layers' own proposals.
     let fallbacks: Vec<Candidate> = requirement_default
@@ -757,11 +796,13 @@ fn resolve_key(
             value: v,
             source: s.source,
             location: &s.location,
+            origin: None,
         })
         .chain(setting.default.iter().map(|v| Candidate {
             value: v,
             source: SourceKind::Default,
             location: &schema_location,
+            origin: None,
         }))
         .chain(strictest.iter().map(|v| {
             Candidate {
@@ -771,6 +812,7 @@ fn resolve_key(
                     .or(req_setter.as_ref())
                     .map_or(SourceKind::Default, |s| s.source),
                 location: &strictest_location,
+                origin: None,
             }
         }))
         .collect();
@@ -799,10 +841,15 @@ fn resolve_key(
                     Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
                 }
             }
+            // The list itself is moved in by `resolve_stack` once
+            // resolution no longer reads the layers.
             merged.push(Overridden {
-                value: c.value.clone(),
+                value: match c.origin {
+                    Some(_) => Value::Null,
+                    None => c.value.clone(),
+                },
                 source: c.source.name().into(),
-                location: c.location.to_string(),
+                location: c.location.clone(),
             });
         }
         let head = &candidates[0];
@@ -816,7 +863,10 @@ fn resolve_key(
                 );
                 winner = Some((Value::Array(repaired), head));
             }
-            Err((r, all)) => rejected.push(refused(head, r, Value::Array(all))),
+            Err(e) => {
+                let (r, all) = *e;
+                rejected.push(refused(head, r, Value::Array(all)));
+            }
         }
     }
     if winner.is_none() {
@@ -833,7 +883,7 @@ fn resolve_key(
                         _ => overridden.push(Overridden {
                             value: c.value.clone(),
                             source: c.source.name().into(),
-                            location: c.location.to_string(),
+                            location: c.location.clone(),
                         }),
                     }
                 }
@@ -854,11 +904,12 @@ fn resolve_key(
                 }
                 match req.repair_owned(readable) {
                     Ok((repaired, removed)) => {
-                        rejected.extend(removed.into_iter().map(|(_, item, r)| refused(c, r, item)));
+                        rejected
+                            .extend(removed.into_iter().map(|(_, item, r)| refused(c, r, item)));
                         winner = Some((Value::Array(repaired), c));
                     }
                     Err(_) if c.source == SourceKind::Default => {}
-                    Err((r, _)) => rejected.push(refused(c, r, c.value.clone())),
+                    Err(e) => rejected.push(refused(c, e.0, c.value.clone())),
                 }
                 continue;
             }
@@ -879,8 +930,6 @@ fn resolve_key(
         }
     }
     // Only fallbacks past the winner are noise: keep layer proposals only.
-    let (schema_location, strictest_location) =
-        (schema_location.to_string(), strictest_location.to_string());
     overridden.retain(|o| o.location != schema_location && o.location != strictest_location);
     let Some((value, from)) = winner else {
         // Nothing complies: the setting is unset, but what was refused and
@@ -891,7 +940,7 @@ fn resolve_key(
         return Some(KeyReport {
             value: Value::Null,
             source: "unset".into(),
-            location: "no proposal complies with the requirement".into(),
+            location: Location::described("no proposal complies with the requirement"),
             locked: req.is_locked(),
             constraint: (!req.is_empty()).then(|| req.to_json()),
             rejected,
@@ -913,8 +962,8 @@ fn resolve_key(
         None
     };
     let (source, location) = match setter {
-        Some(s) => (s.source.name().to_owned(), s.location.to_string()),
-        None => (from.source.name().to_owned(), from.location.to_string()),
+        Some(s) => (s.source.name().to_owned(), s.location.clone()),
+        None => (from.source.name().to_owned(), from.location.clone()),
     };
     Some(KeyReport {
         value,

@@ -275,6 +275,9 @@ enum Compile {
     OnUse,
 }
 
+/// How the bundled schema is named in locations.
+const BUNDLED_ORIGIN: &str = "schema/agent-policy.schema.json";
+
 /// A loaded schema: the settings it defines, by key.
 #[derive(Debug)]
 pub struct Schema {
@@ -294,12 +297,8 @@ impl Schema {
     pub fn bundled() -> &'static Schema {
         static BUNDLED: OnceLock<Schema> = OnceLock::new();
         BUNDLED.get_or_init(|| {
-            Schema::load(
-                "schema/agent-policy.schema.json",
-                AGENT_POLICY_SCHEMA,
-                Compile::OnUse,
-            )
-            .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
+            Schema::load(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA, Compile::OnUse)
+                .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
         })
     }
 
@@ -517,6 +516,16 @@ impl Schema {
     /// Where the schema came from.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// Where the schema's defaults are written: its file, or for the bundled
+    /// schema (built into the binary, at no path on a device) its name.
+    pub fn location(&self) -> crate::source::Location {
+        if self.origin == BUNDLED_ORIGIN {
+            crate::source::Location::described(BUNDLED_ORIGIN)
+        } else {
+            crate::source::Location::new(&self.origin)
+        }
     }
 
     /// The schema as JSON.

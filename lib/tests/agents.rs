@@ -32,7 +32,7 @@ fn machine(files: &[PathBuf]) -> Effective {
             Layer::parse_policy(
                 Schema::bundled(),
                 SourceKind::System,
-                &p.display().to_string(),
+                p.display().to_string(),
                 &text,
             )
             .unwrap_or_else(|e| panic!("{e}"))

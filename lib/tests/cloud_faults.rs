@@ -191,10 +191,19 @@ fn a_valid_new_version_replaces_the_cache_and_304_keeps_it() {
     assert!(String::from_utf8_lossy(&cached.bundle().unwrap().payload).contains("workspace-write"));
     let layer = cached.layer(mandate::Schema::bundled()).unwrap().unwrap();
     assert_eq!(layer.source, mandate::SourceKind::Cloud);
-    assert!(
-        layer.location.origin.ends_with("(bundle acme-baseline v6)"),
+    assert_eq!(
+        layer.location.bundle(),
+        Some(&mandate::source::BundleRef {
+            id: "acme-baseline".into(),
+            version: 6
+        }),
         "{}",
-        layer.location.origin
+        layer.location
+    );
+    assert!(
+        layer.location.to_string().ends_with(" [acme-baseline v6]"),
+        "{}",
+        layer.location
     );
     assert!(
         cached.diagnostics().is_empty(),

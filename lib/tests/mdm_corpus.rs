@@ -617,7 +617,7 @@ fn example_policies_round_trip_through_profiles() {
                                 let layer = Layer::parse_policy(
                                     schema,
                                     source,
-                                    &document_origin(&path),
+                                    document_origin(&path),
                                     &text,
                                 )
                                 .unwrap();

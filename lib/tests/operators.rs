@@ -571,8 +571,8 @@ fn assert_conflict(eff: &Effective, key: &str, expected: bool, what: &str) {
         "{what}: the lower source is dropped"
     );
     assert_eq!(
-        d.location.as_deref(),
-        Some(format!("{SYSTEM}:2:1").as_str())
+        d.location.as_ref().map(ToString::to_string),
+        Some(format!("{SYSTEM}:2:1"))
     );
     assert!(
         d.message.contains(&format!(
@@ -1032,8 +1032,20 @@ fn union_lists_combine_every_layer_and_replace_lists_take_the_highest() {
         strings(&["tracker.example", "pastebin.com", "ads.example"])
     );
     assert_eq!(denied.source, "project");
-    let merged: Vec<&str> = denied.merged.iter().map(|m| m.source.as_str()).collect();
-    assert_eq!(merged, ["project", "user", "system"]);
+    let merged: Vec<(&str, &Value)> = denied
+        .merged
+        .iter()
+        .map(|m| (m.source.as_str(), &m.value))
+        .collect();
+    // Each layer's list as it proposed it.
+    assert_eq!(
+        merged,
+        [
+            ("project", &strings(&["tracker.example"])),
+            ("user", &strings(&["pastebin.com", "ads.example"])),
+            ("system", &strings(&["pastebin.com"])),
+        ]
+    );
     assert!(denied.overridden.is_empty());
 
     // Replace: the highest-ranked list wins whole, the others are overridden.
@@ -1107,7 +1119,7 @@ fn a_later_system_file_ranks_above_an_earlier_one() {
         let c = conflicts(&eff, "auth.method");
         assert_eq!(c.len(), 1);
         assert_eq!(
-            c[0].location.as_deref(),
+            c[0].location.as_ref().map(ToString::to_string).as_deref(),
             Some("/etc/mandate/policy.d/10-base.toml:5:1")
         );
     }

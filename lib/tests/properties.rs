@@ -406,7 +406,7 @@ fn accepted(specs: &[LayerSpec], eff: &Effective) -> Vec<(usize, Vec<Op>)> {
             let dropped: Vec<&str> = eff
                 .diagnostics
                 .iter()
-                .filter(|d| d.code == "conflict" && d.location.as_deref() == Some(at.as_str()))
+                .filter(|d| d.code == "conflict" && d.location.as_ref().is_some_and(|l| *l == at))
                 .filter_map(|d| d.operator.as_deref())
                 .collect();
             let kept: Vec<Op> = ops
@@ -469,7 +469,7 @@ fn dropped_locations(eff: &Effective) -> BTreeSet<String> {
         .filter_map(|d| {
             Some(format!(
                 "{} {} {}",
-                d.location.as_deref()?,
+                d.location.as_ref()?,
                 d.operator.as_deref()?,
                 d.message
             ))

@@ -41,7 +41,7 @@ fn parse(path: &Path) -> Result<Layer, mandate::error::DocumentErrors> {
     Layer::parse_policy(
         Schema::bundled(),
         SourceKind::System,
-        &path.display().to_string(),
+        path.display().to_string(),
         &text,
     )
 }

@@ -5,9 +5,9 @@
 
 use std::os::unix::fs::MetadataExt as _;
 
-use mandate::Environment;
 use mandate::resolve::{Effective, KeyReport, SourceReport};
-use serde_json::{Value, json};
+use mandate::{Environment, Location, SourceKind};
+use serde::Serialize;
 
 use crate::Globals;
 
@@ -26,13 +26,12 @@ pub fn is_admin(globals: &Globals) -> bool {
 
 /// The managed policy file a location (`FILE:LINE:COL`, `FILE [id vN]:…`
 /// or `PLIST: Key > path`) lies in.
-fn report_for<'e>(effective: &'e Effective, location: &str) -> Option<&'e SourceReport> {
+fn report_for<'e>(effective: &'e Effective, location: &Location) -> Option<&'e SourceReport> {
     effective.sources.iter().find(|s| {
         s.name.is_managed()
-            && !s.location.is_empty()
-            && location
-                .strip_prefix(s.location.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', ' ']))
+            && s.location.is_file()
+            && location.is_file()
+            && s.location.origin == location.origin
     })
 }
 
@@ -40,24 +39,24 @@ fn report_for<'e>(effective: &'e Effective, location: &str) -> Option<&'e Source
 /// requirement on it or refused a value, and the one that supplied a locked
 /// value.
 pub fn managing<'e>(effective: &'e Effective, report: &KeyReport) -> Vec<&'e SourceReport> {
-    let mut locations: Vec<&str> = report
+    let mut locations: Vec<&Location> = report
         .rejected
         .iter()
         .filter_map(|r| r.constraint.as_ref())
         .filter(|c| c.source.is_managed())
-        .map(|c| c.location.as_str())
+        .map(|c| &c.location)
         .collect();
     if report.locked {
-        locations.push(report.location.as_str());
+        locations.push(&report.location);
     }
     // Whoever set a requirement on it, as the combined requirement names them.
     for s in effective.sources.iter().filter(|s| s.name.is_managed()) {
         let named = report.constraint_lines.iter().any(|line| {
-            line.match_indices(s.location.as_str())
+            line.match_indices(s.location.origin.as_str())
                 .any(|(at, m)| line[at + m.len()..].starts_with([':', ' ', ')']))
         });
-        if named && !s.location.is_empty() {
-            locations.push(s.location.as_str());
+        if named && s.location.is_file() && !s.location.origin.is_empty() {
+            locations.push(&s.location);
         }
     }
     let mut found: Vec<&SourceReport> = Vec::new();
@@ -71,22 +70,34 @@ pub fn managing<'e>(effective: &'e Effective, report: &KeyReport) -> Vec<&'e Sou
     found
 }
 
+/// One managed policy that decides a setting, as JSON (`managed_by`).
+#[derive(Debug, Serialize)]
+pub struct ManagedBy<'e> {
+    /// The source.
+    pub source: SourceKind,
+    /// The policy file: `location` and `at`.
+    #[serde(flatten)]
+    pub location: &'e Location,
+    /// The policy id.
+    pub id: Option<&'e str>,
+    /// What the policy is for.
+    pub description: Option<&'e str>,
+    /// Whom to ask.
+    pub contact: Option<&'e str>,
+}
+
 /// The policies as JSON: source, location, id, description, contact.
-pub fn managing_json(managing: &[&SourceReport]) -> Value {
-    Value::Array(
-        managing
-            .iter()
-            .map(|s| {
-                json!({
-                    "source": s.name,
-                    "location": s.location,
-                    "id": s.id,
-                    "description": s.description,
-                    "contact": s.contact,
-                })
-            })
-            .collect(),
-    )
+pub fn managing_json<'e>(managing: &[&'e SourceReport]) -> Vec<ManagedBy<'e>> {
+    managing
+        .iter()
+        .map(|s| ManagedBy {
+            source: s.name,
+            location: &s.location,
+            id: s.id.as_deref(),
+            description: s.description.as_deref(),
+            contact: s.contact.as_deref(),
+        })
+        .collect()
 }
 
 /// What the reader can do about a setting managed policy decides: for a
@@ -100,7 +111,7 @@ pub fn note(globals: &Globals, managing: &[&SourceReport]) -> String {
     let mut out = String::new();
     if is_admin(globals) {
         out.push_str("as an admin: change the requirement in ");
-        let places: Vec<String> = managing.iter().map(|s| s.location.clone()).collect();
+        let places: Vec<String> = managing.iter().map(|s| s.location.to_string()).collect();
         out.push_str(&places.join(", "));
         out.push_str(
             "; re-sign a signed policy (`mandate sign`), check it with `mandate verify --machine FILE`, then install it",
@@ -113,7 +124,7 @@ pub fn note(globals: &Globals, managing: &[&SourceReport]) -> String {
             (Some(id), Some(d)) => format!("{id}: {d}"),
             (Some(id), None) => id.clone(),
             (None, Some(d)) => d.clone(),
-            (None, None) => s.location.clone(),
+            (None, None) => s.location.to_string(),
         };
         out.push_str(&format!("\n  {} policy ({what})", s.name));
     }

@@ -167,6 +167,18 @@ pub fn publish(globals: &Globals, args: &PublishArgs) -> Result<ExitCode, CliErr
     Ok(ExitCode::SUCCESS)
 }
 
+/// `sync --json` when the sync failed: what stays in force, as `sources` reports it.
+#[derive(serde::Serialize)]
+struct SyncFailed<'a> {
+    status: &'a str,
+    url: &'a str,
+    error: Value,
+    in_force: &'a mandate::resolve::SourceReport,
+    changed_keys: Value,
+    root: Option<&'a std::path::Path>,
+    machine_status: Option<&'a str>,
+}
+
 /// Fetches the cloud bundle, verifies it and replaces the cache; prints what
 /// changed. Exit 0 when refreshed or unchanged, 3 when the cache could not
 /// be refreshed (the last known good copy stays in force).
@@ -367,15 +379,16 @@ pub fn sync(globals: &Globals, args: &SyncArgs) -> Result<ExitCode, CliError> {
                 _ => "the cached copy does not count either: settings are held at their lockdown values".to_owned(),
             };
             if globals.json {
-                output::json(&json!({
-                    "status": "failed",
-                    "url": options.url,
-                    "error": { "code": error.code(), "message": error.to_string() },
-                    "in_force": cached.source_report(),
-                    "changed_keys": changed_json(&changed),
-                    "root": globals.root,
-                    "machine_status": after.as_ref().map(render::status_name),
-                }))?;
+                let report = cached.source_report();
+                output::json(&SyncFailed {
+                    status: "failed",
+                    url: &options.url,
+                    error: json!({ "code": error.code(), "message": error.to_string() }),
+                    in_force: &report,
+                    changed_keys: changed_json(&changed),
+                    root: globals.root.as_deref(),
+                    machine_status: after.as_ref().map(render::status_name),
+                })?;
             }
             let mut failure = CliError::degraded(format!("sync failed{under_root}: {error}"))
                 .hint(in_force)

@@ -292,6 +292,15 @@ pub fn human_line(d: &Decision) -> String {
     line
 }
 
+/// `decide --json`: the decision (its rule's location as everywhere else)
+/// and which configuration decided it.
+#[derive(serde::Serialize)]
+struct DecisionJson<'a> {
+    #[serde(flatten)]
+    decision: &'a Decision,
+    configuration: &'a str,
+}
+
 /// Decides one action; exit 0 allow, 1 deny, 4 prompt.
 pub fn run(globals: &Globals, args: &DecideArgs) -> Result<ExitCode, CliError> {
     let engine = Engine::load(globals, args.resolve_symlinks, !args.no_snapshot)?;
@@ -309,12 +318,10 @@ pub fn run(globals: &Globals, args: &DecideArgs) -> Result<ExitCode, CliError> {
     let cwd = engine.cwd(globals);
     let decision = engine.decide(&action, cwd.as_deref(), &args.agent, &input, !args.no_audit);
     if globals.json {
-        let mut value =
-            serde_json::to_value(&decision).map_err(|e| CliError::usage(e.to_string()))?;
-        if let Some(map) = value.as_object_mut() {
-            map.insert("configuration".into(), engine.origin.clone().into());
-        }
-        output::json(&value)?;
+        output::json(&DecisionJson {
+            decision: &decision,
+            configuration: &engine.origin,
+        })?;
     } else {
         output::out(&human_line(&decision));
     }

@@ -3,8 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use mandate::resolve::Effective;
+use mandate::resolve::{
+    Diagnostic, Effective, KeyReport, Rejected, SourceReport, Status, TrustSummary,
+};
 use mandate::{Environment, Resolver};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::{EXIT_DEGRADED, EXIT_NO};
 use crate::{CliError, Globals, output, render};
@@ -47,6 +51,44 @@ pub struct CheckArgs {
     /// With KEY alone: the value, or for a list setting one element (e.g.
     /// `check network.allowed_domains api.openai.com`).
     pub element: Option<String>,
+}
+
+/// `explain --json`: one setting, everything known about it. Diagnostics,
+/// refusals and sources are the same structs as in `show --json`, so their
+/// keys come in the same order.
+#[derive(Serialize)]
+struct ExplainJson<'e> {
+    key: &'e str,
+    status: Status,
+    report: Option<&'e KeyReport>,
+    requirements: Option<&'e Vec<String>>,
+    allowed: Option<Vec<Value>>,
+    schema_default: Option<&'e Value>,
+    lockdown: Option<&'e Value>,
+    diagnostics: Vec<&'e Diagnostic>,
+    managed_by: Vec<super::audience::ManagedBy<'e>>,
+}
+
+/// `check --json`.
+#[derive(Serialize)]
+struct CheckJson<'e> {
+    key: &'e str,
+    accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'e [Rejected]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    managed_by: Option<Vec<super::audience::ManagedBy<'e>>>,
+}
+
+/// `sources --json`: the parts of `show --json` about sources.
+#[derive(Serialize)]
+struct SourcesJson<'e> {
+    domain: &'e str,
+    status: Status,
+    root: Option<&'e str>,
+    trust: &'e TrustSummary,
+    sources: &'e [SourceReport],
+    diagnostics: &'e [Diagnostic],
 }
 
 /// Resolves with the global options.
@@ -99,7 +141,7 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
         for (k, report) in &effective.keys {
             insert_nested(&mut settings, k, report.value.clone());
         }
-        effective.settings = serde_json::Value::Object(settings);
+        effective.settings = Value::Object(settings);
     }
     if !args.include_overridden {
         for report in effective.keys.values_mut() {
@@ -135,11 +177,7 @@ fn group(resolver: &Resolver, key: &str) -> Result<Vec<String>, CliError> {
     Ok(keys)
 }
 
-fn insert_nested(
-    map: &mut serde_json::Map<String, serde_json::Value>,
-    key: &str,
-    value: serde_json::Value,
-) {
+fn insert_nested(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
     match key.split_once('.') {
         None => {
             map.insert(key.to_owned(), value);
@@ -147,8 +185,8 @@ fn insert_nested(
         Some((head, rest)) => {
             let entry = map
                 .entry(head.to_owned())
-                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-            if let serde_json::Value::Object(inner) = entry {
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(inner) = entry {
                 insert_nested(inner, rest, value);
             }
         }
@@ -225,17 +263,25 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
             .ok_or_else(|| CliError::usage(format!("unknown setting \"{key}\"")))?;
         let report = effective.keys.get(key);
         if globals.json {
-            docs.push(serde_json::json!({
-                "key": key,
-                "status": effective.status,
-                "report": report,
-                "requirements": report.map(|r| &r.constraint_lines),
-                "allowed": super::settings::admissible(globals, setting),
-                "schema_default": setting.default,
-                "lockdown": setting.lockdown,
-                "diagnostics": effective.diagnostics.iter().filter(|d| d.key.as_deref() == Some(key.as_str())).collect::<Vec<_>>(),
-                "managed_by": super::audience::managing_json(&report.map(|r| super::audience::managing(&effective, r)).unwrap_or_default()),
-            }));
+            docs.push(ExplainJson {
+                key,
+                status: effective.status,
+                report,
+                requirements: report.map(|r| &r.constraint_lines),
+                allowed: super::settings::admissible(globals, setting),
+                schema_default: setting.default.as_ref(),
+                lockdown: setting.lockdown.as_ref(),
+                diagnostics: effective
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.key.as_deref() == Some(key.as_str()))
+                    .collect(),
+                managed_by: super::audience::managing_json(
+                    &report
+                        .map(|r| super::audience::managing(&effective, r))
+                        .unwrap_or_default(),
+                ),
+            });
         } else {
             let mut text = render::explain(&effective, key, setting, report);
             text.push_str(&super::settings::choices(
@@ -312,9 +358,9 @@ fn proposal(globals: &Globals, args: &CheckArgs) -> Result<Proposal, CliError> {
         let item = if parsed.is_string() || parsed.is_object() {
             parsed
         } else {
-            serde_json::Value::String(text.trim().to_owned())
+            Value::String(text.trim().to_owned())
         };
-        let list = render::toml_value(&serde_json::Value::Array(vec![item]));
+        let list = render::toml_value(&Value::Array(vec![item]));
         return Ok(Proposal {
             session: format!("{key}={list}"),
             shown: format!("{key} += {}", text.trim()),
@@ -345,16 +391,24 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         // A value of the wrong type is a "no", not a usage error; it names
         // what was asked, never a flag the user did not type.
         Err(e) if e.code == crate::error::EXIT_USAGE && !e.message.contains("unknown setting") => {
-            let message = e.message.replace(&format!("-c {session}"), &shown);
+            let flag = format!("-c {session}");
+            let message = e.message.replace(&flag, &shown);
+            let mut problems = e.problems.clone();
+            for p in &mut problems {
+                if !p.location.is_file() && p.location.origin == flag {
+                    p.location = mandate::Location::described(shown.clone());
+                }
+            }
             return Err(CliError {
                 code: EXIT_NO,
                 message,
+                problems,
                 ..e
             });
         }
         Err(e) => return Err(e),
     };
-    let mut refusals: Vec<mandate::resolve::Rejected> = effective
+    let mut refusals: Vec<Rejected> = effective
         .keys
         .get(&key)
         .map(|r| {
@@ -375,10 +429,10 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
                 .rule
                 .filter(|r| r.setting == "network.denied_domains")
             {
-                refusals.push(mandate::resolve::Rejected {
-                    value: serde_json::Value::String(domain.to_owned()),
+                refusals.push(Rejected {
+                    value: Value::String(domain.to_owned()),
                     source: "session".into(),
-                    location: "command line".into(),
+                    location: mandate::Location::described("command line"),
                     reason: format!(
                         "{domain} is on network.denied_domains ({}), which wins over network.allowed_domains",
                         rule.entry
@@ -395,7 +449,12 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
     }
     if refusals.is_empty() {
         if globals.json {
-            output::json(&serde_json::json!({ "key": key, "accepted": true }))?;
+            output::json(&CheckJson {
+                key: &key,
+                accepted: true,
+                refused: None,
+                managed_by: None,
+            })?;
         } else {
             output::out(&format!("accepted: {shown}"));
         }
@@ -407,12 +466,12 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
         .map(|r| super::audience::managing(&effective, r))
         .unwrap_or_default();
     if globals.json {
-        output::json(&serde_json::json!({
-            "key": key,
-            "accepted": false,
-            "refused": refusals,
-            "managed_by": super::audience::managing_json(&managing),
-        }))?;
+        output::json(&CheckJson {
+            key: &key,
+            accepted: false,
+            refused: Some(&refusals),
+            managed_by: Some(super::audience::managing_json(&managing)),
+        })?;
     } else {
         let mut text = format!("refused: {shown}");
         for r in &refusals {
@@ -443,14 +502,14 @@ pub fn check(globals: &Globals, args: &CheckArgs) -> Result<ExitCode, CliError> 
 pub fn sources(globals: &Globals) -> Result<ExitCode, CliError> {
     let (_, effective) = resolve(globals)?;
     if globals.json {
-        output::json(&serde_json::json!({
-            "domain": effective.domain,
-            "status": effective.status,
-            "root": effective.root,
-            "trust": effective.trust,
-            "sources": effective.sources,
-            "diagnostics": effective.diagnostics,
-        }))?;
+        output::json(&SourcesJson {
+            domain: &effective.domain,
+            status: effective.status,
+            root: effective.root.as_deref(),
+            trust: &effective.trust,
+            sources: &effective.sources,
+            diagnostics: &effective.diagnostics,
+        })?;
     } else {
         let t = &effective.trust;
         let trust_line = match t.mode.as_str() {

@@ -81,6 +81,8 @@ pub struct MobileconfigArgs {
     /// Where to write the profile (`-` for standard output).
     #[arg(short, long, alias = "out")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub package: crate::PackageOptions,
 }
 
 /// `mandate package jamf-schema`.
@@ -89,6 +91,8 @@ pub struct JamfSchemaArgs {
     /// Where to write the schema (stdout when absent or `-`).
     #[arg(short, long, alias = "out")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub package: crate::PackageOptions,
 }
 
 /// `mandate package install-preview`.
@@ -99,6 +103,8 @@ pub struct InstallPreviewArgs {
     /// Write XML plists instead of binary ones (macOS writes binary).
     #[arg(long)]
     pub xml: bool,
+    #[command(flatten)]
+    pub machine: crate::Machine,
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
@@ -184,11 +190,10 @@ fn mobileconfig(globals: &Globals, args: &MobileconfigArgs) -> Result<ExitCode, 
             })?;
         PolicyInput::Bundle(bytes)
     } else {
-        let text =
-            mandate::loader::utf8(&origin, &bytes).map_err(|e| CliError::no(e.to_string()))?;
+        let text = mandate::loader::utf8(&origin, &bytes).map_err(CliError::invalid)?;
         let resolver = Resolver::with_schema_file(globals.options())?;
         Layer::parse_policy(resolver.schema(), SourceKind::Mdm, &origin, text)
-            .map_err(|e| CliError::no(e.to_string()))?;
+            .map_err(CliError::invalid)?;
         if args.native {
             PolicyInput::NativeFrom(text.to_owned())
         } else {

@@ -164,7 +164,7 @@ fn where_to_edit(effective: &Effective, setting: &Setting, example: &Value) -> V
             .sources
             .iter()
             .find(|s| s.name == kind)
-            .map(|s| s.location.clone())
+            .map(|s| s.location.origin.clone())
     };
     let mut lines = Vec::new();
     match location(SourceKind::User) {
@@ -206,7 +206,7 @@ fn ignored_project(globals: &Globals, effective: &Effective, setting: &Setting) 
     let project = effective.sources.iter().find(|s| {
         s.name == SourceKind::Project && s.status == mandate::resolve::SourceStatus::Ignored
     })?;
-    let text = std::fs::read_to_string(&project.location).ok()?;
+    let text = std::fs::read_to_string(&project.location.origin).ok()?;
     let resolver = Resolver::with_schema_file(globals.options()).ok()?;
     let layer = mandate::Layer::parse_settings(
         resolver.schema(),

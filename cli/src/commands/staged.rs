@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use mandate::error::{DocumentErrors, Problem};
 use mandate::mdm::PolicyPayload;
 use mandate::source::ManagedSource;
 use mandate::trust::header::{Channel, PolicyHeader};
@@ -19,7 +20,7 @@ use mandate::trust::state::RollbackState;
 use mandate::trust::{
     Expiry, ManagedDocument, Verification, VerifiedBundle, VerifiedPayload, verify_managed_with,
 };
-use mandate::{Environment, Layer, Resolver, Schema, SourceKind};
+use mandate::{Environment, Layer, Location, Resolver, Schema, SourceKind};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -48,10 +49,12 @@ enum Accepted {
     Unsigned(String),
 }
 
-/// Why a file would be refused: a stable code and a sentence.
+/// Why a file would be refused: a stable code, a sentence, and for a
+/// policy that does not fit the schema each problem at its location.
 struct Refusal {
     code: String,
     reason: String,
+    problems: Vec<Problem>,
 }
 
 impl Refusal {
@@ -59,6 +62,16 @@ impl Refusal {
         Refusal {
             code: code.to_owned(),
             reason: reason.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// `policy-invalid`, with every problem.
+    fn invalid(errors: DocumentErrors) -> Refusal {
+        Refusal {
+            code: "policy-invalid".to_owned(),
+            reason: errors.to_string(),
+            problems: errors.0,
         }
     }
 }
@@ -107,7 +120,7 @@ fn candidate(
         };
         let content =
             mandate::mdm::read_managed_plist(schema, SourceKind::Mdm, &origin, &plist_bytes)
-                .map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
+                .map_err(Refusal::invalid)?;
         return Ok(match content.policy {
             Some(PolicyPayload::Bundle(b)) => Candidate::Bundle(b),
             Some(PolicyPayload::Document(text)) => Candidate::Plain(text),
@@ -117,10 +130,8 @@ fn candidate(
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         return Ok(Candidate::Bundle(bytes.to_vec()));
     }
-    let text = mandate::loader::utf8(&origin, bytes)
-        .map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
-    Layer::parse_policy(schema, SourceKind::System, &origin, text)
-        .map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
+    let text = mandate::loader::utf8(&origin, bytes).map_err(Refusal::invalid)?;
+    Layer::parse_policy(schema, SourceKind::System, &origin, text).map_err(Refusal::invalid)?;
     Ok(Candidate::Plain(text.to_owned()))
 }
 
@@ -220,12 +231,12 @@ fn judge(
     // The layer is built from the payload as verification parsed it.
     let read = |payload: &VerifiedPayload<'_>| {
         let header = payload.header;
-        let payload_origin = format!("{origin} [{} v{}]", header.id, header.version);
-        Layer::from_payload(schema, source.kind(), &payload_origin, payload).map(drop)
+        let payload_origin = Location::new(origin).in_bundle(header.id.clone(), header.version);
+        Layer::from_payload(schema, source.kind(), payload_origin, payload).map(drop)
     };
     match verify_managed_with(document, root, source, now, state, read) {
         Verification::Verified((bundle, layer)) => {
-            layer.map_err(|e| Refusal::new("policy-invalid", e.to_string()))?;
+            layer.map_err(Refusal::invalid)?;
             if let Expiry::PastGrace { .. } = bundle.expiry {
                 return Err(Refusal::new(
                     "past-grace",
@@ -316,6 +327,26 @@ impl TrustProblem for mandate::resolve::Stack {
     }
 }
 
+/// `verify --machine --json`.
+#[derive(serde::Serialize)]
+struct MachineVerdict<'a> {
+    file: &'a str,
+    source: ManagedSource,
+    accepted: bool,
+    trust_root_version: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    /// Each problem of a policy that does not fit the schema, at its location.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    problems: &'a [Problem],
+}
+
 fn report(
     globals: &Globals,
     origin: &str,
@@ -324,24 +355,30 @@ fn report(
 ) -> Result<ExitCode, CliError> {
     let root_version = root.map(TrustRoot::version);
     if globals.json {
-        let mut value = json!({
-            "file": origin,
-            "source": verdict.source.name(),
-            "accepted": verdict.outcome.is_ok(),
-            "trust_root_version": root_version,
-        });
+        let mut value = MachineVerdict {
+            file: origin,
+            source: verdict.source,
+            accepted: verdict.outcome.is_ok(),
+            trust_root_version: root_version,
+            signed: None,
+            bundle: None,
+            code: None,
+            reason: None,
+            problems: &[],
+        };
         match &verdict.outcome {
             Ok(Accepted::Bundle(b)) => {
-                value["signed"] = json!(true);
-                value["bundle"] = bundle_json(b);
+                value.signed = Some(true);
+                value.bundle = Some(bundle_json(b));
             }
             Ok(Accepted::Unsigned(reason)) => {
-                value["signed"] = json!(false);
-                value["reason"] = json!(reason);
+                value.signed = Some(false);
+                value.reason = Some(reason);
             }
             Err(refusal) => {
-                value["code"] = json!(refusal.code);
-                value["reason"] = json!(refusal.reason);
+                value.code = Some(&refusal.code);
+                value.reason = Some(&refusal.reason);
+                value.problems = &refusal.problems;
             }
         }
         output::json(&value)?;
@@ -450,8 +487,15 @@ fn parse_target(globals: &Globals, target: &str) -> Result<(PathBuf, Option<usiz
     if Path::new(target).exists() {
         return Ok((PathBuf::from(target), None));
     }
-    // `PATH [id vN]:LINE:COL`, `PATH:LINE:COL` or `PATH:LINE`.
+    // `PATH [id vN]:LINE:COL`, `PATH:LINE:COL` or `PATH:LINE`, as
+    // locations are written (`PLIST > Policy …` for a document in a plist),
+    // with any note on what became of the value (` (kept in lockdown)`).
     let mut rest = target;
+    if rest.ends_with(')')
+        && let Some(at) = rest.rfind(" (")
+    {
+        rest = &rest[..at];
+    }
     let mut numbers = Vec::new();
     while let Some((head, tail)) = rest.rsplit_once(':') {
         match tail.parse::<usize>() {
@@ -467,6 +511,9 @@ fn parse_target(globals: &Globals, target: &str) -> Result<(PathBuf, Option<usiz
         Some(at) if rest.ends_with(']') => &rest[..at],
         _ => rest,
     };
+    let path = path
+        .strip_suffix(&format!(" > {}", mandate::mdm::POLICY_KEY))
+        .unwrap_or(path);
     Ok((PathBuf::from(path), line))
 }
 
@@ -477,8 +524,10 @@ pub fn cat(globals: &Globals, args: &CatArgs) -> Result<ExitCode, CliError> {
     let bytes = read_bounded(&path)?;
     let origin = path.display().to_string();
     let env = Environment::capture();
-    let c = candidate(resolver.schema(), &globals.domain, &path, &bytes)
-        .map_err(|r| CliError::no(format!("{origin}: refused [{}]: {}", r.code, r.reason)))?;
+    let c = candidate(resolver.schema(), &globals.domain, &path, &bytes).map_err(|r| CliError {
+        problems: r.problems,
+        ..CliError::no(format!("{origin}: refused [{}]: {}", r.code, r.reason))
+    })?;
     let (text, header) = match c {
         Candidate::Native => {
             return Err(CliError::no(format!(

@@ -214,6 +214,8 @@ pub struct SignArgs {
     /// Where to write the bundle (`-` for standard output) [with --add: the bundle itself].
     #[arg(short, long, alias = "out", required_unless_present = "add")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub schema: crate::SchemaOption,
 }
 
 /// `mandate verify`.
@@ -999,7 +1001,7 @@ fn prepare_payload(
     expires: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<(Vec<u8>, Vec<String>), CliError> {
-    let text = mandate::loader::utf8(origin, bytes).map_err(|e| CliError::no(e.to_string()))?;
+    let text = mandate::loader::utf8(origin, bytes).map_err(CliError::invalid)?;
     let mut doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e| CliError::no(format!("{origin}: {e}")))?;
@@ -1189,7 +1191,7 @@ pub fn sign(globals: &Globals, args: &SignArgs) -> Result<ExitCode, CliError> {
             let resolver = mandate::Resolver::with_schema_file(globals.options())?;
             let schema: &Schema = resolver.schema();
             Layer::parse_policy(schema, SourceKind::System, &origin, &text)
-                .map_err(|e| CliError::no(e.to_string()))?;
+                .map_err(CliError::invalid)?;
             for warning in self_conflicts(schema, &origin, &text) {
                 output::error(&format!("warning: {warning}"));
             }

@@ -115,12 +115,13 @@ fn validate_bundle(
     let envelope =
         mandate::trust::envelope::Envelope::parse(bytes).map_err(|e| one(e.to_string()))?;
     let payload = envelope.unverified_payload();
-    let payload_origin = format!("{origin} [payload]");
-    mandate::trust::header::PolicyHeader::parse(payload)
+    let header = mandate::trust::header::PolicyHeader::parse(payload)
         .map_err(|e| one(e.to_string()))?
         .ok_or_else(|| one("the payload has no [policy] header".into()))?
         .require_signed_fields()
         .map_err(|e| one(e.to_string()))?;
+    // Lines in the payload, named as `show` names them: `FILE [id vN]:LINE:COL`.
+    let payload_origin = Location::new(origin).in_bundle(header.id, header.version);
     let text = mandate::loader::utf8(&payload_origin, payload)?;
     Layer::parse_policy(schema, SourceKind::System, &payload_origin, text).map(drop)
 }
@@ -135,19 +136,28 @@ fn is_policy_document(text: &str) -> bool {
         .any(|k| matches!(k.as_str(), "policy" | "settings" | "requirements"))
 }
 
+/// One file's result, as `validate --json` prints it.
+#[derive(serde::Serialize)]
+struct Validated {
+    file: String,
+    ok: bool,
+    /// Each with `location`, `at`, `key` and `message`.
+    problems: Option<Vec<Problem>>,
+}
+
 /// Validates every file; exit 1 on any problem.
 pub fn run(globals: &Globals, args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let resolver = Resolver::with_schema_file(globals.options())?;
     let mut failed = 0;
-    let mut all: Vec<serde_json::Value> = Vec::new();
+    let mut all: Vec<Validated> = Vec::new();
     for file in &args.files {
         let result = validate_file(resolver.schema(), file);
         if globals.json {
-            all.push(serde_json::json!({
-                "file": file.display().to_string(),
-                "ok": result.is_ok(),
-                "problems": result.as_ref().err().map(|e| &e.0),
-            }));
+            all.push(Validated {
+                file: file.display().to_string(),
+                ok: result.is_ok(),
+                problems: result.as_ref().err().map(|e| e.0.clone()),
+            });
         }
         match result {
             Ok(()) => {

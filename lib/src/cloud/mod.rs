@@ -63,7 +63,7 @@ use crate::layer::Layer;
 use crate::paths::Platform;
 use crate::resolve::{Diagnostic, Severity, SourceReport, SourceStatus, Stack};
 use crate::schema::Schema;
-use crate::source::{ManagedSource, SourceKind};
+use crate::source::{Location, ManagedSource, SourceKind};
 use crate::trust::header::SignedHeader;
 use crate::trust::root::TrustRoot;
 use crate::trust::state::{RollbackState, STATE_FILE_NAME, StateError};
@@ -393,11 +393,11 @@ fn read(
                 if let Expiry::PastGrace { .. } = payload.expiry {
                     return None;
                 }
-                let origin = origin(cached.meta.as_ref(), &cached.location, Some(payload.header));
+                let origin = origin(&cached.location, Some(payload.header));
                 Some(Layer::from_payload(
                     schema,
                     SourceKind::Cloud,
-                    &origin,
+                    origin,
                     payload,
                 ))
             };
@@ -413,13 +413,13 @@ fn read(
     cached
 }
 
-/// Where a cloud policy came from, as values show it:
-/// `https://…/acme-baseline.bundle (bundle acme-baseline v7)`.
-fn origin(meta: Option<&CacheMeta>, location: &Path, header: Option<&SignedHeader>) -> String {
-    let url = meta.map_or_else(|| location.display().to_string(), |m| m.url.clone());
+/// Where a cloud policy is, as values show it ([`CachedCloud::origin`]):
+/// the cached file, and the bundle in it.
+fn origin(location: &Path, header: Option<&SignedHeader>) -> Location {
+    let file = Location::new(location.display().to_string());
     match header {
-        Some(h) => format!("{url} (bundle {} v{})", h.id, h.version),
-        None => url,
+        Some(h) => file.in_bundle(h.id.clone(), h.version),
+        None => file,
     }
 }
 
@@ -444,14 +444,12 @@ impl CachedCloud {
         }
     }
 
-    /// Where the policy came from, as values show it:
-    /// `https://…/acme-baseline.bundle (bundle acme-baseline v7)`.
-    pub fn origin(&self) -> String {
-        origin(
-            self.meta.as_ref(),
-            &self.location,
-            self.bundle().map(|b| &b.header),
-        )
+    /// Where the policy is, as values show it: the cached file and the
+    /// bundle in it (`/var/lib/mandate/cloud/bundle [acme-baseline v7]`),
+    /// which `mandate cat` follows; the URL it was fetched from is in
+    /// [`CachedCloud::source_report`].
+    pub fn origin(&self) -> Location {
+        origin(&self.location, self.bundle().map(|b| &b.header))
     }
 
     /// The layer of the verified payload, when the policy is in force
@@ -576,7 +574,7 @@ impl CachedCloud {
     /// Diagnostics worth showing: an expired bundle, a refused cache, a
     /// failed last sync, notes.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        let location = Some(self.location.display().to_string());
+        let location = Some(Location::new(self.location.display().to_string()));
         let diagnostic = |severity, code: &str, message: String| Diagnostic {
             severity,
             code: code.to_owned(),
@@ -660,7 +658,7 @@ impl CachedCloud {
                     code: "cloud-cache-rejected".into(),
                     message: "the cloud policy cannot be used: every setting is held at its lockdown value until `mandate sync` (as root) fetches a good copy".into(),
                     source: Some(SourceKind::Cloud),
-                    location: Some(self.location.display().to_string()),
+                    location: Some(Location::new(self.location.display().to_string())),
                     key: None,
                     operator: None,
                 });
@@ -690,7 +688,7 @@ impl CachedCloud {
                             "{errors}\n  this cloud policy does not count and every setting is held at its lockdown value until a corrected bundle is published and synced"
                         ),
                         source: Some(SourceKind::Cloud),
-                        location: Some(self.location.display().to_string()),
+                        location: Some(Location::new(self.location.display().to_string())),
                         key: None,
                         operator: None,
                     });

@@ -45,6 +45,7 @@ use serde_json::Value;
 
 use crate::kind::{self, KindContext, Norm, NormSet, ValueKind};
 use crate::resolve::{Effective, KeyReport};
+use crate::source::Location;
 use command::{Inner, Token};
 use shell::{RedirectOp, SimpleCommand, Stdin};
 use trie::CommandIndex;
@@ -147,7 +148,8 @@ pub struct Rule {
     /// The source that set it (`mdm`, `cloud`, `system`, `user`, `default` …).
     pub source: String,
     /// Where it was set (file and line, plist key …).
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 /// The answer to one [`Action`].
@@ -250,7 +252,8 @@ pub struct KeyInput {
     /// Who supplied it.
     pub source: String,
     /// Where.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
     /// For union lists: each contributing layer's list, highest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<Contribution>,
@@ -264,7 +267,8 @@ pub struct Contribution {
     /// Its source.
     pub source: String,
     /// Its location.
-    pub location: String,
+    #[serde(flatten)]
+    pub location: Location,
 }
 
 impl Inputs {
@@ -320,8 +324,9 @@ impl KeyInput {
 /// compiling many entries stays linear.
 struct Provenance<'a> {
     key: &'a str,
-    fallback: (&'a str, &'a str),
-    by_entry: HashMap<String, (&'a str, &'a str)>,
+    /// The setting's source and location (none when the setting is unset).
+    fallback: (&'a str, Option<&'a Location>),
+    by_entry: HashMap<String, (&'a str, Option<&'a Location>)>,
 }
 
 impl<'a> Provenance<'a> {
@@ -329,7 +334,7 @@ impl<'a> Provenance<'a> {
         let Some(k) = inputs.keys.get(key) else {
             return Provenance {
                 key,
-                fallback: ("default", "unset"),
+                fallback: ("default", None),
                 by_entry: HashMap::new(),
             };
         };
@@ -338,12 +343,12 @@ impl<'a> Provenance<'a> {
             for item in m.value.as_array().into_iter().flatten() {
                 by_entry
                     .entry(item.to_string())
-                    .or_insert((m.source.as_str(), m.location.as_str()));
+                    .or_insert((m.source.as_str(), Some(&m.location)));
             }
         }
         Provenance {
             key,
-            fallback: (k.source.as_str(), k.location.as_str()),
+            fallback: (k.source.as_str(), Some(&k.location)),
             by_entry,
         }
     }
@@ -365,7 +370,7 @@ impl<'a> Provenance<'a> {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             source: source.into(),
-            location: location.into(),
+            location: location.map_or_else(|| Location::described("unset"), Location::clone),
         }
     }
 }
@@ -384,7 +389,7 @@ fn setting_rule(inputs: &Inputs, key: &str) -> Rule {
             entry: Value::Null,
             justification: None,
             source: "default".into(),
-            location: "unset".into(),
+            location: Location::described("unset"),
         },
     }
 }
@@ -1033,7 +1038,7 @@ impl<'a> Judge<'a> {
                     entry: Value::Array(Vec::new()),
                     justification: None,
                     source: "default".into(),
-                    location: "empty list".into(),
+                    location: Location::described("empty list"),
                 }))),
                 subject: name.clone(),
             });

@@ -43,7 +43,9 @@ use crate::resolve::{Effective, resolve_stack};
 /// The snapshot's file name in the state directory.
 pub const SNAPSHOT_FILE: &str = "decide-snapshot.json";
 
-const FORMAT: u32 = 1;
+/// The snapshot's format: 2 since locations are written with their
+/// structure (`at`); a snapshot of another format is stale and rebuilt.
+const FORMAT: u32 = 2;
 
 /// The state of one fingerprinted path.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,7 +153,7 @@ pub fn machine(
     let mut paths: Vec<PathBuf> = Vec::new();
     for s in &stack.sources {
         if s.name.is_managed() {
-            let p = PathBuf::from(&s.location);
+            let p = PathBuf::from(&s.location.origin);
             if let Some(parent) = p.parent() {
                 paths.push(parent.to_path_buf());
             }

@@ -68,8 +68,8 @@ impl MdmContent {
 /// The origin under which a policy document found in the plist at `origin`
 /// is reported: `/Library/Managed Preferences/dev.mandate.plist > Policy`, so
 /// that a line in it reads `… > Policy:4:1`.
-pub fn document_origin(origin: &str) -> String {
-    format!("{origin} > {POLICY_KEY}")
+pub fn document_origin(origin: &str) -> Location {
+    Location::new(origin).with_detail(POLICY_KEY)
 }
 
 /// Locates keys of the native tree by plist key path.
@@ -261,7 +261,7 @@ fn twice(layer: &Layer) -> Vec<Problem> {
                     key: Some(key.clone()),
                     message: format!(
                         "\"{key}\" is given twice, here and at {}; keep one",
-                        first.detail.as_deref().unwrap_or(&first.origin)
+                        first.plist_key().unwrap_or(&first.origin)
                     ),
                 });
             }
@@ -365,7 +365,7 @@ fn policy_payload(
         check_bundle(&bytes).map_err(problem)?;
         return Ok(PolicyPayload::Bundle(bytes));
     }
-    match Layer::parse_policy(schema, source, &document_origin(origin), &text) {
+    match Layer::parse_policy(schema, source, document_origin(origin), &text) {
         Ok(_) => Ok(PolicyPayload::Document(text)),
         Err(errors) => {
             let mut problems = errors.0;
@@ -414,7 +414,7 @@ fn trust_root(origin: &str, key: &str, value: &Value) -> Result<Vec<u8>, Problem
             "`{key}` is not UTF-8 text: it must hold the text of a trust.toml"
         ))
     })?;
-    TomlTree::parse(&format!("{origin} > {key}"), text)?;
+    TomlTree::parse(Location::new(origin).with_detail(key), text)?;
     Ok(bytes)
 }
 
