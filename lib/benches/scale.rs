@@ -16,7 +16,10 @@
 //!   same file unsigned.
 //!
 //! In each group, `parse_only/N` is `toml_edit::Document::parse` of every
-//! document (the floor), `resolve/N` the whole job: parse into layers
+//! document (the floor as first measured), `parse_only_de/N`
+//! `toml::de::DeTable::parse` of every document (the parser documents are
+//! now read with: the floor of reading them), `resolve/N` the whole job:
+//! parse into layers
 //! (schema checks, constraints, locations) and `resolve_stack`. A size whose
 //! single untimed resolve takes longer than [`BUDGET`] is skipped with a
 //! message, and so are the larger ones of its group.
@@ -70,6 +73,12 @@ fn parse_only(docs: &[cases::Doc]) {
     }
 }
 
+fn parse_only_de(docs: &[cases::Doc]) {
+    for d in docs {
+        black_box(toml::de::DeTable::parse(black_box(d.text.as_str())).unwrap());
+    }
+}
+
 fn resolve(schema: &Schema, docs: &[cases::Doc]) -> Effective {
     resolve_stack(schema, cases::stack(cases::layers(schema, docs)))
 }
@@ -105,6 +114,9 @@ fn grow(c: &mut Criterion, name: &str, sizes: &[usize], make: fn(usize) -> Vec<c
         g.throughput(Throughput::Bytes(cases::bytes(&docs) as u64));
         g.bench_with_input(BenchmarkId::new("parse_only", n), &docs, |b, docs| {
             b.iter(|| parse_only(docs))
+        });
+        g.bench_with_input(BenchmarkId::new("parse_only_de", n), &docs, |b, docs| {
+            b.iter(|| parse_only_de(docs))
         });
         g.bench_with_input(BenchmarkId::new("resolve", n), &docs, |b, docs| {
             b.iter(|| resolve(schema, black_box(docs)))
@@ -145,20 +157,18 @@ fn signed(c: &mut Criterion) {
     let state = RollbackState::new();
     let schema = Schema::bundled();
     let signed_resolve = |bundle: &[u8], docs: &[cases::Doc]| {
-        let verified =
-            mandate::trust::verify_bundle(bundle, &root, ManagedSource::System, now, &state)
-                .unwrap();
         let managed = &docs[0];
-        let mut layers = vec![
-            Layer::from_parsed_policy(
-                schema,
-                SourceKind::System,
-                &managed.origin,
-                verified.text(),
-                verified.document().clone(),
-            )
-            .unwrap(),
-        ];
+        // The layer is built from the payload as verification parsed it.
+        let (_verified, layer) = mandate::trust::verify_bundle_with(
+            bundle,
+            &root,
+            ManagedSource::System,
+            now,
+            &state,
+            |payload| Layer::from_payload(schema, SourceKind::System, &managed.origin, payload),
+        )
+        .unwrap();
+        let mut layers = vec![layer.unwrap()];
         layers[0].rank = managed.rank;
         layers.extend(docs[1..].iter().map(|d| d.layer(schema)));
         resolve_stack(schema, cases::stack(layers))
@@ -180,6 +190,9 @@ fn signed(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(cases::bytes(&docs) as u64));
         g.bench_with_input(BenchmarkId::new("parse_only", n), &docs, |b, docs| {
             b.iter(|| parse_only(docs))
+        });
+        g.bench_with_input(BenchmarkId::new("parse_only_de", n), &docs, |b, docs| {
+            b.iter(|| parse_only_de(docs))
         });
         g.bench_with_input(BenchmarkId::new("unsigned", n), &docs, |b, docs| {
             b.iter(|| resolve(schema, black_box(docs)))

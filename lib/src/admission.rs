@@ -21,7 +21,9 @@ use crate::source::{Location, ManagedSource, SourceKind};
 use crate::trust::header::Channel;
 use crate::trust::root::{Precedence, TrustRoot, walk_chain};
 use crate::trust::state::{RollbackState, STATE_FILE_NAME};
-use crate::trust::{ManagedDocument, Verification, VerifiedBundle, verify_managed};
+use crate::trust::{
+    ManagedDocument, Verification, VerifiedBundle, VerifiedPayload, verify_managed_with,
+};
 
 /// The most rotation steps walked in one run.
 pub const MAX_CHAIN_STEPS: usize = 16;
@@ -67,9 +69,10 @@ pub fn pinned_root(platform: Platform) -> PathBuf {
 
 /// The outcome of admitting one managed file.
 #[derive(Debug)]
-pub enum Admitted {
-    /// Signed and verified: parse `payload`.
-    Verified(Box<VerifiedBundle>),
+pub enum Admitted<T = ()> {
+    /// Signed and verified, and what was read from its payload as
+    /// verification parsed it ([`Admission::admit`]).
+    Verified(Box<VerifiedBundle>, T),
     /// Acceptable unsigned: parse the file itself.
     Unsigned(crate::trust::UnsignedReason),
     /// Refused, with the reason for people.
@@ -363,15 +366,30 @@ impl Admission {
         Ok(root)
     }
 
-    /// Verifies one managed policy file found in `source`.
-    pub fn admit(&self, source: ManagedSource, bytes: &[u8], is_bundle: bool) -> Admitted {
+    /// Verifies one managed policy file found in `source`; `read` is given
+    /// a verified bundle's payload as verification parsed it (the resolver
+    /// builds its layer there, from the one parse).
+    pub fn admit<T>(
+        &self,
+        source: ManagedSource,
+        bytes: &[u8],
+        is_bundle: bool,
+        read: impl FnOnce(&VerifiedPayload<'_>) -> T,
+    ) -> Admitted<T> {
         let document = if is_bundle {
             ManagedDocument::Bundle(bytes)
         } else {
             ManagedDocument::Plain
         };
-        match verify_managed(document, self.root.as_ref(), source, self.now, &self.state) {
-            Verification::Verified(bundle) => Admitted::Verified(Box::new(bundle)),
+        match verify_managed_with(
+            document,
+            self.root.as_ref(),
+            source,
+            self.now,
+            &self.state,
+            read,
+        ) {
+            Verification::Verified((bundle, read)) => Admitted::Verified(Box::new(bundle), read),
             Verification::Unsigned(reason) => Admitted::Unsigned(reason),
             Verification::Rejected(e) => Admitted::Rejected(e.to_string()),
         }

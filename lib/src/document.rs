@@ -5,11 +5,12 @@
 //! ([`crate::layer`]) then turns trees into settings and constraints, so the
 //! rules (and messages) are the same whatever the format.
 
+use std::borrow::Cow;
 use std::ops::Range;
-use std::sync::Arc;
 
 use serde_json::{Map, Number, Value};
-use toml_edit::{Item, Table};
+use toml::Spanned;
+use toml::de::{DeFloat, DeInteger, DeTable, DeValue};
 
 use crate::error::Problem;
 use crate::source::Location;
@@ -96,32 +97,203 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     LineIndex::new(text).position(offset)
 }
 
-/// A parsed TOML document: its tree, and the positions of its keys.
+/// A TOML syntax error: the bytes it is about, and what is wrong.
 #[derive(Debug)]
-pub struct TomlTree {
+pub(crate) struct SyntaxError {
+    /// Where, as byte offsets into the text.
+    pub(crate) span: Option<Range<usize>>,
+    /// What is wrong, in the parser's words.
+    pub(crate) message: String,
+}
+
+/// Parses `text` as a TOML document: every reader of TOML (policy and
+/// settings files, trust roots, policy headers) goes through here.
+///
+/// The tree borrows `text`: strings without escapes are not copied, and
+/// numbers stay text until they are read ([`integer`], [`float`]). What is
+/// refused, and the first error reported, are what the `toml_edit` parser
+/// gives (both run the same `toml_parser` passes): a number out of range
+/// is a syntax error too, found in document order among the errors of the
+/// second (building) pass, after every error of the first (syntax) pass.
+pub(crate) fn parse_toml(text: &str) -> Result<DeTable<'_>, SyntaxError> {
+    let root = parse_toml_unchecked(text)?;
+    match first_bad_number(&root) {
+        Some(bad) => Err(bad),
+        None => Ok(root),
+    }
+}
+
+/// [`parse_toml`], but a document that is otherwise valid is returned
+/// without looking at its numbers: for a reader that reads every number
+/// anyway ([`TomlTree`]), and asks [`first_bad_number`] when one is bad.
+fn parse_toml_unchecked(text: &str) -> Result<DeTable<'_>, SyntaxError> {
+    let (root, errors) = DeTable::parse_recoverable(text);
+    let root = root.into_inner();
+    let Some(error) = errors.into_iter().next() else {
+        return Ok(root);
+    };
+    let error = SyntaxError {
+        span: error.span(),
+        message: error.message().to_owned(),
+    };
+    let error_at = error.span.as_ref().map_or(0, |s| s.start);
+    Err(match first_bad_number(&root) {
+        // A bad number is reported before an error of the building pass in
+        // a later value (an error in the number itself, up to its end, comes
+        // first), and after any syntax error of the first pass.
+        Some(bad)
+            if bad.span.as_ref().is_some_and(|s| s.end < error_at) && !has_syntax_error(text) =>
+        {
+            bad
+        }
+        _ => error,
+    })
+}
+
+/// The top-level keys of a TOML document, in the order written; `None`
+/// when `text` is not valid TOML.
+///
+/// ```
+/// let keys = mandate::document::top_level_keys("[policy]\nid = \"a\"\n[settings]\n");
+/// assert_eq!(keys, Some(vec!["policy".to_owned(), "settings".to_owned()]));
+/// assert_eq!(mandate::document::top_level_keys("a = "), None);
+/// ```
+pub fn top_level_keys(text: &str) -> Option<Vec<String>> {
+    let root = parse_toml(text).ok()?;
+    Some(root.keys().map(|k| k.get_ref().to_string()).collect())
+}
+
+/// Whether the first pass over `text` (tokens and grammar, before any key
+/// or value is decoded) finds an error; the same pass, with the same
+/// nesting limit, as [`DeTable::parse`] runs.
+fn has_syntax_error(text: &str) -> bool {
+    use toml_parser::parser::{RecursionGuard, ValidateWhitespace};
+    /// `toml`'s and `toml_edit`'s nesting limit.
+    const NESTING_LIMIT: u32 = 80;
+    let source = toml_parser::Source::new(text);
+    let tokens = source.lex().into_vec();
+    let mut events = ();
+    let mut whitespace = ValidateWhitespace::new(&mut events, source);
+    let mut receiver = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
+    let mut error: Option<toml_parser::ParseError> = None;
+    toml_parser::parser::parse_document(&tokens, &mut receiver, &mut error);
+    error.is_some()
+}
+
+/// The first (in the text) number of `table` that is out of range or
+/// malformed, with the message the `toml_edit` parser gives.
+pub(crate) fn first_bad_number(table: &DeTable<'_>) -> Option<SyntaxError> {
+    let mut first = None;
+    bad_number(table, &mut first);
+    first
+}
+
+fn bad_number(table: &DeTable<'_>, first: &mut Option<SyntaxError>) {
+    for (_, value) in table.iter() {
+        bad_number_in(value, first);
+    }
+}
+
+fn bad_number_in(value: &Spanned<DeValue<'_>>, first: &mut Option<SyntaxError>) {
+    let message = match value.get_ref() {
+        DeValue::Integer(i) if integer(i).is_none() => "integer number overflowed",
+        DeValue::Float(f) => match float(f) {
+            Err(message) => message,
+            Ok(_) => return,
+        },
+        DeValue::Array(a) => {
+            for v in a.iter() {
+                bad_number_in(v, first);
+            }
+            return;
+        }
+        DeValue::Table(t) => return bad_number(t, first),
+        _ => return,
+    };
+    let span = value.span();
+    if first
+        .as_ref()
+        .is_none_or(|f| f.span.as_ref().is_some_and(|s| span.start < s.start))
+    {
+        *first = Some(SyntaxError {
+            span: Some(span),
+            message: message.to_owned(),
+        });
+    }
+}
+
+/// A TOML integer's value, as TOML reads it (`0x`, `0o`, `0b`, `_`
+/// already taken apart by the parser); `None` when out of range.
+pub(crate) fn integer(i: &DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(i.as_str(), i.radix()).ok()
+}
+
+/// A TOML float's value; `inf` and `nan` are values here (the caller
+/// decides what to do with them), a finite number too large for `f64` is not.
+pub(crate) fn float(f: &DeFloat<'_>) -> Result<f64, &'static str> {
+    let text = f.as_str();
+    match text.parse::<f64>() {
+        Ok(value)
+            if value.is_infinite()
+                && !text
+                    .strip_prefix(['+', '-'])
+                    .unwrap_or(text)
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic()) =>
+        {
+            Err("floating-point number overflowed")
+        }
+        Ok(value) => Ok(value),
+        Err(_) => Err("invalid float"),
+    }
+}
+
+/// Whether `array` is an array of tables (`[[name]]`), not an inline array:
+/// its elements are tables whose text starts with their `[[` header.
+pub(crate) fn is_array_of_tables(text: &str, array: &[Spanned<DeValue<'_>>]) -> bool {
+    array.first().is_some_and(|first| {
+        matches!(first.get_ref(), DeValue::Table(_))
+            && text.as_bytes().get(first.span().start) == Some(&b'[')
+    })
+}
+
+/// A syntax error as a problem at its `line:column` of the file `origin`.
+fn syntax_problem(origin: &Location, text: &str, error: SyntaxError) -> Problem {
+    let (line, column) = line_col(text, error.span.map_or(0, |s| s.start));
+    Problem {
+        location: origin.at(line, column),
+        key: None,
+        message: format!("TOML parse error: {}", error.message.trim_end()),
+    }
+}
+
+/// A parsed TOML document: its tree, and the positions of its keys.
+///
+/// It borrows the text it was parsed from, and lives while a layer is
+/// built from it.
+#[derive(Debug)]
+pub struct TomlTree<'t> {
     /// The document as JSON (datetimes become RFC 3339 strings).
     pub tree: Map<String, Value>,
     origin: Location,
     index: LineIndex,
     /// The parsed document, kept for its spans: a key is located by walking
     /// it when asked, instead of recording every key's position up front.
-    /// Shared with whoever parsed it (a verified bundle), never copied.
-    root: Arc<Table>,
+    /// Borrowed from whoever parsed it (a bundle being verified), never copied.
+    root: Cow<'t, DeTable<'t>>,
 }
 
-impl Locate for TomlTree {
+impl Locate for TomlTree<'_> {
     fn locate(&self, path: &[String]) -> Location {
         // The deepest known ancestor: an inline table's inner keys have spans
         // too, but a path built by the walker may go deeper than the text.
         let mut best = None;
-        let mut node = Some(Node::Table(&self.root));
+        let mut node = Node::Table(&self.root);
         for name in path {
-            let Some((span, next)) = node.and_then(|n| n.child(name)) else {
+            let Some((start, next)) = node.child(name) else {
                 break;
             };
-            if let Some(span) = span {
-                best = Some(span.start);
-            }
+            best = Some(start);
             node = next;
         }
         self.at(best)
@@ -131,53 +303,34 @@ impl Locate for TomlTree {
 /// A place in the parsed document that may have children.
 #[derive(Clone, Copy)]
 enum Node<'a> {
-    Table(&'a Table),
-    Tables(&'a toml_edit::ArrayOfTables),
-    Value(&'a toml_edit::Value),
+    Table(&'a DeTable<'a>),
+    Array(&'a [Spanned<DeValue<'a>>]),
+    Leaf,
 }
 
 impl<'a> Node<'a> {
-    fn of(item: &'a Item) -> Option<Node<'a>> {
-        match item {
-            Item::None => None,
-            Item::Value(v) => Some(Node::Value(v)),
-            Item::Table(t) => Some(Node::Table(t)),
-            Item::ArrayOfTables(a) => Some(Node::Tables(a)),
+    fn of(value: &'a DeValue<'a>) -> Node<'a> {
+        match value {
+            DeValue::Table(t) => Node::Table(t),
+            DeValue::Array(a) => Node::Array(a),
+            _ => Node::Leaf,
         }
     }
 
-    /// The child `name` (a key, or a list index written in decimal): the
-    /// span it is located at, and the child itself. The spans are the ones
-    /// [`TomlTree::parse`] converts along: a key's own span where it has one,
-    /// else its value's.
-    fn child(self, name: &str) -> Option<(Option<Range<usize>>, Option<Node<'a>>)> {
-        use toml_edit::Value as V;
+    /// The child `name` (a key, or a list index written in decimal): where
+    /// it is located, and the child itself. The positions are the ones
+    /// [`TomlTree::parse`] converts along: a key's own, or a list element's.
+    fn child(self, name: &str) -> Option<(usize, Node<'a>)> {
         match self {
             Node::Table(t) => {
-                let item = t.get(name)?;
-                let span = t
-                    .key(name)
-                    .and_then(toml_edit::Key::span)
-                    .or_else(|| item.span());
-                Some((span, Node::of(item)))
+                let (key, value) = t.get_key_value(name)?;
+                Some((key.span().start, Node::of(value.get_ref())))
             }
-            Node::Tables(a) => {
-                let t = a.iter().nth(list_index(name)?)?;
-                Some((t.span(), Some(Node::Table(t))))
+            Node::Array(a) => {
+                let v = a.get(list_index(name)?)?;
+                Some((v.span().start, Node::of(v.get_ref())))
             }
-            Node::Value(V::Array(a)) => {
-                let v = a.iter().nth(list_index(name)?)?;
-                Some((v.span(), Some(Node::Value(v))))
-            }
-            Node::Value(V::InlineTable(t)) => {
-                let v = t.get(name)?;
-                let span = t
-                    .key(name)
-                    .and_then(toml_edit::Key::span)
-                    .or_else(|| v.span());
-                Some((span, Some(Node::Value(v))))
-            }
-            Node::Value(_) => None,
+            Node::Leaf => None,
         }
     }
 }
@@ -187,45 +340,51 @@ fn list_index(name: &str) -> Option<usize> {
     name.parse::<usize>().ok().filter(|i| i.to_string() == name)
 }
 
-/// The start of a span, or of the deepest ancestor that has one.
-fn start(span: Option<Range<usize>>, ancestor: Option<usize>) -> Option<usize> {
-    span.map(|s| s.start).or(ancestor)
-}
-
-impl TomlTree {
+impl<'t> TomlTree<'t> {
     /// Parses `text`; `origin` names the file (and plist key or bundle) in locations.
-    pub fn parse(origin: impl Into<Location>, text: &str) -> Result<TomlTree, Problem> {
+    pub fn parse(origin: impl Into<Location>, text: &'t str) -> Result<TomlTree<'t>, Problem> {
         let origin = origin.into();
-        let doc = toml_edit::Document::parse(text).map_err(|e| {
-            let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
-            Problem {
-                location: origin.at(line, column),
-                key: None,
-                message: format!("TOML parse error: {}", e.message().trim_end()),
-            }
-        })?;
-        TomlTree::from_parsed(origin, text, Arc::new(doc.into_table()))
+        let root = parse_toml_unchecked(text).map_err(|e| syntax_problem(&origin, text, e))?;
+        TomlTree::convert(origin, text, Cow::Owned(root))
     }
 
     /// A document already parsed from `text` (`root` is its root table),
-    /// such as a verified bundle's payload: converted, not parsed again.
-    pub fn from_parsed(
+    /// such as a bundle's payload being verified: converted, not parsed again.
+    pub(crate) fn from_parsed(
         origin: impl Into<Location>,
         text: &str,
-        root: Arc<Table>,
-    ) -> Result<TomlTree, Problem> {
+        root: &'t DeTable<'t>,
+    ) -> Result<TomlTree<'t>, Problem> {
+        TomlTree::convert(origin.into(), text, Cow::Borrowed(root))
+    }
+
+    fn convert(
+        origin: Location,
+        text: &str,
+        root: Cow<'t, DeTable<'t>>,
+    ) -> Result<TomlTree<'t>, Problem> {
         let mut tree = TomlTree {
             tree: Map::new(),
-            origin: origin.into(),
+            origin,
             index: LineIndex::new(text),
             root,
         };
-        tree.tree = tree.table(&tree.root, None)?;
+        match tree.table(&tree.root) {
+            Ok(map) => tree.tree = map,
+            // A bad number is a syntax error, reported before anything
+            // converting finds (a number not finite).
+            Err(problem) => {
+                return Err(match first_bad_number(&tree.root) {
+                    Some(bad) => syntax_problem(&tree.origin, text, bad),
+                    None => problem,
+                });
+            }
+        }
         Ok(tree)
     }
 
     /// The parsed document's root table.
-    pub(crate) fn root(&self) -> &Table {
+    pub(crate) fn root(&self) -> &DeTable<'t> {
         &self.root
     }
 
@@ -240,67 +399,59 @@ impl TomlTree {
         }
     }
 
-    /// Converts a table; `at` is where its nearest located ancestor starts.
-    fn table(&self, table: &Table, at: Option<usize>) -> Result<Map<String, Value>, Problem> {
+    /// The placeholder for a number out of range, which the caller words.
+    fn bad_number(&self) -> Problem {
+        Problem {
+            location: self.at(None),
+            key: None,
+            message: "TOML parse error: a number is out of range".to_owned(),
+        }
+    }
+
+    /// Converts a table; each value is located at its key.
+    fn table(&self, table: &DeTable<'_>) -> Result<Map<String, Value>, Problem> {
         let mut out = Map::new();
-        for (key, item) in table.iter() {
-            let span = table.key(key).and_then(toml_edit::Key::span);
-            let value = self.item(item, start(span.or_else(|| item.span()), at))?;
-            out.insert(key.to_owned(), value);
+        for (key, value) in table.iter() {
+            let value = self.value(value.get_ref(), key.span().start)?;
+            out.insert(key.get_ref().to_string(), value);
         }
         Ok(out)
     }
 
-    fn item(&self, item: &Item, at: Option<usize>) -> Result<Value, Problem> {
-        match item {
-            Item::None => Ok(Value::Null),
-            Item::Value(v) => self.value(v, at),
-            Item::Table(t) => Ok(Value::Object(self.table(t, at)?)),
-            Item::ArrayOfTables(a) => {
-                let mut out = Vec::with_capacity(a.len());
-                for t in a.iter() {
-                    out.push(Value::Object(self.table(t, start(t.span(), at))?));
-                }
-                Ok(Value::Array(out))
-            }
-        }
-    }
-
-    fn value(&self, value: &toml_edit::Value, at: Option<usize>) -> Result<Value, Problem> {
-        use toml_edit::Value as V;
+    /// Converts a value located at byte `at` (its key, or its own start in a list).
+    fn value(&self, value: &DeValue<'_>, at: usize) -> Result<Value, Problem> {
         Ok(match value {
-            V::String(s) => Value::String(s.value().clone()),
-            V::Integer(i) => Value::Number((*i.value()).into()),
-            V::Float(f) => match Number::from_f64(*f.value()) {
-                Some(n) => Value::Number(n),
-                None => {
-                    return Err(Problem {
-                        location: self.at(at),
-                        key: None,
-                        message: format!("{} is not a finite number", f.value()),
-                    });
-                }
+            DeValue::String(s) => Value::String(s.to_string()),
+            DeValue::Integer(i) => match integer(i) {
+                Some(i) => Value::Number(i.into()),
+                // Worded by the caller ([`first_bad_number`]).
+                None => return Err(self.bad_number()),
             },
-            V::Boolean(b) => Value::Bool(*b.value()),
-            V::Datetime(d) => Value::String(d.value().to_string()),
-            V::Array(a) => {
+            DeValue::Float(f) => {
+                let Ok(f) = float(f) else {
+                    return Err(self.bad_number());
+                };
+                match Number::from_f64(f) {
+                    Some(n) => Value::Number(n),
+                    None => {
+                        return Err(Problem {
+                            location: self.at(Some(at)),
+                            key: None,
+                            message: format!("{f} is not a finite number"),
+                        });
+                    }
+                }
+            }
+            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::Datetime(d) => Value::String(d.to_string()),
+            DeValue::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 for v in a.iter() {
-                    out.push(self.value(v, start(v.span(), at))?);
+                    out.push(self.value(v.get_ref(), v.span().start)?);
                 }
                 Value::Array(out)
             }
-            V::InlineTable(t) => {
-                let mut out = Map::new();
-                for (key, v) in t.iter() {
-                    let span = t
-                        .key(key)
-                        .and_then(toml_edit::Key::span)
-                        .or_else(|| v.span());
-                    out.insert(key.to_owned(), self.value(v, start(span, at))?);
-                }
-                Value::Object(out)
-            }
+            DeValue::Table(t) => Value::Object(self.table(t)?),
         })
     }
 }
@@ -393,6 +544,73 @@ mod tests {
         assert_eq!(at(&["nothing"]), "f.toml:1:1");
         let e = TomlTree::parse("f.toml", "[s]\nx = [1.0, -inf]\n").expect_err("not finite");
         assert_eq!(e.to_string(), "f.toml:2:11: -inf is not a finite number");
+    }
+
+    /// What `toml_edit` refuses, and where, is what is refused here: the
+    /// same first error, message and position, numbers out of range
+    /// included (which `toml` leaves as text).
+    #[test]
+    fn errors_are_the_ones_toml_edit_gives() {
+        let cases = [
+            "a = 99999999999999999999\n",
+            "a = 1\nb = 1e999\nc = 99999999999999999999\n",
+            "[x]\nc = -9223372036854775809\n[a]\nb = 1e999\n",
+            // A later error of the building pass comes after the number.
+            "a = 99999999999999999999\na = 1\n",
+            "x = 99999999999999999999\ny = \"bad \\q\"\n",
+            "y = \"bad \\q\"\nx = 99999999999999999999\n",
+            "x = 99999999999999999999\n[a]\n[a]\n",
+            // A syntax error comes before any number.
+            "a = 99999999999999999999\nb = = 1\n",
+            "x = 99999999999999999999\ny = [1,\n",
+            // The number's own error comes first.
+            "a = 1e\nb =\n",
+            "version = 11.\n",
+            "x = [1, 2, 0xffffffffffffffff]\n",
+            "[[a]]\nb = 1\n[[a]]\nc = 1e400\n",
+            "a = 1\na = 2\n",
+            "a.b = 1\n[a]\n",
+            "a = [1]\n[[a]]\n",
+            "x = 1979-13-27T07:32:00Z\n",
+            "x = tru\n",
+            "x = 1__2\n",
+            "[t]\nnamé = 1\n",
+        ];
+        for text in cases {
+            let ours = parse_toml(text).expect_err(text);
+            let theirs = toml_edit::Document::parse(text).expect_err(text);
+            assert_eq!(ours.message, theirs.message(), "{text:?}");
+            assert_eq!(ours.span, theirs.span(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_read_as_toml_writes_them() {
+        let text = "a = 0x7fffffffffffffff\nb = 0o755\nc = 0b1010\nd = 1_000\ne = -0\nf = +5\ng = 1_0.5e1_0\nh = -9223372036854775808\ni = 2.5\nj = 1979-05-27T07:32:00.5-07:00\nk = 07:32:00\n";
+        let t = TomlTree::parse("f.toml", text).expect("parses");
+        let v = Value::Object(t.tree);
+        assert_eq!(v["a"], i64::MAX);
+        assert_eq!(v["b"], 0o755);
+        assert_eq!(v["c"], 10);
+        assert_eq!(v["d"], 1000);
+        assert_eq!(v["e"], 0);
+        assert_eq!(v["f"], 5);
+        assert_eq!(v["g"], 10.5e10);
+        assert_eq!(v["h"], i64::MIN);
+        assert_eq!(v["i"], 2.5);
+        assert_eq!(v["j"], "1979-05-27T07:32:00.5-07:00");
+        assert_eq!(v["k"], "07:32:00");
+        for (text, message) in [
+            ("x = nan\n", "f.toml:1:1: NaN is not a finite number"),
+            ("x = +inf\n", "f.toml:1:1: inf is not a finite number"),
+            (
+                "x = -inf\ny = 1e999\n",
+                "f.toml:2:5: TOML parse error: floating-point number overflowed",
+            ),
+        ] {
+            let e = TomlTree::parse("f.toml", text).expect_err(text);
+            assert_eq!(e.to_string(), message);
+        }
     }
 
     #[test]

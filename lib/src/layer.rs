@@ -7,6 +7,7 @@ use crate::document::{Locate, TomlTree};
 use crate::error::{DocumentErrors, Problem};
 use crate::schema::{Kind, Schema, Setting};
 use crate::source::{Location, SourceKind};
+use crate::trust::VerifiedPayload;
 use crate::trust::fields::format_datetime;
 use crate::trust::header::{HeaderError, PolicyHeader};
 
@@ -96,19 +97,19 @@ impl Layer {
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
-    /// A policy document already parsed from `text` (`root` is its root
-    /// table): a verified bundle's payload, read as
+    /// The layer of a verified bundle's payload, read from the document
+    /// verification parsed ([`crate::trust::verify_bundle_with`]) as
     /// [`Layer::parse_policy`] reads text, without parsing it again.
-    pub fn from_parsed_policy(
+    pub fn from_payload(
         schema: &Schema,
         source: SourceKind,
         origin: impl Into<Location>,
-        text: &str,
-        root: std::sync::Arc<toml_edit::Table>,
+        payload: &VerifiedPayload<'_>,
     ) -> Result<Layer, DocumentErrors> {
         let origin = origin.into();
-        let tree =
-            TomlTree::from_parsed(&origin, text, root).map_err(|p| DocumentErrors(vec![p]))?;
+        let text = payload.text();
+        let tree = TomlTree::from_parsed(&origin, text, payload.root())
+            .map_err(|p| DocumentErrors(vec![p]))?;
         Layer::from_toml_tree(schema, source, origin, text, tree)
     }
 
@@ -120,7 +121,7 @@ impl Layer {
         source: SourceKind,
         origin: Location,
         text: &str,
-        mut tree: TomlTree,
+        mut tree: TomlTree<'_>,
     ) -> Result<Layer, DocumentErrors> {
         let header = PolicyHeader::of_document(text, tree.root())
             .map_err(|e| header_problem(&origin, e))
@@ -174,7 +175,7 @@ impl Layer {
         schema: &Schema,
         source: SourceKind,
         origin: Location,
-        mut tree: TomlTree,
+        mut tree: TomlTree<'_>,
     ) -> (Result<Layer, DocumentErrors>, Option<Value>) {
         let mut map = std::mem::take(&mut tree.tree);
         let projects = if source == SourceKind::User {

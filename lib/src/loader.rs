@@ -18,7 +18,7 @@ use crate::resolve::{
 };
 use crate::schema::Schema;
 use crate::source::{Location, SourceKind};
-use crate::trust::Expiry;
+use crate::trust::{Expiry, VerifiedPayload};
 
 /// The largest unmanaged file read, in bytes.
 pub const MAX_UNMANAGED_SIZE: u64 = 1 << 20;
@@ -168,7 +168,8 @@ impl Resolver {
             self.admit_mdm(&mut admission, &mut stack, found);
         }
         if crate::admission::in_precedence(&stack.precedence, SourceKind::Cloud) {
-            crate::cloud::read_cached(
+            crate::cloud::read_cached_for(
+                &self.schema,
                 &tree,
                 self.options.platform,
                 admission.root.as_ref(),
@@ -372,7 +373,18 @@ impl Resolver {
         let Some(managed) = source.managed() else {
             return;
         };
-        let (report, parsed) = match admission.admit(managed, bytes, is_bundle) {
+        // A verified bundle's layer is built from the document verification
+        // parsed (its header was read from it): the payload is parsed once.
+        // Past its grace a bundle does not count, and no layer is built.
+        let read = |payload: &VerifiedPayload<'_>| match payload.expiry {
+            Expiry::PastGrace { .. } => None,
+            Expiry::Fresh { .. } | Expiry::InGrace { .. } => {
+                let header = payload.header;
+                let origin = text_origin.in_bundle(header.id.clone(), header.version);
+                Some(Layer::from_payload(&self.schema, source, origin, payload))
+            }
+        };
+        let (report, parsed) = match admission.admit(managed, bytes, is_bundle, read) {
             Admitted::Rejected(reason) => {
                 Resolver::reject_managed(stack, source, location, reason);
                 return;
@@ -384,7 +396,7 @@ impl Resolver {
                 }
                 (report, self.parse_managed(source, text_origin, bytes))
             }
-            Admitted::Verified(bundle) => {
+            Admitted::Verified(bundle, layer) => {
                 let header = &bundle.header;
                 let mut report = SourceReport::new(source, SourceStatus::Verified, location);
                 report.id = Some(header.id.clone());
@@ -446,15 +458,10 @@ impl Resolver {
                         return;
                     }
                 }
-                let origin = text_origin.in_bundle(header.id.clone(), header.version);
-                // The payload as parsed by verification: not parsed again.
-                let parsed = Layer::from_parsed_policy(
-                    &self.schema,
-                    source,
-                    origin,
-                    bundle.text(),
-                    bundle.document().clone(),
-                );
+                let Some(parsed) = layer else {
+                    // Past its grace: handled above; nothing is built.
+                    return;
+                };
                 admission.verified.push(*bundle);
                 (report, parsed)
             }
@@ -843,7 +850,7 @@ impl Resolver {
             let Some(managed) = source.managed() else {
                 return;
             };
-            match admission.admit(managed, &[], false) {
+            match admission.admit(managed, &[], false, |_| ()) {
                 Admitted::Rejected(reason) => {
                     Resolver::reject_managed(
                         stack,

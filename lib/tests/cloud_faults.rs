@@ -743,3 +743,33 @@ fn the_cache_goes_into_a_stack_for_resolution() {
     assert!(stack.layers.is_empty());
     assert_eq!(stack.sources[0].status, SourceStatus::Rejected);
 }
+
+/// Resolution reads the cache with `read_cached_for`: the layer is built
+/// from the payload as verification parsed it, and is the layer parsing the
+/// verified payload again gives.
+#[test]
+fn resolution_builds_the_cached_layer_from_verifications_parse() {
+    let (_pki, device, _server) = seeded();
+    let schema = mandate::Schema::bundled();
+    let state = cloud::load_state(&device.tree, PLATFORM).unwrap();
+    let read = || {
+        cloud::read_cached_for(
+            schema,
+            &device.tree,
+            PLATFORM,
+            Some(&device.root),
+            &state,
+            NOW,
+        )
+    };
+    let reparsed = device.cached().layer(schema).unwrap().unwrap();
+    let mut stack = mandate::resolve::Stack::default();
+    read().add_to(schema, &mut stack);
+    assert_eq!(stack.layers.len(), 1);
+    assert_eq!(format!("{:?}", stack.layers[0]), format!("{reparsed:?}"));
+    // `layer` of a cache read for resolution gives the same layer too.
+    assert_eq!(
+        format!("{:?}", read().layer(schema).unwrap().unwrap()),
+        format!("{reparsed:?}")
+    );
+}

@@ -17,7 +17,9 @@ use mandate::source::ManagedSource;
 use mandate::trust::header::{Channel, PolicyHeader};
 use mandate::trust::root::TrustRoot;
 use mandate::trust::state::RollbackState;
-use mandate::trust::{Expiry, ManagedDocument, Verification, VerifiedBundle, verify_managed};
+use mandate::trust::{
+    Expiry, ManagedDocument, Verification, VerifiedBundle, VerifiedPayload, verify_managed_with,
+};
 use mandate::{Environment, Layer, Location, Resolver, Schema, SourceKind};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -226,18 +228,15 @@ fn judge(
     } else {
         ManagedDocument::Plain
     };
-    match verify_managed(document, root, source, now, state) {
-        Verification::Verified(bundle) => {
-            let payload_origin =
-                Location::new(origin).in_bundle(bundle.header.id.clone(), bundle.header.version);
-            Layer::from_parsed_policy(
-                schema,
-                source.kind(),
-                payload_origin,
-                bundle.text(),
-                bundle.document().clone(),
-            )
-            .map_err(Refusal::invalid)?;
+    // The layer is built from the payload as verification parsed it.
+    let read = |payload: &VerifiedPayload<'_>| {
+        let header = payload.header;
+        let payload_origin = Location::new(origin).in_bundle(header.id.clone(), header.version);
+        Layer::from_payload(schema, source.kind(), payload_origin, payload).map(drop)
+    };
+    match verify_managed_with(document, root, source, now, state, read) {
+        Verification::Verified((bundle, layer)) => {
+            layer.map_err(Refusal::invalid)?;
             if let Expiry::PastGrace { .. } = bundle.expiry {
                 return Err(Refusal::new(
                     "past-grace",

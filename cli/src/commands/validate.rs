@@ -128,12 +128,12 @@ fn validate_bundle(
 
 /// A document whose top-level tables are `policy`, `settings` or `requirements`.
 fn is_policy_document(text: &str) -> bool {
-    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+    let Some(keys) = mandate::document::top_level_keys(text) else {
         // Let the real parser report the syntax error with its position.
         return true;
     };
-    doc.iter()
-        .any(|(k, _)| matches!(k, "policy" | "settings" | "requirements"))
+    keys.iter()
+        .any(|k| matches!(k.as_str(), "policy" | "settings" | "requirements"))
 }
 
 /// One file's result, as `validate --json` prints it.

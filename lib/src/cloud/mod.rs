@@ -11,8 +11,10 @@
 //!   named in the verified trust root's `[cloud]` section with ETag /
 //!   `If-None-Match`, timeouts, a size cap and jittered retries, verifies the
 //!   bundle fully and only then replaces the cache.
-//! - [`read_cached`] is what resolution uses: it reads the cache with the
-//!   same file-safety checks as every managed file and verifies it again.
+//! - [`read_cached_for`] is what resolution uses: it reads the cache with the
+//!   same file-safety checks as every managed file and verifies it again
+//!   ([`read_cached`]), building the layer from the payload as verification
+//!   parsed it.
 //!   **Resolution never touches the network**; only `sync` does.
 //!
 //! # The cache
@@ -62,9 +64,12 @@ use crate::paths::Platform;
 use crate::resolve::{Diagnostic, Severity, SourceReport, SourceStatus, Stack};
 use crate::schema::Schema;
 use crate::source::{Location, ManagedSource, SourceKind};
+use crate::trust::header::SignedHeader;
 use crate::trust::root::TrustRoot;
 use crate::trust::state::{RollbackState, STATE_FILE_NAME, StateError};
-use crate::trust::{BundleError, Expiry, Sha256, VerifiedBundle, verify_bundle};
+use crate::trust::{
+    BundleError, Expiry, Sha256, VerifiedBundle, VerifiedPayload, verify_bundle_with,
+};
 
 #[cfg(feature = "sync")]
 pub mod fetch;
@@ -284,11 +289,14 @@ pub struct CachedCloud {
     pub state: CacheState,
     /// The time of verification.
     pub now: OffsetDateTime,
+    /// The layer of an in-force policy, built from the payload as
+    /// verification parsed it ([`read_cached_for`]).
+    layer: Option<Result<Layer, DocumentErrors>>,
 }
 
 /// Reads the cached cloud bundle and verifies it again: the managed-file
 /// checks ([`TrustedTree::read`]) on `cloud/bundle`, then
-/// [`verify_bundle`] against `root` and the rollback `state` at `now`.
+/// [`crate::trust::verify_bundle`] against `root` and the rollback `state` at `now`.
 /// Never touches the network.
 ///
 /// Without a trust root a cached bundle cannot be verified and is refused
@@ -300,6 +308,31 @@ pub fn read_cached(
     state: &RollbackState,
     now: OffsetDateTime,
 ) -> CachedCloud {
+    read(tree, platform, root, state, now, None)
+}
+
+/// [`read_cached`], and the layer of an in-force policy built with `schema`
+/// from the payload as verification parsed it (the payload is parsed once);
+/// [`CachedCloud::add_to`] adds it.
+pub fn read_cached_for(
+    schema: &Schema,
+    tree: &TrustedTree,
+    platform: Platform,
+    root: Option<&TrustRoot>,
+    state: &RollbackState,
+    now: OffsetDateTime,
+) -> CachedCloud {
+    read(tree, platform, root, state, now, Some(schema))
+}
+
+fn read(
+    tree: &TrustedTree,
+    platform: Platform,
+    root: Option<&TrustRoot>,
+    state: &RollbackState,
+    now: OffsetDateTime,
+    schema: Option<&Schema>,
+) -> CachedCloud {
     let logical = bundle_path(platform);
     let mut cached = CachedCloud {
         location: tree.real(&logical),
@@ -308,6 +341,7 @@ pub fn read_cached(
         notes: Vec::new(),
         state: CacheState::Absent,
         now,
+        layer: None,
     };
     let bytes = match tree.read(&logical) {
         Ok(bytes) => bytes,
@@ -353,12 +387,40 @@ pub fn read_cached(
                 managed: ManagedSource::Cloud,
             },
         }),
-        Some(root) => match verify_bundle(&bytes, root, ManagedSource::Cloud, now, state) {
-            Ok(bundle) => CacheState::Verified(Box::new(bundle)),
-            Err(error) => CacheState::Rejected(CacheError::Bundle { error }),
-        },
+        Some(root) => {
+            let read = |payload: &VerifiedPayload<'_>| {
+                let schema = schema?;
+                if let Expiry::PastGrace { .. } = payload.expiry {
+                    return None;
+                }
+                let origin = origin(&cached.location, Some(payload.header));
+                Some(Layer::from_payload(
+                    schema,
+                    SourceKind::Cloud,
+                    origin,
+                    payload,
+                ))
+            };
+            match verify_bundle_with(&bytes, root, ManagedSource::Cloud, now, state, read) {
+                Ok((bundle, layer)) => {
+                    cached.layer = layer;
+                    CacheState::Verified(Box::new(bundle))
+                }
+                Err(error) => CacheState::Rejected(CacheError::Bundle { error }),
+            }
+        }
     };
     cached
+}
+
+/// Where a cloud policy is, as values show it ([`CachedCloud::origin`]):
+/// the cached file, and the bundle in it.
+fn origin(location: &Path, header: Option<&SignedHeader>) -> Location {
+    let file = Location::new(location.display().to_string());
+    match header {
+        Some(h) => file.in_bundle(h.id.clone(), h.version),
+        None => file,
+    }
 }
 
 impl CachedCloud {
@@ -387,28 +449,28 @@ impl CachedCloud {
     /// which `mandate cat` follows; the URL it was fetched from is in
     /// [`CachedCloud::source_report`].
     pub fn origin(&self) -> Location {
-        let file = Location::new(self.location.display().to_string());
-        match self.bundle() {
-            Some(b) => file.in_bundle(b.header.id.clone(), b.header.version),
-            None => file,
-        }
+        origin(&self.location, self.bundle().map(|b| &b.header))
     }
 
     /// The layer of the verified payload, when the policy is in force
     /// ([`Standing::InForce`]); `Err` when the signed policy does not fit
     /// the schema (the source then fails closed).
+    ///
+    /// This parses the verified payload (for tools that read the cache with
+    /// [`read_cached`]); resolution reads it with [`read_cached_for`], whose
+    /// layer is built from verification's parse and taken by
+    /// [`CachedCloud::add_to`].
     pub fn layer(&self, schema: &Schema) -> Option<Result<Layer, DocumentErrors>> {
         if self.standing() != Standing::InForce {
             return None;
         }
         let bundle = self.bundle()?;
         let origin = self.origin();
-        Some(Layer::from_parsed_policy(
+        Some(Layer::parse_policy(
             schema,
             SourceKind::Cloud,
             &origin,
             bundle.text(),
-            bundle.document().clone(),
         ))
     }
 
@@ -575,7 +637,7 @@ impl CachedCloud {
     /// force, the diagnostics; a refused cache or one expired past its grace
     /// degrades the result and holds every setting at its lockdown value.
     /// This is the whole of the loader's work for the cloud source.
-    pub fn add_to(&self, schema: &Schema, stack: &mut Stack) {
+    pub fn add_to(mut self, schema: &Schema, stack: &mut Stack) {
         let mut diagnostics = self.diagnostics();
         let mut report = self.source_report();
         let standing = self.standing();
@@ -612,7 +674,7 @@ impl CachedCloud {
                 );
             }
             Standing::Absent | Standing::Lockdown => {}
-            Standing::InForce => match self.layer(schema) {
+            Standing::InForce => match self.layer.take().or_else(|| self.layer(schema)) {
                 Some(Ok(layer)) => stack.layers.push(layer),
                 Some(Err(errors)) => {
                     report.status = SourceStatus::Rejected;

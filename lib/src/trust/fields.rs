@@ -2,13 +2,16 @@
 //!
 //! Trust roots and policy headers are small, strict TOML tables: every key is
 //! known, every value has one type, and every problem is reported at a
-//! `line:column` taken from `toml_edit`'s spans.
+//! `line:column` taken from the parser's spans.
 
 use std::fmt;
 use std::ops::Range;
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
-use toml_edit::{Document, Item, TableLike};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::document;
 
 /// A problem at a place in a TOML document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,7 +39,7 @@ impl fmt::Display for TomlProblem {
 /// The 1-based line and column (in characters) of byte `offset` in `text`,
 /// computed as every other position is ([`crate::document::LineIndex`]).
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let (line, column) = crate::document::line_col(text, offset);
+    let (line, column) = document::line_col(text, offset);
     (line as usize, column as usize)
 }
 
@@ -65,10 +68,14 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, TomlProblem> {
     })
 }
 
-/// Parses `text` as TOML; duplicate keys and other syntax errors are located.
-pub(crate) fn parse(text: &str) -> Result<Document<&str>, TomlProblem> {
-    Document::parse(text).map_err(|error| problem(text, error.span(), "", error.message().trim()))
+/// Parses `text` as TOML ([`document::parse_toml`]); duplicate keys and
+/// other syntax errors are located.
+pub(crate) fn parse(text: &str) -> Result<DeTable<'_>, TomlProblem> {
+    document::parse_toml(text).map_err(|error| problem(text, error.span, "", error.message.trim()))
 }
+
+/// A value of a parsed document.
+pub(crate) type Item<'a> = Spanned<DeValue<'a>>;
 
 /// A value with the place it came from.
 pub(crate) struct Located<T> {
@@ -81,22 +88,17 @@ pub(crate) struct Located<T> {
 pub(crate) struct Table<'a> {
     text: &'a str,
     path: String,
-    table: &'a dyn TableLike,
+    table: &'a DeTable<'a>,
     span: Option<Range<usize>>,
 }
 
 impl<'a> Table<'a> {
     /// The root table of `doc`, which was parsed from `text`.
-    pub(crate) fn root(text: &'a str, doc: &'a Document<&'a str>) -> Table<'a> {
-        Table::of_root(text, doc.as_table())
-    }
-
-    /// The root table of a document parsed from `text`.
-    pub(crate) fn of_root(text: &'a str, table: &'a toml_edit::Table) -> Table<'a> {
+    pub(crate) fn root(text: &'a str, doc: &'a DeTable<'a>) -> Table<'a> {
         Table {
             text,
             path: String::new(),
-            table,
+            table: doc,
             span: Some(0..0),
         }
     }
@@ -133,8 +135,9 @@ impl<'a> Table<'a> {
     /// Refuses any key not in `known`.
     pub(crate) fn deny_unknown(&self, known: &[&str]) -> Result<(), TomlProblem> {
         for (key, _) in self.table.iter() {
+            let span = Some(key.span());
+            let key: &str = key.get_ref();
             if !known.contains(&key) {
-                let span = self.table.key(key).and_then(|k| k.span());
                 let expected = known
                     .iter()
                     .map(|k| format!("`{k}`"))
@@ -151,19 +154,25 @@ impl<'a> Table<'a> {
     }
 
     /// The entries of this table, in document order.
-    pub(crate) fn entries(&self) -> Vec<(Located<&'a str>, &'a Item)> {
+    pub(crate) fn entries(&self) -> Vec<(Located<&'a str>, &'a Item<'a>)> {
         self.table
             .iter()
             .map(|(key, item)| {
-                let span = self.table.key(key).and_then(|k| k.span());
-                (Located { value: key, span }, item)
+                let span = Some(key.span());
+                (
+                    Located {
+                        value: key.get_ref().as_ref(),
+                        span,
+                    },
+                    item,
+                )
             })
             .collect()
     }
 
-    fn get(&self, key: &str) -> Option<(&'a Item, Option<Range<usize>>)> {
-        let (k, item) = self.table.get_key_value(key)?;
-        Some((item, item.span().or_else(|| k.span())))
+    fn get(&self, key: &str) -> Option<(&'a Item<'a>, Option<Range<usize>>)> {
+        let item = self.table.get(key)?;
+        Some((item, Some(item.span())))
     }
 
     /// The error for a required key that is absent.
@@ -193,11 +202,12 @@ impl<'a> Table<'a> {
     pub(crate) fn as_table(
         &self,
         key: &str,
-        item: &'a Item,
+        item: &'a Item<'a>,
         span: Option<Range<usize>>,
     ) -> Result<Table<'a>, TomlProblem> {
         let table = item
-            .as_table_like()
+            .get_ref()
+            .as_table()
             .ok_or_else(|| self.problem(span.clone(), key, "must be a table"))?;
         Ok(Table {
             text: self.text,
@@ -215,22 +225,28 @@ impl<'a> Table<'a> {
         let Some((item, span)) = self.get(key) else {
             return Ok(None);
         };
-        let array = item.as_array_of_tables().ok_or_else(|| {
-            self.problem(
-                span.clone(),
-                key,
-                format!("must be an array of tables ([[{}]])", self.path_of(key)),
-            )
-        })?;
+        let array = item
+            .get_ref()
+            .as_array()
+            .filter(|a| document::is_array_of_tables(self.text, a))
+            .ok_or_else(|| {
+                self.problem(
+                    span.clone(),
+                    key,
+                    format!("must be an array of tables ([[{}]])", self.path_of(key)),
+                )
+            })?;
         Ok(Some(
             array
                 .iter()
                 .enumerate()
-                .map(|(i, table)| Table {
-                    text: self.text,
-                    path: format!("{}[{i}]", self.path_of(key)),
-                    table,
-                    span: table.span().or_else(|| span.clone()),
+                .filter_map(|(i, table)| {
+                    Some(Table {
+                        text: self.text,
+                        path: format!("{}[{i}]", self.path_of(key)),
+                        table: table.get_ref().as_table()?,
+                        span: Some(table.span()),
+                    })
                 })
                 .collect(),
         ))
@@ -242,6 +258,7 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         let value = item
+            .get_ref()
             .as_str()
             .ok_or_else(|| self.problem(span.clone(), key, "must be a string"))?;
         Ok(Some(Located { value, span }))
@@ -258,7 +275,9 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         let value = item
+            .get_ref()
             .as_integer()
+            .and_then(document::integer)
             .and_then(|i| u64::try_from(i).ok())
             .ok_or_else(|| self.problem(span.clone(), key, "must be a non-negative integer"))?;
         Ok(Some(Located { value, span }))
@@ -278,6 +297,7 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         let value = item
+            .get_ref()
             .as_datetime()
             .ok_or_else(|| {
                 "must be a date-time with an offset, such as 2027-06-01T00:00:00Z".to_owned()
@@ -301,13 +321,16 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         let array = item
+            .get_ref()
             .as_array()
+            .filter(|a| !document::is_array_of_tables(self.text, a))
             .ok_or_else(|| self.problem(span.clone(), key, "must be an array of strings"))?;
         array
             .iter()
             .map(|value| {
-                let element_span = value.span().or_else(|| span.clone());
+                let element_span = Some(value.span());
                 value
+                    .get_ref()
                     .as_str()
                     .map(|s| Located {
                         value: s,
@@ -327,7 +350,7 @@ impl<'a> Table<'a> {
 
 /// Converts a TOML date-time to a UTC `OffsetDateTime`; local date-times,
 /// dates and times are refused because they name no instant.
-fn to_offset_datetime(value: &toml_edit::Datetime) -> Result<OffsetDateTime, String> {
+fn to_offset_datetime(value: &toml_datetime::Datetime) -> Result<OffsetDateTime, String> {
     let (Some(date), Some(clock), Some(offset)) = (value.date, value.time, value.offset) else {
         return Err(format!(
             "`{value}` names no instant; use a date-time with an offset, such as 2027-06-01T00:00:00Z"
@@ -345,8 +368,8 @@ fn to_offset_datetime(value: &toml_edit::Datetime) -> Result<OffsetDateTime, Str
     )
     .map_err(invalid)?;
     let offset = match offset {
-        toml_edit::Offset::Z => UtcOffset::UTC,
-        toml_edit::Offset::Custom { minutes } => {
+        toml_datetime::Offset::Z => UtcOffset::UTC,
+        toml_datetime::Offset::Custom { minutes } => {
             UtcOffset::from_whole_seconds(i32::from(minutes) * 60).map_err(invalid)?
         }
     };
@@ -423,6 +446,38 @@ mod tests {
         assert_eq!((l.line, l.column), (4, 11));
         let unknown = t.deny_unknown(&["n", "s"]).err().unwrap();
         assert_eq!((unknown.line, unknown.key.as_str()), (4, "t.l"));
+    }
+
+    #[test]
+    fn arrays_of_tables_are_not_arrays_of_values() {
+        let text = "l = [{ a = 1 }]\n[[t]]\nk = \"x\"\n[[t]]\nk = \"y\"\n";
+        let doc = parse(text).unwrap();
+        let root = Table::root(text, &doc);
+        let t = root.opt_array_of_tables("t").unwrap().unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].str("k").unwrap().value, "y");
+        let missing = t[1].str("z").err().unwrap();
+        assert_eq!((missing.line, missing.key.as_str()), (4, "t[1].z"));
+        // An inline array of inline tables is not an array of tables.
+        let l = root.opt_array_of_tables("l").err().unwrap();
+        assert_eq!((l.line, l.column), (1, 5));
+        assert!(l.message.contains("[[l]]"), "{l}");
+        // An array of tables is not an array of strings.
+        let s = root.str_array("t").err().unwrap();
+        assert_eq!((s.line, s.column, s.key.as_str()), (2, 1, "t"));
+    }
+
+    #[test]
+    fn integers_beyond_range_are_syntax_errors() {
+        let err = parse("[t]\nx = 1\ny = 0x1_0000_0000_0000_0000\n")
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.column), (3, 5), "{err}");
+        assert_eq!(err.message, "integer number overflowed");
+        let text = "[t]\nn = 0x10\n";
+        let doc = parse(text).unwrap();
+        let t = Table::root(text, &doc).table("t").unwrap();
+        assert_eq!(t.u64("n").unwrap().value, 16);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use toml::de::DeTable;
 
 use super::fields::{self, Table, TomlProblem};
 use crate::source::ManagedSource;
@@ -183,16 +184,16 @@ impl PolicyHeader {
     pub fn parse(bytes: &[u8]) -> Result<Option<PolicyHeader>, HeaderError> {
         let text = fields::utf8(bytes).map_err(HeaderError::Syntax)?;
         let doc = fields::parse(text).map_err(HeaderError::Syntax)?;
-        PolicyHeader::of_document(text, doc.as_table())
+        PolicyHeader::of_document(text, &doc)
     }
 
     /// The `[policy]` table of a document already parsed from `text`
     /// (`root` is its root table); `None` when there is none.
     pub(crate) fn of_document(
         text: &str,
-        root: &toml_edit::Table,
+        root: &DeTable<'_>,
     ) -> Result<Option<PolicyHeader>, HeaderError> {
-        let Some(table) = Table::of_root(text, root)
+        let Some(table) = Table::root(text, root)
             .opt_table("policy")
             .map_err(HeaderError::Field)?
         else {
@@ -205,7 +206,7 @@ impl PolicyHeader {
 
     fn from_table(
         text: &str,
-        root: &toml_edit::Table,
+        root: &DeTable<'_>,
         table: &Table<'_>,
     ) -> Result<PolicyHeader, TomlProblem> {
         table.deny_unknown(FIELDS)?;
@@ -273,9 +274,8 @@ impl PolicyHeader {
             other => other.map(|c| c.value.to_owned()),
         };
         let line = root
-            .get_key_value("policy")
-            .and_then(|(key, item)| item.span().or_else(|| key.span()))
-            .map_or(1, |span| fields::line_col(text, span.start).0);
+            .get("policy")
+            .map_or(1, |item| fields::line_col(text, item.span().start).0);
         Ok(PolicyHeader {
             org,
             channel,

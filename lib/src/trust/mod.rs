@@ -31,10 +31,10 @@
 //! [`state::RollbackState::record_bundle`] and saves the state atomically.
 
 use std::fmt;
-use std::sync::Arc;
 
 use sha2::Digest as _;
 use time::{Duration, OffsetDateTime};
+use toml::de::DeTable;
 
 pub mod envelope;
 pub(crate) mod fields;
@@ -196,7 +196,7 @@ impl Expiry {
 }
 
 /// A bundle that passed every check.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedBundle {
     /// The source it was found in.
     pub source: ManagedSource,
@@ -216,9 +216,6 @@ pub struct VerifiedBundle {
     pub root_version: u64,
     /// Freshness at the time of verification.
     pub expiry: Expiry,
-    /// `payload` as parsed for the header check, kept so that the resolver
-    /// reads settings and requirements from it without parsing again.
-    document: ParsedPayload,
 }
 
 impl VerifiedBundle {
@@ -235,12 +232,6 @@ impl VerifiedBundle {
         }
     }
 
-    /// The root table of the payload as parsed once, at verification; its
-    /// spans are byte offsets into [`VerifiedBundle::payload`].
-    pub fn document(&self) -> &Arc<toml_edit::Table> {
-        &self.document.0
-    }
-
     /// The payload as text (verification checked it is UTF-8).
     pub fn text(&self) -> &str {
         // Verification parsed the payload as UTF-8 TOML; this cannot fail.
@@ -248,54 +239,30 @@ impl VerifiedBundle {
     }
 }
 
-/// Every field but the parsed document, which is a function of the payload.
-impl PartialEq for VerifiedBundle {
-    fn eq(&self, other: &VerifiedBundle) -> bool {
-        let VerifiedBundle {
-            source,
-            header,
-            payload,
-            signers,
-            sha256,
-            policy_keys,
-            policy_key_ids,
-            root_version,
-            expiry,
-            document: _,
-        } = self;
-        (
-            source,
-            header,
-            payload,
-            signers,
-            sha256,
-            policy_keys,
-            policy_key_ids,
-            root_version,
-            expiry,
-        ) == (
-            &other.source,
-            &other.header,
-            &other.payload,
-            &other.signers,
-            &other.sha256,
-            &other.policy_keys,
-            &other.policy_key_ids,
-            &other.root_version,
-            &other.expiry,
-        )
-    }
+/// A bundle's payload while it is being verified, once every check has
+/// passed: the header, and the document verification parsed to read it,
+/// lent to whoever builds the layer ([`crate::Layer::from_payload`]) so
+/// that the payload is parsed once ([`verify_bundle_with`]).
+#[derive(Debug)]
+pub struct VerifiedPayload<'p> {
+    /// The signed header.
+    pub header: &'p SignedHeader,
+    /// Freshness at the time of verification.
+    pub expiry: Expiry,
+    text: &'p str,
+    root: &'p DeTable<'p>,
 }
 
-impl Eq for VerifiedBundle {}
+impl<'p> VerifiedPayload<'p> {
+    /// The payload as text.
+    pub fn text(&self) -> &'p str {
+        self.text
+    }
 
-/// A verified payload's root table, shared rather than copied.
-#[derive(Clone)]
-struct ParsedPayload(Arc<toml_edit::Table>);
-
-impl fmt::Debug for ParsedPayload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ParsedPayload({} top-level keys)", self.0.len())
+    /// The parsed payload's root table; its spans are byte offsets into
+    /// [`VerifiedPayload::text`].
+    pub(crate) fn root(&self) -> &'p DeTable<'p> {
+        self.root
     }
 }
 
@@ -489,6 +456,21 @@ pub fn verify_bundle(
     now: OffsetDateTime,
     state: &RollbackState,
 ) -> Result<VerifiedBundle, BundleError> {
+    verify_bundle_with(bytes, root, source, now, state, |_| ()).map(|(bundle, ())| bundle)
+}
+
+/// [`verify_bundle`], and `read` given the payload as verification parsed
+/// it, once every check has passed: how a resolver builds a bundle's layer
+/// from the one parse of its payload (the header is read from the same
+/// document), instead of parsing the verified bytes again.
+pub fn verify_bundle_with<T>(
+    bytes: &[u8],
+    root: &TrustRoot,
+    source: ManagedSource,
+    now: OffsetDateTime,
+    state: &RollbackState,
+    read: impl FnOnce(&VerifiedPayload<'_>) -> T,
+) -> Result<(VerifiedBundle, T), BundleError> {
     if root.check_not_expired(now).is_err() {
         return Err(BundleError::RootExpired {
             version: root.version(),
@@ -535,16 +517,15 @@ pub fn verify_bundle(
     };
 
     // The one parse of the payload: the header is read from it here, and
-    // the resolver reads the rest from the same document.
+    // `read` (the resolver) reads the rest from the same document below.
     let text =
         fields::utf8(&verified.payload).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
     let doc = fields::parse(text).map_err(|p| BundleError::Header(HeaderError::Syntax(p)))?;
-    let header = PolicyHeader::of_document(text, doc.as_table())
+    let header = PolicyHeader::of_document(text, &doc)
         .map_err(BundleError::Header)?
         .ok_or(BundleError::Header(HeaderError::Missing))?
         .require_signed_fields()
         .map_err(BundleError::Header)?;
-    let document = ParsedPayload(Arc::new(doc.into_table()));
     if header.org != root.org() {
         return Err(BundleError::OrgMismatch {
             expected: root.org().to_owned(),
@@ -587,7 +568,16 @@ pub fn verify_bundle(
         .check(&header, &sha256, now, key_set)
         .map_err(BundleError::Rollback)?;
     let expiry = Expiry::at(header.expires, root.offline_grace(), now);
-    Ok(VerifiedBundle {
+    let read = read(&VerifiedPayload {
+        header: &header,
+        expiry,
+        text,
+        root: &doc,
+    });
+    // The document borrows the payload; it is dropped here, and the
+    // payload moves into the bundle.
+    drop(doc);
+    let bundle = VerifiedBundle {
         source,
         header,
         payload: verified.payload,
@@ -597,8 +587,8 @@ pub fn verify_bundle(
         policy_key_ids,
         root_version: root.version(),
         expiry,
-        document,
-    })
+    };
+    Ok((bundle, read))
 }
 
 /// Decides what to make of a managed policy file:
@@ -618,6 +608,23 @@ pub fn verify_managed(
     now: OffsetDateTime,
     state: &RollbackState,
 ) -> Verification<VerifiedBundle> {
+    match verify_managed_with(document, root, source, now, state, |_| ()) {
+        Verification::Verified((bundle, ())) => Verification::Verified(bundle),
+        Verification::Unsigned(reason) => Verification::Unsigned(reason),
+        Verification::Rejected(error) => Verification::Rejected(error),
+    }
+}
+
+/// [`verify_managed`], with `read` given a verified bundle's payload as
+/// verification parsed it ([`verify_bundle_with`]).
+pub fn verify_managed_with<T>(
+    document: ManagedDocument<'_>,
+    root: Option<&TrustRoot>,
+    source: ManagedSource,
+    now: OffsetDateTime,
+    state: &RollbackState,
+    read: impl FnOnce(&VerifiedPayload<'_>) -> T,
+) -> Verification<(VerifiedBundle, T)> {
     match (document, root) {
         (ManagedDocument::Bundle(_), None) => {
             Verification::Rejected(BundleError::NoTrustRoot { managed: source })
@@ -628,8 +635,8 @@ pub fn verify_managed(
         }
         (ManagedDocument::Plain, Some(_)) => Verification::Unsigned(UnsignedReason::NotRequired),
         (ManagedDocument::Bundle(bytes), Some(root)) => {
-            match verify_bundle(bytes, root, source, now, state) {
-                Ok(bundle) => Verification::Verified(bundle),
+            match verify_bundle_with(bytes, root, source, now, state, read) {
+                Ok(verified) => Verification::Verified(verified),
                 Err(error) => Verification::Rejected(error),
             }
         }
@@ -700,21 +707,23 @@ mod tests {
     fn the_verified_document_is_read_without_parsing_again() {
         let payload = policy("cloud", "2026-12-01T00:00:00Z");
         let bytes = bundle(&payload, &[&key(11)]);
-        let ok = verify_bundle(
+        let schema = crate::Schema::bundled();
+        let source = crate::SourceKind::Cloud;
+        let (ok, shared) = verify_bundle_with(
             &bytes,
             &root(),
             ManagedSource::Cloud,
             NOW,
             &RollbackState::new(),
+            |payload| {
+                assert!(payload.root().contains_key("policy"));
+                assert_eq!(payload.header.id, "base");
+                crate::Layer::from_payload(schema, source, "b", payload)
+            },
         )
         .unwrap();
+        let shared = shared.unwrap();
         assert_eq!(ok.text().as_bytes(), payload.as_slice());
-        assert!(ok.document().contains_key("policy"));
-        let schema = crate::Schema::bundled();
-        let source = crate::SourceKind::Cloud;
-        let shared =
-            crate::Layer::from_parsed_policy(schema, source, "b", ok.text(), ok.document().clone())
-                .unwrap();
         let again = crate::Layer::parse_policy(schema, source, "b", ok.text()).unwrap();
         assert_eq!(format!("{shared:?}"), format!("{again:?}"));
         assert_eq!(shared.settings[0].location.to_string(), "b:10:1");
