@@ -322,7 +322,11 @@ pub struct KeyReport {
 }
 
 /// The effective configuration, with provenance; what `mandate show --json` prints.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Its JSON has a `settings` table (every set value, nested by key) beside
+/// `keys`; the table is written from `keys` as it is serialized, never
+/// stored twice ([`Effective::settings`] builds it as a value).
+#[derive(Clone, Debug)]
 pub struct Effective {
     /// The preferences domain.
     pub domain: String,
@@ -330,10 +334,9 @@ pub struct Effective {
     pub status: Status,
     /// `--root`, when one was given.
     pub root: Option<String>,
-    /// `sha256:` over the canonical form of `settings`.
+    /// `sha256:` over the canonical form of the settings table
+    /// ([`Effective::settings`]) as resolved.
     pub digest: String,
-    /// The effective settings as a nested table.
-    pub settings: Value,
     /// Per-setting provenance, by dotted key.
     pub keys: BTreeMap<String, KeyReport>,
     /// The trust root in force (`unsigned` mode when there is none).
@@ -563,11 +566,9 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         }
     }
 
-    let mut settings = Map::new();
-    for (key, report) in keys.iter().filter(|(_, r)| !r.value.is_null()) {
-        insert_nested(&mut settings, key, report.value.clone());
-    }
-    let settings = Value::Object(settings);
+    let mut canonical = Vec::new();
+    Nested::of(&keys).write_canonical(&mut canonical);
+    let digest = format!("sha256:{}", hex(&Sha256::digest(&canonical)));
     let status = if stack.degraded || stack.lockdown {
         Status::Degraded
     } else {
@@ -577,8 +578,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         domain: stack.domain,
         status,
         root: stack.root,
-        digest: digest(&settings),
-        settings,
+        digest,
         keys,
         trust: stack.trust,
         sources: stack.sources,
@@ -990,6 +990,95 @@ fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
             if let Value::Object(inner) = inner {
                 insert_nested(inner, rest, value);
             }
+        }
+    }
+}
+
+impl Effective {
+    /// The effective settings as a nested table: every setting that has a
+    /// value, by its dotted key (`sandbox.mode` is `{"sandbox": {"mode": …}}`).
+    pub fn settings(&self) -> Value {
+        let mut settings = Map::new();
+        for (key, report) in self.keys.iter().filter(|(_, r)| !r.value.is_null()) {
+            insert_nested(&mut settings, key, report.value.clone());
+        }
+        Value::Object(settings)
+    }
+}
+
+impl Serialize for Effective {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Effective", 9)?;
+        s.serialize_field("domain", &self.domain)?;
+        s.serialize_field("status", &self.status)?;
+        s.serialize_field("root", &self.root)?;
+        s.serialize_field("digest", &self.digest)?;
+        s.serialize_field("settings", &Nested::of(&self.keys))?;
+        s.serialize_field("keys", &self.keys)?;
+        s.serialize_field("trust", &self.trust)?;
+        s.serialize_field("sources", &self.sources)?;
+        s.serialize_field("diagnostics", &self.diagnostics)?;
+        s.end()
+    }
+}
+
+/// The settings table as a view of `keys`: the values are borrowed, only
+/// the nesting is built.
+enum Nested<'a> {
+    Leaf(&'a Value),
+    Table(BTreeMap<&'a str, Nested<'a>>),
+}
+
+impl<'a> Nested<'a> {
+    /// Every set value of `keys`, nested as [`insert_nested`] nests them.
+    fn of(keys: &'a BTreeMap<String, KeyReport>) -> Nested<'a> {
+        let mut root = BTreeMap::new();
+        for (key, report) in keys.iter().filter(|(_, r)| !r.value.is_null()) {
+            let mut table = &mut root;
+            let mut parts = key.split('.').peekable();
+            while let Some(part) = parts.next() {
+                if parts.peek().is_none() {
+                    table.insert(part, Nested::Leaf(&report.value));
+                    break;
+                }
+                match table
+                    .entry(part)
+                    .or_insert_with(|| Nested::Table(BTreeMap::new()))
+                {
+                    Nested::Table(inner) => table = inner,
+                    Nested::Leaf(_) => break,
+                }
+            }
+        }
+        Nested::Table(root)
+    }
+
+    /// The canonical JSON [`canonical_json`] writes for the same table.
+    fn write_canonical(&self, out: &mut Vec<u8>) {
+        match self {
+            Nested::Leaf(v) => write_canonical(v, out),
+            Nested::Table(entries) => {
+                out.push(b'{');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut *out, k);
+                    out.push(b':');
+                    v.write_canonical(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+impl Serialize for Nested<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Nested::Leaf(v) => v.serialize(serializer),
+            Nested::Table(entries) => serializer.collect_map(entries),
         }
     }
 }

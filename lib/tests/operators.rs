@@ -1509,7 +1509,7 @@ fn the_digest_covers_the_effective_settings() {
     assert_eq!(a.digest, b.digest);
     assert_ne!(a.digest, c.digest);
     assert!(a.digest.starts_with("sha256:") && a.digest.len() == "sha256:".len() + 64);
-    assert_eq!(a.digest, digest(&a.settings));
+    assert_eq!(a.digest, digest(&a.settings()));
 }
 
 // ---------------------------------------------------------------------------

@@ -605,8 +605,8 @@ proptest! {
         let a = resolve(Schema::bundled(), listed);
         let b = resolve(Schema::bundled(), shuffled);
         prop_assert_eq!(&a.digest, &b.digest);
-        prop_assert_eq!(&a.settings, &b.settings);
-        prop_assert_eq!(a.digest, digest(&a.settings));
+        prop_assert_eq!(&a.settings(), &b.settings());
+        prop_assert_eq!(&a.digest, &digest(&a.settings()));
     }
 
     /// (d) Equal settings have equal digests, whatever order they were written or inserted in.

@@ -137,11 +137,6 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     if let Some(key) = &args.key {
         let keys = group(&resolver, key)?;
         effective.keys.retain(|k, _| keys.contains(k));
-        let mut settings = serde_json::Map::new();
-        for (k, report) in &effective.keys {
-            insert_nested(&mut settings, k, report.value.clone());
-        }
-        effective.settings = Value::Object(settings);
     }
     if !args.include_overridden {
         for report in effective.keys.values_mut() {
