@@ -435,16 +435,7 @@ fn policy_key_rotation_with_an_overlap_and_the_cause_on_the_device() {
     let admin = Admin::with_keys(tmp.path(), &KEYS);
     admin.init_trust("system", &[]);
     write_base(&admin, "base.toml", 1);
-    admin.ok(&[
-        "sign",
-        "--key",
-        "keys/policy-1.key",
-        "--expires",
-        "30d",
-        "base.toml",
-        "-o",
-        "v1.bundle",
-    ]);
+    admin.sign("base.toml", "v1.bundle");
     admin.install("trust.toml", "etc/mandate/trust.toml");
     admin.install("v1.bundle", "etc/mandate/policy.d/10-base.bundle");
     assert_eq!(bundle_source(&admin.sources())["status"], "verified");

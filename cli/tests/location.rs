@@ -10,21 +10,9 @@ mod common;
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Output;
 
-use common::Admin;
+use common::{Admin, json_of};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
-
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 /// The 1-based line and column where `needle` starts in `text`.
 fn position(text: &str, needle: &str) -> (u64, u64) {
@@ -77,16 +65,7 @@ fn a_value_from_a_signed_bundle_names_the_bundle() {
     let admin = Admin::with_keys(tmp.path(), &["root-1", "policy-1"]);
     admin.init_trust("system", &[]);
     admin.write_policy("base.toml", 4, "workspace-write");
-    admin.ok(&[
-        "sign",
-        "--key",
-        "keys/policy-1.key",
-        "--expires",
-        "30d",
-        "base.toml",
-        "-o",
-        "base.bundle",
-    ]);
+    admin.sign("base.toml", "base.bundle");
     admin.install("trust.toml", "etc/mandate/trust.toml");
     admin.install("base.bundle", "etc/mandate/policy.d/10-base.bundle");
 

@@ -15,16 +15,7 @@ fn signed_machine(admin: &Admin) {
     admin.init_trust("system", &[]);
     for version in [1, 2, 3] {
         admin.write_policy(&format!("v{version}.toml"), version, "workspace-write");
-        admin.ok(&[
-            "sign",
-            "--key",
-            "keys/policy-1.key",
-            "--expires",
-            "30d",
-            &format!("v{version}.toml"),
-            "-o",
-            &format!("v{version}.bundle"),
-        ]);
+        admin.sign(&format!("v{version}.toml"), &format!("v{version}.bundle"));
     }
     admin.install("trust.toml", "etc/mandate/trust.toml");
     admin.install("v2.bundle", "etc/mandate/policy.d/10-base.bundle");

@@ -110,6 +110,20 @@ impl Admin {
         cmd.args(args).output().unwrap()
     }
 
+    /// Signs `policy` with `keys/policy-1.key` for 30 days into `out`.
+    pub fn sign(&self, policy: &str, out: &str) -> String {
+        self.ok(&[
+            "sign",
+            "--key",
+            "keys/policy-1.key",
+            "--expires",
+            "30d",
+            policy,
+            "-o",
+            out,
+        ])
+    }
+
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
@@ -180,4 +194,15 @@ pub fn skip(reason: &str) {
             );
         }
     }
+}
+
+/// The JSON a command printed, or a panic showing what it printed.
+pub fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
 }
