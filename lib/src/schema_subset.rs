@@ -49,7 +49,7 @@ struct Node {
     enum_values: Option<Vec<Value>>,
     min_length: Option<u64>,
     max_length: Option<u64>,
-    pattern: Option<Regex>,
+    pattern: Option<Pattern>,
     minimum: Option<i64>,
     maximum: Option<i64>,
     items: Option<NodeId>,
@@ -367,12 +367,53 @@ impl Compiler<'_> {
     }
 }
 
+/// A compiled `pattern`.
+#[derive(Clone, Debug)]
+enum Pattern {
+    Regex(Regex),
+    /// [`HOST_PATTERN`], matched by [`is_host_pattern`].
+    Host,
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Regex(r) => r.is_match(s),
+            Pattern::Host => is_host_pattern(s),
+        }
+    }
+}
+
+/// The bundled schema's `domainPattern`: a host name, or `*.` and one. Its
+/// bounded repetitions make a large automaton (about a million
+/// instructions to compile, most of a small resolve's), so it is matched by
+/// [`is_host_pattern`], which a test holds to the compiled expression.
+const HOST_PATTERN: &str = r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+
+/// [`HOST_PATTERN`] without a regular expression: an optional `*.`, then
+/// dot-separated labels of 1 to 63 ASCII letters, digits and hyphens that
+/// start and end with a letter or digit.
+fn is_host_pattern(s: &str) -> bool {
+    let host = s.strip_prefix("*.").unwrap_or(s);
+    !host.is_empty()
+        && host.split('.').all(|label| {
+            let b = label.as_bytes();
+            (1..=63).contains(&b.len())
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
+}
+
 /// A `pattern` whose matches are the same in ECMA-262 (what JSON Schema
 /// means) and in the `regex` crate: `.` outside a class, letter and digit
 /// escapes (`\d`, `\w`, `\b`, `\p{…}` …), nested classes and class set
 /// operations (`&&`, `--`, `~~`), and anything the `regex` crate refuses are
 /// left to the JSON Schema validator.
-fn pattern(source: &str) -> Option<Regex> {
+fn pattern(source: &str) -> Option<Pattern> {
+    if source == HOST_PATTERN {
+        return Some(Pattern::Host);
+    }
     let mut chars = source.chars().peekable();
     let mut in_class = false;
     while let Some(c) = chars.next() {
@@ -396,7 +437,7 @@ fn pattern(source: &str) -> Option<Regex> {
     static COMPILED: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
     let compiled = COMPILED.get_or_init(Mutex::default);
     if let Some(regex) = compiled.lock().ok().and_then(|c| c.get(source).cloned()) {
-        return Some(regex);
+        return Some(Pattern::Regex(regex));
     }
     let regex = regex::RegexBuilder::new(source)
         .size_limit(1 << 20)
@@ -405,7 +446,7 @@ fn pattern(source: &str) -> Option<Regex> {
     if let Ok(mut c) = compiled.lock() {
         c.insert(source.to_owned(), regex.clone());
     }
-    Some(regex)
+    Some(Pattern::Regex(regex))
 }
 
 #[cfg(test)]
@@ -490,6 +531,40 @@ mod tests {
             }
         }
         assert_eq!(compiled, schema.settings().count());
+    }
+
+    #[test]
+    fn the_bundled_domain_pattern_is_the_host_pattern() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/agent-policy.schema.json"))
+                .expect("bundled schema");
+        assert_eq!(
+            schema["$defs"]["domainPattern"]["pattern"].as_str(),
+            Some(HOST_PATTERN),
+            "the hand-written matcher no longer stands for the bundled pattern"
+        );
+        let host = |s: &str| is_host_pattern(s);
+        assert!(host("github.com") && host("*.npmjs.org") && host("A-1.b") && host("x"));
+        let long = "a".repeat(63);
+        assert!(host(&format!("{long}.com")));
+        assert!(!host(&format!("a{long}.com")));
+        for bad in [
+            "", "*.", "*", "a.", ".a", "a..b", "-a.com", "a-.com", "*.*.a", "a_b.com", "é.com",
+            "a.com\n",
+        ] {
+            assert!(!host(bad), "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The hand-written matcher and the compiled expression agree.
+        #[test]
+        fn the_host_matcher_is_the_expression(
+            s in "(\\*\\.)?[a-zA-Z0-9.*_-]{0,12}|([a-z0-9-]{0,3}\\.){0,3}[a-z0-9-]{60,66}"
+        ) {
+            let regex = Regex::new(HOST_PATTERN).expect("compiles");
+            proptest::prop_assert_eq!(is_host_pattern(&s), regex.is_match(&s), "{:?}", s);
+        }
     }
 
     #[test]
