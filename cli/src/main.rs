@@ -354,9 +354,21 @@ fn admin_command(command: &Command) -> Option<(&'static str, commands::scope::Ta
     })
 }
 
+/// The command line, parsed. The command definition clap builds for it is
+/// left to process exit: freeing it costs as much as a small command's work.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|matches| Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command)));
+    std::mem::forget(command);
+    parsed
+}
+
 fn main() -> ExitCode {
     let json = std::env::args_os().any(|a| a == "--json");
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         // A machine option after the name of a command that does not read
         // a machine: the command's own refusal, with its hint.
