@@ -215,7 +215,9 @@ pub mod domain {
         };
         let parsed = url::Url::parse(&with_scheme).map_err(|e| error(raw, e.to_string()))?;
         let host = match parsed.host() {
-            Some(url::Host::Domain(d)) => d.trim_end_matches('.').to_owned(),
+            // One trailing dot is the root of a fully qualified name; more
+            // are empty labels, refused below.
+            Some(url::Host::Domain(d)) => d.strip_suffix('.').unwrap_or(d).to_owned(),
             Some(url::Host::Ipv4(ip)) => ip.to_string(),
             // An IPv4-mapped IPv6 address reaches the IPv4 host.
             Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
@@ -224,8 +226,17 @@ pub mod domain {
             },
             None => return Err(error(raw, "it names no host")),
         };
-        if host.is_empty() || host.contains("..") {
+        if host.is_empty() || host.contains("..") || host.ends_with('.') {
             return Err(error(raw, "it names no host"));
+        }
+        // A scheme the URL standard does not know (`foo://Host`) leaves its
+        // host opaque: not lower-cased, no IPv4 spellings. Read it as the
+        // network host it names, so that every spelling has one form.
+        if !matches!(
+            parsed.scheme(),
+            "http" | "https" | "ws" | "wss" | "ftp" | "file"
+        ) {
+            return self::host(&host);
         }
         Ok(host)
     }
@@ -766,10 +777,22 @@ mod tests {
             ("[2001:DB8:0:0::1]", "[2001:db8::1]"),
             ("*.Acme.Example.", "*.acme.example"),
             ("*", "*"),
+            // An unknown scheme's host is read as a network host too.
+            ("a.pastebinhtt.comp://167", "0.0.0.167"),
+            ("foo://PASTEBIN.com/x", "pastebin.com"),
         ] {
             assert_eq!(normalise(ValueKind::Domain, raw).unwrap(), want, "{raw}");
         }
-        for bad in ["", " ", "a b.com", "*.127.0.0.1", "http://", "a..b"] {
+        for bad in [
+            "",
+            " ",
+            "a b.com",
+            "*.127.0.0.1",
+            "http://",
+            "a..b",
+            "a.b..",
+            "A.9.5..",
+        ] {
             assert!(normalise(ValueKind::Domain, bad).is_err(), "{bad:?}");
         }
     }
