@@ -978,31 +978,12 @@ fn resolve_key(
     })
 }
 
-fn insert_nested(map: &mut Map<String, Value>, key: &str, value: Value) {
-    match key.split_once('.') {
-        None => {
-            map.insert(key.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let inner = map
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(inner) = inner {
-                insert_nested(inner, rest, value);
-            }
-        }
-    }
-}
-
 impl Effective {
     /// The effective settings as a nested table: every setting that has a
     /// value, by its dotted key (`sandbox.mode` is `{"sandbox": {"mode": …}}`).
     pub fn settings(&self) -> Value {
-        let mut settings = Map::new();
-        for (key, report) in self.keys.iter().filter(|(_, r)| !r.value.is_null()) {
-            insert_nested(&mut settings, key, report.value.clone());
-        }
-        Value::Object(settings)
+        // The table serialization writes, as a value: one way to nest.
+        serde_json::to_value(Nested::of(&self.keys)).unwrap_or_default()
     }
 }
 
@@ -1031,7 +1012,8 @@ enum Nested<'a> {
 }
 
 impl<'a> Nested<'a> {
-    /// Every set value of `keys`, nested as [`insert_nested`] nests them.
+    /// Every set value of `keys`, nested by the parts of its dotted key (a
+    /// key under one that holds a value is left out; a value replaces a table).
     fn of(keys: &'a BTreeMap<String, KeyReport>) -> Nested<'a> {
         let mut root = BTreeMap::new();
         for (key, report) in keys.iter().filter(|(_, r)| !r.value.is_null()) {
