@@ -565,15 +565,13 @@ pub(crate) fn value_hash(value: &Value) -> u64 {
             Value::Object(map) => {
                 h.write_u8(5);
                 h.write_usize(map.len());
-                // Order-independent, as map equality is.
-                let mut sum = 0u64;
+                // `Map` iterates in key order whatever the insertion order
+                // (`map_hash_ignores_insertion_order` holds it to that), so
+                // equal maps feed the same sequence into one hasher.
                 for (k, v) in map {
-                    let mut entry = DefaultHasher::new();
-                    k.hash(&mut entry);
-                    feed(v, &mut entry);
-                    sum = sum.wrapping_add(entry.finish());
+                    k.hash(h);
+                    feed(v, h);
                 }
-                h.write_u64(sum);
             }
         }
     }
@@ -1419,6 +1417,25 @@ mod tests {
 
     fn text_norm(item: &Value) -> Norm {
         Norm::of(ValueKind::Text, item, &KindContext::default())
+    }
+
+    #[test]
+    fn map_hash_ignores_insertion_order() {
+        // `value_hash` feeds a map's entries in iteration order: that order
+        // must not depend on how the map was built, or equal maps would
+        // hash apart (and a repeated table would survive de-duplication).
+        let mut ab = Map::new();
+        ab.insert("a".into(), json!(1));
+        ab.insert("b".into(), json!([true, "x"]));
+        let mut ba = Map::new();
+        ba.insert("b".into(), json!([true, "x"]));
+        ba.insert("a".into(), json!(1));
+        assert_eq!(ab.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(ba.keys().collect::<Vec<_>>(), ["a", "b"]);
+        let (ab, ba) = (Value::Object(ab), Value::Object(ba));
+        assert_eq!(ab, ba);
+        assert_eq!(value_hash(&ab), value_hash(&ba));
+        assert_ne!(value_hash(&ab), value_hash(&json!({"a": 1})));
     }
 
     #[test]

@@ -51,7 +51,12 @@ impl LineIndex {
     /// Indexes `text`.
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let wide = if text.is_ascii() {
             Vec::new()
         } else {
@@ -94,7 +99,23 @@ impl LineIndex {
 /// The 1-based line and column (in characters) of byte `offset` in `text`;
 /// [`LineIndex`] for one position.
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
-    LineIndex::new(text).position(offset)
+    // Only the text before the offset is read: a header near the top of a
+    // long document is found without indexing the rest.
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text.as_bytes()[..offset];
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before[..start].iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + text[start..offset].chars().count();
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 /// A TOML syntax error: the bytes it is about, and what is wrong.
@@ -459,6 +480,17 @@ impl<'t> TomlTree<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// One position read directly is the one the index gives.
+        #[test]
+        fn line_col_is_the_index_position(
+            text in "(a|é|\n|\r\n|\u{1F600}|xyz){0,40}",
+            offset in 0usize..200,
+        ) {
+            proptest::prop_assert_eq!(line_col(&text, offset), LineIndex::new(&text).position(offset));
+        }
+    }
 
     #[test]
     fn positions_are_one_based() {

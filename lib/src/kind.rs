@@ -172,6 +172,15 @@ pub mod domain {
         if text == "*" {
             return Ok("*".into());
         }
+        // Most entries are already canonical names or `*.` patterns of one.
+        if is_plain_name(text) {
+            return Ok(text.to_owned());
+        }
+        if let Some(rest) = text.strip_prefix("*.")
+            && is_plain_name(rest)
+        {
+            return Ok(text.to_owned());
+        }
         let is_url = text.contains("://");
         if let Some(rest) = text.strip_prefix("*.")
             && !rest.contains(['*', '?'])
@@ -199,11 +208,12 @@ pub mod domain {
         if text.is_empty() {
             return Err(error(raw, "it is empty"));
         }
-        if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(error(raw, "it holds white space or control characters"));
-        }
+        // A plain name holds neither white space nor control characters.
         if is_plain_name(text) {
             return Ok(text.to_owned());
+        }
+        if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(error(raw, "it holds white space or control characters"));
         }
         // Parse as a URL (adding a scheme where there is none) with the
         // WHATWG rules that browsers and fetch libraries apply: lower case,
@@ -248,19 +258,29 @@ pub mod domain {
     /// (so no spelling of an IPv4 address). Most names in policy are; they
     /// skip the parser, which is most of the cost of a long list.
     pub(super) fn is_plain_name(text: &str) -> bool {
-        !text.is_empty()
-            && text.len() <= 253
-            && text.split('.').all(|label| {
-                (1..=63).contains(&label.len())
-                    && !label.starts_with("xn--")
-                    && label
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            })
-            && text
-                .rsplit('.')
-                .next()
-                .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_lowercase()))
+        let bytes = text.as_bytes();
+        if bytes.is_empty() || bytes.len() > 253 {
+            return false;
+        }
+        // One pass: each label is checked when the dot (or the end) after
+        // it is reached.
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'.' {
+                if !is_plain_label(&bytes[start..i]) {
+                    return false;
+                }
+                start = i + 1;
+            } else if !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                return false;
+            }
+        }
+        let last = &bytes[start..];
+        is_plain_label(last) && last[0].is_ascii_lowercase()
+    }
+
+    fn is_plain_label(label: &[u8]) -> bool {
+        (1..=63).contains(&label.len()) && !label.starts_with(b"xn--")
     }
 
     /// A URL with its host canonical (scheme and host lower case, IDNA,
@@ -363,15 +383,17 @@ pub enum Reach {
 /// A canonical value placed in its kind's tree, for set relations.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Norm {
-    /// A node of the tree: `key` lists its components from the root
-    /// (a domain's labels right to left, a path's components), joined by `/`.
+    /// A node of the tree: its key lists its components from the root
+    /// (a domain's labels right to left, a path's components), joined by
+    /// `/`; [`Norm::key`] and [`Norm::text`] read it.
     Node {
-        /// The components, joined by `/` (empty for the root).
-        key: String,
+        /// The key, then the canonical text (for globs), in one string
+        /// (one allocation per entry of a long list, not two).
+        parts: String,
+        /// Where the key ends and the text begins in `parts`.
+        split: usize,
         /// What the entry covers.
         reach: Reach,
-        /// The canonical text, for globs.
-        text: String,
     },
     /// A glob matched against the canonical text (any other `*` or `?`).
     Glob(String),
@@ -401,13 +423,15 @@ impl Norm {
                 if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
                     return node(format!("#{host}"), reach, text);
                 }
-                let mut key = String::with_capacity(host.len());
-                for (i, label) in host.rsplit('.').enumerate() {
-                    if i > 0 {
-                        key.push('/');
-                    }
-                    key.push_str(label);
+                // The labels right to left: `a.example.com` is `com/example/a`.
+                let mut key = String::with_capacity(host.len() + text.len());
+                let mut end = host.len();
+                while let Some(dot) = host[..end].rfind('.') {
+                    key.push_str(&host[dot + 1..end]);
+                    key.push('/');
+                    end = dot;
                 }
+                key.push_str(&host[..end]);
                 node(key, reach, text)
             }
             ValueKind::Path => {
@@ -435,76 +459,76 @@ impl Norm {
             Norm::Glob(g) => Some(g),
             Norm::Equal(Value::String(s)) => Some(s),
             Norm::Equal(_) => None,
-            Norm::Node { text, .. } => Some(text),
+            Norm::Node { parts, split, .. } => Some(&parts[*split..]),
+        }
+    }
+
+    /// A node's key and reach; `None` for globs and values compared by equality.
+    pub fn key(&self) -> Option<(&str, Reach)> {
+        match self {
+            Norm::Node {
+                parts,
+                split,
+                reach,
+            } => Some((&parts[..*split], *reach)),
+            Norm::Glob(_) | Norm::Equal(_) => None,
         }
     }
 
     /// Whether every thing `other` denotes is one this entry denotes.
     pub fn covers(&self, other: &Norm) -> bool {
-        match (self, other) {
-            (
-                Norm::Node {
-                    key: k, reach: m, ..
-                },
-                Norm::Node {
-                    key: e, reach: n, ..
-                },
-            ) => {
+        match (self.key(), other.key(), self, other) {
+            (Some((k, m)), Some((e, n)), ..) => {
                 if k == e {
                     match m {
-                        Reach::Exact => *n == Reach::Exact,
+                        Reach::Exact => n == Reach::Exact,
                         Reach::Subtree => true,
-                        Reach::Below => *n == Reach::Below,
+                        Reach::Below => n == Reach::Below,
                     }
                 } else {
-                    *m != Reach::Exact && is_below(e, k)
+                    m != Reach::Exact && is_below(e, k)
                 }
             }
-            (Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, t)),
-            (Norm::Equal(a), Norm::Equal(b)) => a == b,
+            (.., Norm::Glob(g), other) => other.text().is_some_and(|t| glob::matches(g, t)),
+            (.., Norm::Equal(a), Norm::Equal(b)) => a == b,
             _ => false,
         }
     }
 
     /// Whether some thing is denoted by both.
     pub fn intersects(&self, other: &Norm) -> bool {
-        match (self, other) {
-            (
-                Norm::Node {
-                    key: k, reach: m, ..
-                },
-                Norm::Node {
-                    key: e, reach: n, ..
-                },
-            ) => {
+        match (self.key(), other.key(), self, other) {
+            (Some((k, m)), Some((e, n)), ..) => {
                 if k == e {
                     !matches!(
                         (m, n),
                         (Reach::Exact, Reach::Below) | (Reach::Below, Reach::Exact)
                     )
                 } else if is_below(e, k) {
-                    *m != Reach::Exact
+                    m != Reach::Exact
                 } else if is_below(k, e) {
-                    *n != Reach::Exact
+                    n != Reach::Exact
                 } else {
                     false
                 }
             }
-            (Norm::Glob(g), other) | (other, Norm::Glob(g)) => {
+            (.., Norm::Glob(g), other) | (.., other, Norm::Glob(g)) => {
                 other.text().is_some_and(|t| glob::matches(g, t))
                     || other.covers(&Norm::Glob(g.clone()))
             }
-            (Norm::Equal(a), Norm::Equal(b)) => a == b,
+            (.., Norm::Equal(a), Norm::Equal(b)) => a == b,
             _ => false,
         }
     }
 }
 
-fn node(key: String, reach: Reach, text: &str) -> Norm {
+fn node(mut key: String, reach: Reach, text: &str) -> Norm {
+    let split = key.len();
+    key.push_str(text);
     Norm::Node {
-        key,
+        parts: key,
+        split,
         reach,
-        text: text.to_owned(),
     }
 }
 
@@ -571,10 +595,11 @@ impl<T> NormSet<T> {
         let i = self.items.len();
         let mut same_key = None;
         match &norm {
-            Norm::Node { key, .. } => {
+            Norm::Node { parts, split, .. } => {
+                let key = &parts[..*split];
                 same_key = self.nodes.insert(key_hash(key), i);
                 if let Some(keys) = self.keys.get_mut() {
-                    keys.insert(key.clone());
+                    keys.insert(key.to_owned());
                 }
             }
             Norm::Glob(g) => self.globs.push((g.clone(), i)),
@@ -590,7 +615,8 @@ impl<T> NormSet<T> {
         let i = self.items.len();
         let previous = self.same_key.pop().flatten();
         match &norm {
-            Norm::Node { key, .. } => {
+            Norm::Node { parts, split, .. } => {
+                let key = &parts[..*split];
                 let hash = key_hash(key);
                 match previous {
                     Some(p) => self.nodes.insert(hash, p),
@@ -632,7 +658,7 @@ impl<T> NormSet<T> {
             at = self.same_key[i];
             Some(i)
         })
-        .filter(move |&i| matches!(&self.items[i].0, Norm::Node { key: k, .. } if k == key))
+        .filter(move |&i| self.items[i].0.key().is_some_and(|(k, _)| k == key))
     }
 
     /// Every node key, sorted.
@@ -640,10 +666,7 @@ impl<T> NormSet<T> {
         self.keys.get_or_init(|| {
             self.items
                 .iter()
-                .filter_map(|(n, _)| match n {
-                    Norm::Node { key, .. } => Some(key.clone()),
-                    _ => None,
-                })
+                .filter_map(|(n, _)| n.key().map(|(key, _)| key.to_owned()))
                 .collect()
         })
     }
@@ -667,7 +690,12 @@ impl<T> NormSet<T> {
         let mut best: Option<usize> = None;
         let mut consider = |i: usize| best = Some(best.map_or(i, |b| b.min(i)));
         match item {
-            Norm::Node { key, reach, .. } => {
+            Norm::Node {
+                parts,
+                split,
+                reach,
+            } => {
+                let key = &parts[..*split];
                 // The key and every ancestor (each prefix that ends before
                 // a `/`, and the root), hashed in one pass over the key.
                 let mut visit = |k: &str, hash: u64| {
@@ -847,6 +875,12 @@ mod tests {
             if domain::is_plain_name(&raw) {
                 prop_assert_eq!(host_by_url(&raw), Some(raw.clone()));
                 prop_assert_eq!(domain::host(&raw).ok(), Some(raw.clone()));
+                // A `*.` pattern of one is what the parser makes of its host.
+                let pattern = format!("*.{raw}");
+                prop_assert_eq!(
+                    normalise(ValueKind::Domain, &pattern).ok(),
+                    host_by_url(&raw).map(|h| format!("*.{h}"))
+                );
             }
         }
     }

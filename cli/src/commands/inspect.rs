@@ -139,10 +139,18 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
         effective.keys.retain(|k, _| keys.contains(k));
     }
     if !args.include_overridden {
-        for report in effective.keys.values_mut() {
-            report.overridden.clear();
-            report.merged.clear();
-        }
+        // Not printed: left to exit with the rest (see `release_at_exit`).
+        let unprinted: Vec<_> = effective
+            .keys
+            .values_mut()
+            .map(|r| {
+                (
+                    std::mem::take(&mut r.overridden),
+                    std::mem::take(&mut r.merged),
+                )
+            })
+            .collect();
+        release_at_exit(unprinted);
     }
     if globals.json {
         output::json(&effective)?;
