@@ -157,6 +157,23 @@ pub fn normalise_value(kind: ValueKind, value: &Value) -> Result<Value, KindErro
     }
 }
 
+/// [`normalise_value`] of a value it may take apart: one already in its
+/// canonical form is moved, not copied (most elements of a long list are).
+/// On error the value comes back with the reason.
+pub fn normalise_value_owned(kind: ValueKind, value: Value) -> Result<Value, (KindError, Value)> {
+    let canonical = match (kind, &value) {
+        (ValueKind::Domain, Value::String(s)) => domain::is_canonical(s),
+        (ValueKind::Path | ValueKind::Name, Value::String(_))
+        | (ValueKind::McpServer, Value::Object(_)) => false,
+        // Kept as written (see `normalise`, `normalise_value`).
+        _ => true,
+    };
+    if canonical {
+        return Ok(value);
+    }
+    normalise_value(kind, &value).map_err(|e| (e, value))
+}
+
 /// Domains: hosts and domain patterns.
 pub mod domain {
     use super::{KindError, ValueKind, kind_error};
@@ -173,12 +190,7 @@ pub mod domain {
             return Ok("*".into());
         }
         // Most entries are already canonical names or `*.` patterns of one.
-        if is_plain_name(text) {
-            return Ok(text.to_owned());
-        }
-        if let Some(rest) = text.strip_prefix("*.")
-            && is_plain_name(rest)
-        {
+        if is_canonical(text) {
             return Ok(text.to_owned());
         }
         let is_url = text.contains("://");
@@ -249,6 +261,12 @@ pub mod domain {
             return self::host(&host);
         }
         Ok(host)
+    }
+
+    /// Whether `text` is a plain name ([`is_plain_name`]) or a `*.` pattern
+    /// of one: already canonical, as [`normalise`] would write it.
+    pub(super) fn is_canonical(text: &str) -> bool {
+        is_plain_name(text) || text.strip_prefix("*.").is_some_and(is_plain_name)
     }
 
     /// Whether `text` is already a canonical host name, one the URL parser
@@ -882,6 +900,24 @@ mod tests {
                     host_by_url(&raw).map(|h| format!("*.{h}"))
                 );
             }
+        }
+    }
+
+    proptest! {
+        /// Taking a value gives what copying it gives, for every kind.
+        #[test]
+        fn owned_normalisation_is_normalisation(
+            raw in "[ a-zA-Z0-9.*/~:-]{0,16}|(\\*\\.)?([a-z0-9-]{1,6}\\.){0,3}[a-z][a-z0-9-]{0,5}",
+            kind in proptest::sample::select(vec![
+                ValueKind::Domain, ValueKind::Path, ValueKind::Name,
+                ValueKind::Command, ValueKind::McpServer, ValueKind::Text,
+            ]),
+        ) {
+            let value = Value::String(raw);
+            let copied = normalise_value(kind, &value).map_err(|e| e.to_string());
+            let taken = normalise_value_owned(kind, value.clone())
+                .map_err(|(e, back)| { assert_eq!(back, value); e.to_string() });
+            prop_assert_eq!(copied, taken);
         }
     }
 

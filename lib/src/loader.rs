@@ -14,7 +14,7 @@ use crate::fsafe::{FileError, TrustedTree};
 use crate::layer::{Layer, session_layer};
 use crate::paths::{DEFAULT_DOMAIN, Platform};
 use crate::resolve::{
-    Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack,
+    Detail, Diagnostic, Effective, Severity, SourceReport, SourceStatus, Stack, resolve_stack,
 };
 use crate::schema::Schema;
 use crate::source::{Location, SourceKind};
@@ -151,7 +151,15 @@ impl Resolver {
 
     /// Reads every source and resolves.
     pub fn resolve(&self, env: &Environment) -> Result<Effective, Error> {
-        let stack = self.load(env)?;
+        self.resolve_with(env, Detail::Full)
+    }
+
+    /// [`Resolver::resolve`], keeping only as much of what lost as `detail` says.
+    pub fn resolve_with(&self, env: &Environment, detail: Detail) -> Result<Effective, Error> {
+        let stack = Stack {
+            detail,
+            ..self.load(env)?
+        };
         Ok(resolve_stack(&self.schema, stack))
     }
 

@@ -10,7 +10,7 @@
 //! 3. When a managed layer could not be read or verified (and no last known
 //!    good copy stands in), every setting is held at its lockdown value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -236,6 +236,25 @@ pub struct Stack {
     pub trust: TrustSummary,
     /// The user the agent runs as, for `~` in paths (see [`crate::kind`]).
     pub kind_context: KindContext,
+    /// How much of what lost the result keeps.
+    pub detail: Detail,
+}
+
+/// How much of what lost a resolution keeps beside the values.
+///
+/// Either way every value, its source and location, and every refusal are
+/// there; [`Detail::Values`] leaves out only the records a reader of values
+/// does not print, so that a long list merged by union is not also kept as
+/// each layer wrote it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: the proposals that were overridden, and each layer's list
+    /// a union merged ([`KeyReport::overridden`], [`KeyReport::merged`]).
+    #[default]
+    Full,
+    /// The values with their provenance and refusals; `overridden` and
+    /// `merged` are left empty.
+    Values,
 }
 
 impl Stack {
@@ -421,12 +440,12 @@ pub fn resolve(schema: &Schema, layers: Vec<Layer>) -> Effective {
 }
 
 struct Candidate<'a> {
+    /// The value (`null` for a list a union takes: see `resolve_stack`).
     value: &'a Value,
     source: SourceKind,
     location: &'a Location,
     /// Where the value lives in the stack (layer, entry), for a layer's
-    /// proposal: a union's `merged` record takes it from there at the end
-    /// instead of copying it.
+    /// proposal.
     origin: Option<(usize, usize)>,
 }
 
@@ -443,6 +462,20 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
             std::cmp::Reverse(l.rank),
         )
     });
+    // A union consumes every layer's list: the lists are taken out of their
+    // layers before anything borrows them, so that their elements move into
+    // the result instead of being copied (`resolve_key`). In lockdown the
+    // proposals are only read.
+    let mut union_lists: HashMap<(usize, usize), Value> = HashMap::new();
+    if !stack.lockdown {
+        for (l, layer) in stack.layers.iter_mut().enumerate() {
+            for (n, e) in layer.settings.iter_mut().enumerate() {
+                if e.value.is_array() && schema.get(&e.key).is_some_and(Setting::merges_by_union) {
+                    union_lists.insert((l, n), std::mem::take(&mut e.value));
+                }
+            }
+        }
+    }
     let managed: Vec<(usize, &Layer)> = stack
         .layers
         .iter()
@@ -486,8 +519,6 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
     }
 
     let mut keys = BTreeMap::new();
-    // Union records still to be filled with their layer's list: (key, origins).
-    let mut pending = Vec::new();
     let mut diagnostics = std::mem::take(&mut stack.diagnostics);
     for setting in schema.settings() {
         let key = setting.key.as_str();
@@ -538,31 +569,14 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
                 .collect();
             lockdown_report(setting, &req, &raw, &candidates)
         } else {
-            resolve_key(schema, setting, &req, &candidates)
+            let lists = candidates
+                .iter()
+                .map(|c| c.origin.and_then(|o| union_lists.remove(&o)))
+                .collect();
+            resolve_key(schema, setting, &req, &candidates, lists, stack.detail)
         };
         if let Some(report) = report {
-            // `merged` holds one record per candidate, in order.
-            let origins: Vec<Option<(usize, usize)>> = report
-                .merged
-                .iter()
-                .zip(&candidates)
-                .map(|(_, c)| c.origin)
-                .collect();
-            if origins.iter().any(Option::is_some) {
-                pending.push((setting.key.clone(), origins));
-            }
             keys.insert(setting.key.clone(), report);
-        }
-    }
-    // Resolution is done with the layers: each union record takes the list
-    // its layer proposed (every other use has been made of it).
-    for (key, origins) in pending {
-        if let Some(report) = keys.get_mut(&key) {
-            for (m, origin) in report.merged.iter_mut().zip(origins) {
-                if let Some((l, n)) = origin {
-                    m.value = std::mem::take(&mut stack.layers[l].settings[n].value);
-                }
-            }
         }
     }
 
@@ -769,11 +783,15 @@ fn refused(c: &Candidate, r: Refusal, value: Value) -> Rejected {
     }
 }
 
+/// Resolves one setting from its candidates, highest first. `lists` holds,
+/// beside each candidate, the list a union takes from its layer.
 fn resolve_key(
     schema: &Schema,
     setting: &Setting,
     req: &Requirement,
     candidates: &[Candidate],
+    lists: Vec<Option<Value>>,
+    detail: Detail,
 ) -> Option<KeyReport> {
     let schema_location = schema.location();
     let requirement_default = req.default_value().map(|(v, s)| (v.clone(), s.clone()));
@@ -822,35 +840,35 @@ fn resolve_key(
     let mut merged = Vec::new();
     let mut winner: Option<(Value, &Candidate)> = None;
 
-    let union =
-        setting.kind == Kind::Array && setting.merge == ListMerge::Union && !candidates.is_empty();
+    let union = setting.merges_by_union() && !candidates.is_empty();
     if union {
         // Every layer's elements apply; the highest contributor is named as
         // the source, and each element is attributed to the first layer
         // that proposed it (kept beside the de-duplicated list, not rescanned).
         let mut unique = UniqueValues::default();
         let mut owner: Vec<usize> = Vec::new();
-        for (n, c) in candidates.iter().enumerate() {
-            for item in c.value.as_array().into_iter().flatten() {
-                match setting.canonical_item(item) {
+        for (n, (c, list)) in candidates.iter().zip(lists).enumerate() {
+            let items = match list {
+                Some(Value::Array(items)) => items,
+                _ => c.value.as_array().cloned().unwrap_or_default(),
+            };
+            if detail == Detail::Full {
+                merged.push(Overridden {
+                    value: Value::Array(items.clone()),
+                    source: c.source.name().into(),
+                    location: c.location.clone(),
+                });
+            }
+            for item in items {
+                match setting.canonical_item_owned(item) {
                     Ok(item) => {
                         if unique.insert_owned(item) {
                             owner.push(n);
                         }
                     }
-                    Err(e) => rejected.push(refused(c, kind_refusal(schema, e), item.clone())),
+                    Err((e, item)) => rejected.push(refused(c, kind_refusal(schema, e), item)),
                 }
             }
-            // The list itself is moved in by `resolve_stack` once
-            // resolution no longer reads the layers.
-            merged.push(Overridden {
-                value: match c.origin {
-                    Some(_) => Value::Null,
-                    None => c.value.clone(),
-                },
-                source: c.source.name().into(),
-                location: c.location.clone(),
-            });
         }
         let head = &candidates[0];
         let all = unique.into_vec();
@@ -880,6 +898,7 @@ fn resolve_key(
                         Some(r) if c.source != SourceKind::Default => {
                             rejected.push(refused(c, r, c.value.clone()));
                         }
+                        _ if detail == Detail::Values => {}
                         _ => overridden.push(Overridden {
                             value: c.value.clone(),
                             source: c.source.name().into(),

@@ -230,6 +230,18 @@ impl Setting {
         normalise_value(self.value_kind, item)
     }
 
+    /// [`Setting::canonical_item`] of an element it may take: moved when
+    /// already canonical; given back with the error when its kind cannot
+    /// read it.
+    pub fn canonical_item_owned(&self, item: Value) -> Result<Value, (KindError, Value)> {
+        crate::kind::normalise_value_owned(self.value_kind, item)
+    }
+
+    /// Whether every layer's list of this setting applies (a list merged by union).
+    pub fn merges_by_union(&self) -> bool {
+        self.kind == Kind::Array && self.merge == ListMerge::Union
+    }
+
     /// Whether the setting is a list of strings (so `pattern` applies element-wise).
     pub fn items_are_strings(&self) -> bool {
         if self.kind != Kind::Array {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use mandate::resolve::{
-    Diagnostic, Effective, KeyReport, Rejected, SourceReport, Status, TrustSummary,
+    Detail, Diagnostic, Effective, KeyReport, Rejected, SourceReport, Status, TrustSummary,
 };
 use mandate::{Environment, Resolver};
 use serde::Serialize;
@@ -93,8 +93,13 @@ struct SourcesJson<'e> {
 
 /// Resolves with the global options.
 pub fn resolve(globals: &Globals) -> Result<(Resolver, Effective), CliError> {
+    resolve_with(globals, Detail::Full)
+}
+
+/// [`resolve`], keeping only as much of what lost as `detail` says.
+fn resolve_with(globals: &Globals, detail: Detail) -> Result<(Resolver, Effective), CliError> {
     let resolver = Resolver::with_schema_file(globals.options())?;
-    let effective = resolver.resolve(&Environment::capture())?;
+    let effective = resolver.resolve_with(&Environment::capture(), detail)?;
     Ok((resolver, effective))
 }
 
@@ -133,24 +138,16 @@ fn report_degraded(globals: &Globals, effective: &Effective) {
 
 /// Prints the effective configuration; exit 3 when it is degraded.
 pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
-    let (resolver, mut effective) = resolve(globals)?;
+    // What lost is printed only on request.
+    let detail = if args.include_overridden {
+        Detail::Full
+    } else {
+        Detail::Values
+    };
+    let (resolver, mut effective) = resolve_with(globals, detail)?;
     if let Some(key) = &args.key {
         let keys = group(&resolver, key)?;
         effective.keys.retain(|k, _| keys.contains(k));
-    }
-    if !args.include_overridden {
-        // Not printed: left to exit with the rest (see `release_at_exit`).
-        let unprinted: Vec<_> = effective
-            .keys
-            .values_mut()
-            .map(|r| {
-                (
-                    std::mem::take(&mut r.overridden),
-                    std::mem::take(&mut r.merged),
-                )
-            })
-            .collect();
-        release_at_exit(unprinted);
     }
     if globals.json {
         output::json(&effective)?;
@@ -209,7 +206,7 @@ fn known_key(resolver: &Resolver, key: &str) -> Result<(), CliError> {
 
 /// Prints one value: TOML (or JSON with --json); exit 1 when unset.
 pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
-    let (resolver, effective) = resolve(globals)?;
+    let (resolver, effective) = resolve_with(globals, Detail::Values)?;
     let keys = group(&resolver, &args.key)?;
     if resolver.schema().get(&args.key).is_none() {
         // A group: its settings as a TOML table (or a JSON object).
