@@ -35,10 +35,18 @@ pub fn error(line: &str) {
 
 /// Writes a value as pretty JSON to stdout.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<(), crate::CliError> {
-    let text =
-        serde_json::to_string_pretty(value).map_err(|e| crate::CliError::usage(e.to_string()))?;
-    raw(&text);
-    Ok(())
+    // Streamed through a buffer: a long result is never one string in memory.
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match serde_json::to_writer_pretty(&mut stdout, value) {
+        Ok(()) => {
+            let _ = stdout.write_all(b"\n");
+            let _ = stdout.flush();
+            Ok(())
+        }
+        // A closed pipe is not an error worth reporting (as in `out`).
+        Err(e) if e.is_io() => Ok(()),
+        Err(e) => Err(crate::CliError::usage(e.to_string())),
+    }
 }
 
 /// Whether an output path means standard output (`-o -`).
