@@ -127,6 +127,15 @@ impl Constraint {
         setting: &Setting,
         table: &Map<String, Value>,
     ) -> Result<Constraint, ConstraintError> {
+        Constraint::from_owned_table(setting, table.clone())
+    }
+
+    /// [`Constraint::from_table`] of a table it may take apart: the entries
+    /// of a long `within` list are moved, not copied.
+    pub fn from_owned_table(
+        setting: &Setting,
+        table: Map<String, Value>,
+    ) -> Result<Constraint, ConstraintError> {
         let mut c = Constraint::default();
         if table.is_empty() {
             return Err(ConstraintError {
@@ -143,10 +152,9 @@ impl Constraint {
                 op: Some(op.clone()),
                 message,
             };
-            let list = |what: &str| -> Result<Vec<Value>, ConstraintError> {
+            let list = |what: &str| -> Result<&Vec<Value>, ConstraintError> {
                 operand
                     .as_array()
-                    .cloned()
                     .ok_or_else(|| err(format!("`{op}` takes a list of {what}")))
             };
             let is_list = setting.kind == Kind::Array;
@@ -188,15 +196,15 @@ impl Constraint {
             };
             match op.as_str() {
                 "value" => {
-                    c.value = Some(check_value(operand)?);
+                    c.value = Some(check_value(&operand)?);
                 }
                 "default" => {
-                    c.default = Some(check_value(operand)?);
+                    c.default = Some(check_value(&operand)?);
                 }
                 "allowed" | "denied" => {
                     let values = list("values")?
                         .iter()
-                        .map(check_value)
+                        .map(&check_value)
                         .collect::<Result<Vec<_>, _>>()?;
                     if op == "allowed" {
                         c.allowed = Some(values);
@@ -211,7 +219,7 @@ impl Constraint {
                             setting.key
                         )));
                     }
-                    let bound = check_value(operand)?;
+                    let bound = check_value(&operand)?;
                     if op == "min" {
                         c.min = Some(bound);
                     } else {
@@ -239,7 +247,7 @@ impl Constraint {
                     needs_list(&c)?;
                     let values = list("elements")?
                         .iter()
-                        .map(check_item)
+                        .map(&check_item)
                         .collect::<Result<Vec<_>, _>>()?;
                     if op == "includes" {
                         c.includes = values;
@@ -251,10 +259,15 @@ impl Constraint {
                     needs_list(&c)?;
                     // Entries may be patterns the elements' schema refuses
                     // (`*.x`, `/x/*`), so they are only made canonical.
-                    let entries = list("elements or glob patterns")?
-                        .iter()
+                    let Value::Array(entries) = operand else {
+                        return Err(err(format!(
+                            "`{op}` takes a list of elements or glob patterns"
+                        )));
+                    };
+                    let entries = entries
+                        .into_iter()
                         .map(|v| {
-                            setting.canonical_item(v).map_err(|e| {
+                            setting.canonical_item_owned(v).map_err(|(e, _)| {
                                 err(format!("`within` entry for \"{}\": {e}", setting.key))
                             })
                         })

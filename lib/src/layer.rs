@@ -416,8 +416,8 @@ fn walk_requirements(
         locate,
         problems,
         &mut |setting, key, value, path, problems| {
-            match value.as_object() {
-            Some(table) => match Constraint::from_table(setting, table) {
+            match value {
+            Value::Object(table) => match Constraint::from_owned_table(setting, table) {
                 Ok(c) => out.push(Entry {
                     key,
                     value: c,
@@ -429,7 +429,7 @@ fn walk_requirements(
                     problems.push(problem(locate, &at, Some(&key), e.message));
                 }
             },
-            None => problems.push(problem(
+            _ => problems.push(problem(
                 locate,
                 path,
                 Some(&key),
