@@ -552,45 +552,63 @@ impl Hasher for Prehashed {
 
 /// A hash of a JSON value that agrees with `Value` equality: equal values
 /// hash alike (unequal ones may collide, as `1` and `1.0` do).
+///
+/// The value is first written into a reused buffer (a tag and a length
+/// before each part, so that no two values write the same bytes unless
+/// they are equal), then hashed in one call: a few small writes to the
+/// hasher cost more than the whole value at once.
 pub(crate) fn value_hash(value: &Value) -> u64 {
-    fn feed(value: &Value, h: &mut DefaultHasher) {
+    fn feed(value: &Value, out: &mut Vec<u8>) {
+        let len = |out: &mut Vec<u8>, n: usize| out.extend_from_slice(&(n as u64).to_le_bytes());
         match value {
-            Value::Null => h.write_u8(0),
-            Value::Bool(b) => {
-                h.write_u8(1);
-                b.hash(h);
-            }
+            Value::Null => out.push(0),
+            Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
             Value::Number(n) => {
-                h.write_u8(2);
+                out.push(2);
                 // Equal numbers have equal f64 images; 0.0 and -0.0 are equal.
                 let f = n.as_f64().unwrap_or(0.0);
-                h.write_u64(if f == 0.0 { 0 } else { f.to_bits() });
+                let bits = if f == 0.0 { 0 } else { f.to_bits() };
+                out.extend_from_slice(&bits.to_le_bytes());
             }
             Value::String(s) => {
-                h.write_u8(3);
-                s.hash(h);
+                out.push(3);
+                len(out, s.len());
+                out.extend_from_slice(s.as_bytes());
             }
             Value::Array(items) => {
-                h.write_u8(4);
-                h.write_usize(items.len());
-                items.iter().for_each(|v| feed(v, h));
+                out.push(4);
+                len(out, items.len());
+                items.iter().for_each(|v| feed(v, out));
             }
             Value::Object(map) => {
-                h.write_u8(5);
-                h.write_usize(map.len());
+                out.push(5);
+                len(out, map.len());
                 // `Map` iterates in key order whatever the insertion order
                 // (`map_hash_ignores_insertion_order` holds it to that), so
-                // equal maps feed the same sequence into one hasher.
+                // equal maps write the same bytes.
                 for (k, v) in map {
-                    k.hash(h);
-                    feed(v, h);
+                    len(out, k.len());
+                    out.extend_from_slice(k.as_bytes());
+                    feed(v, out);
                 }
             }
         }
     }
-    let mut h = DefaultHasher::new();
-    feed(value, &mut h);
-    h.finish()
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        feed(value, &mut buffer);
+        let mut h = DefaultHasher::new();
+        h.write(&buffer);
+        // A rare large value does not keep its buffer.
+        if buffer.capacity() > 1 << 16 {
+            *buffer = Vec::new();
+        }
+        h.finish()
+    })
 }
 
 /// The combined requirement on one setting across every accepted managed layer.
