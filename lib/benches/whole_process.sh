@@ -8,14 +8,16 @@
 #   2. the demo resolved unsigned and with every policy file signed;
 #   3. policy.d with 1, 10, 100 and 1,000 small files;
 #   4. 10,000 command rules (managed) plus 10,000 from the user, and its
-#      peak RSS (/usr/bin/time -v) beside the size of the input;
+#      peak RSS (/usr/bin/time -v) beside the size of the input, with the
+#      floor of merely parsing the same two files (`parse_floor`, the TOML
+#      parser mandate reads with, nothing else) in the same run;
 #   5. `codex execpolicy check` over 10,000 prefix rules, when `codex` is
 #      installed (skipped with a message otherwise).
 #
 # Usage (from anywhere in the repository):
 #
 #   apt-get install -y hyperfine time
-#   cargo build --release -p mandate-cli
+#   cargo build --release -p mandate-cli -p mandate --example parse_floor
 #   sh lib/benches/whole_process.sh            # RUNS=50 by default
 #   RUNS=200 sh lib/benches/whole_process.sh
 #
@@ -25,6 +27,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 BIN=${MANDATE:-$PWD/target/release/mandate}
+FLOOR=${PARSE_FLOOR:-$PWD/target/release/examples/parse_floor}
 RUNS=${RUNS:-50}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -33,8 +36,8 @@ if ! command -v hyperfine >/dev/null; then
     echo "hyperfine is needed: apt-get install -y hyperfine" >&2
     exit 1
 fi
-if [ ! -x "$BIN" ]; then
-    echo "$BIN is missing: cargo build --release -p mandate-cli" >&2
+if [ ! -x "$BIN" ] || [ ! -x "$FLOOR" ]; then
+    echo "$BIN or $FLOOR is missing: cargo build --release -p mandate-cli -p mandate --example parse_floor" >&2
     exit 1
 fi
 
@@ -115,12 +118,14 @@ machine "$R"
 } >"$R/home/ana/.config/mandate/config.toml"
 chmod -R go-w "$R"
 RULES="$BIN --root $R --platform linux --user ana"
-bench -n version "$BIN --version" -n '10k+10k rules' "$RULES show --json"
-input=$(cat "$R/etc/mandate/policy.d/10-rules.toml" "$R/home/ana/.config/mandate/config.toml" | wc -c)
+FILES="$R/etc/mandate/policy.d/10-rules.toml $R/home/ana/.config/mandate/config.toml"
+bench -n version "$BIN --version" -n 'parse floor' "$FLOOR $FILES" -n '10k+10k rules' "$RULES show --json"
+input=$(cat $FILES | wc -c)
 if [ -x /usr/bin/time ]; then
     floor=$(/usr/bin/time -v "$BIN" --version 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
+    parse=$(/usr/bin/time -v $FLOOR $FILES 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
     peak=$(/usr/bin/time -v $RULES show --json 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
-    echo "input: $input bytes; peak RSS: $peak kB (--version: $floor kB)"
+    echo "input: $input bytes; peak RSS: $peak kB (--version: $floor kB; parse floor: $parse kB)"
 else
     echo "skipped: peak RSS needs /usr/bin/time (apt-get install -y time)"
 fi
