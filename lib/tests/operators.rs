@@ -7,7 +7,7 @@
 
 use mandate::layer::{Layer, session_layer};
 use mandate::resolve::{
-    Diagnostic, Effective, Precedence, Severity, Stack, Status, digest, resolve_stack,
+    Detail, Diagnostic, Effective, Precedence, Severity, Stack, Status, digest, resolve_stack,
 };
 use mandate::trust::root::{Merge, PrecedenceRule};
 use mandate::{ManagedSource, Schema, SourceKind, resolve};
@@ -1062,6 +1062,78 @@ fn union_lists_combine_every_layer_and_replace_lists_take_the_highest() {
         [("user", &strings(&[O])), ("system", &strings(&[G]))]
     );
     assert!(allowed.merged.is_empty());
+}
+
+#[test]
+fn values_detail_keeps_every_value_source_and_refusal_and_nothing_that_lost() {
+    // Unions (with a repeat, an element a kind refuses and one `within`
+    // removes), replaced lists, overridden scalars: everything a value
+    // reader sees is the same; only the records of what lost are left out.
+    let layers = || {
+        vec![
+            system(&format!(
+                "[settings]\nnetwork.denied_domains = [\"Pastebin.COM\"]\nnetwork.allowed_domains = [\"github.com\"]\nsandbox.mode = \"read-only\"\n\n{}",
+                requirement("sandbox.writable_roots", "within = [\"/opt/*\"]")
+            )),
+            user(
+                "[network]\ndenied_domains = [\"pastebin.com\", \"999.1.1.1\", \"ads.example\"]\nallowed_domains = [\"api.openai.com\"]\n[sandbox]\nmode = \"workspace-write\"\nwritable_roots = [\"/opt/work\", \"/srv/x\"]\n[commands]\nrules = [{ pattern = [\"git\", \"push\"], decision = \"allow\" }]\n",
+            ),
+            settings(
+                SourceKind::Project,
+                PROJECT,
+                "[commands]\nrules = [{ pattern = [\"git\", \"push\"], decision = \"allow\" }, { pattern = [\"rm\"], decision = \"forbidden\" }]\n",
+            ),
+        ]
+    };
+    let resolve_with = |detail| {
+        resolve_stack(
+            schema(),
+            Stack {
+                layers: layers(),
+                domain: "dev.mandate".into(),
+                detail,
+                ..Stack::default()
+            },
+        )
+    };
+    let full = resolve_with(Detail::Full);
+    let values = resolve_with(Detail::Values);
+    assert_eq!(values.digest, full.digest);
+    assert_eq!(values.settings(), full.settings());
+    assert_eq!(values.diagnostics.len(), full.diagnostics.len());
+    assert_eq!(
+        values.keys.keys().collect::<Vec<_>>(),
+        full.keys.keys().collect::<Vec<_>>()
+    );
+    let mut lost = 0;
+    for (key, f) in &full.keys {
+        let v = &values.keys[key];
+        assert_eq!(
+            (&v.value, &v.source, &v.location, v.locked, &v.constraint),
+            (&f.value, &f.source, &f.location, f.locked, &f.constraint),
+            "{key}"
+        );
+        let refused = |r: &mandate::resolve::KeyReport| {
+            r.rejected
+                .iter()
+                .map(|x| (x.value.clone(), x.source.clone(), x.reason.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(refused(v), refused(f), "{key}");
+        assert!(v.overridden.is_empty() && v.merged.is_empty(), "{key}");
+        lost += f.overridden.len() + f.merged.len();
+    }
+    // The full result did have records of what lost, and the union kept
+    // each layer's list as written.
+    assert!(lost >= 5, "{lost}");
+    let denied = &full.keys["network.denied_domains"];
+    assert_eq!(
+        denied.merged[0].value,
+        strings(&["pastebin.com", "999.1.1.1", "ads.example"])
+    );
+    assert_eq!(denied.merged[1].value, strings(&["Pastebin.COM"]));
+    assert_eq!(denied.value, strings(&["pastebin.com", "ads.example"]));
+    assert_eq!(full.keys["sandbox.writable_roots"].rejected.len(), 1);
 }
 
 #[test]
