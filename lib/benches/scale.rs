@@ -20,7 +20,10 @@
 //! `toml::de::DeTable::parse` of every document (the parser documents are
 //! now read with: the floor of reading them), `resolve/N` the whole job:
 //! parse into layers
-//! (schema checks, constraints, locations) and `resolve_stack`. A size whose
+//! (schema checks, constraints, locations) and `resolve_stack`, and
+//! `resolve_values/N` the same job as `show` and `get` do it
+//! ([`Detail::Values`]: no record of overridden proposals or of each
+//! layer's list a union merged). A size whose
 //! single untimed resolve takes longer than [`BUDGET`] is skipped with a
 //! message, and so are the larger ones of its group.
 //!
@@ -41,7 +44,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use mandate::resolve::{Effective, Status, resolve_stack};
+use mandate::resolve::{Detail, Effective, Stack, Status, resolve_stack};
 use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
 use mandate::trust::keys::SecretKey;
 use mandate::trust::root::{TrustRoot, TrustRootBuilder};
@@ -83,6 +86,15 @@ fn resolve(schema: &Schema, docs: &[cases::Doc]) -> Effective {
     resolve_stack(schema, cases::stack(cases::layers(schema, docs)))
 }
 
+/// [`resolve`] as `show` and `get` do it: no record of what lost.
+fn resolve_values(schema: &Schema, docs: &[cases::Doc]) -> Effective {
+    let stack = Stack {
+        detail: Detail::Values,
+        ..cases::stack(cases::layers(schema, docs))
+    };
+    resolve_stack(schema, stack)
+}
+
 /// One untimed resolve: whether the size fits the budget.
 fn within_budget(group: &str, n: usize, job: impl FnOnce() -> Effective) -> bool {
     let start = Instant::now();
@@ -120,6 +132,9 @@ fn grow(c: &mut Criterion, name: &str, sizes: &[usize], make: fn(usize) -> Vec<c
         });
         g.bench_with_input(BenchmarkId::new("resolve", n), &docs, |b, docs| {
             b.iter(|| resolve(schema, black_box(docs)))
+        });
+        g.bench_with_input(BenchmarkId::new("resolve_values", n), &docs, |b, docs| {
+            b.iter(|| resolve_values(schema, black_box(docs)))
         });
     }
     g.finish();
