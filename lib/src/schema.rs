@@ -626,11 +626,14 @@ impl Schema {
             .member("type")
             .and_then(|t| Kind::from_name(t.as_str()?))
             .ok_or_else(|| self.node_error(key, "a setting needs a single \"type\""))?;
-        let text = |name: &str| {
-            node.member(name)
-                .and_then(|v| v.as_str().map(str::to_owned))
+        let text = |name: &str| match node.member(name)?.into_owned() {
+            Value::String(text) => Some(text),
+            _ => None,
         };
-        let enum_values = node.member("enum").and_then(|v| v.as_array().cloned());
+        let enum_values = match node.member("enum").map(Cow::into_owned) {
+            Some(Value::Array(values)) => Some(values),
+            _ => None,
+        };
         let order = match node.member("x-mandate-order").as_deref() {
             None => None,
             Some(Value::Array(order)) => {
