@@ -8,9 +8,11 @@
 //! setting cannot exist until someone decides its lockdown value (and, for
 //! enums and lists, its order and merge strategy).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::kind::{KindError, ValueKind, normalise_value};
@@ -61,8 +63,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn from_schema(node: &Map<String, Value>) -> Option<Kind> {
-        Some(match node.get("type")?.as_str()? {
+    fn from_name(name: &str) -> Option<Kind> {
+        Some(match name {
             "string" => Kind::String,
             "boolean" => Kind::Boolean,
             "integer" => Kind::Integer,
@@ -132,8 +134,11 @@ pub struct Setting {
     pub lockdown: Option<Value>,
     /// The schema default.
     pub default: Option<Value>,
-    /// The setting's schema node, with the root's `$defs` attached.
-    pub(crate) node: Value,
+    /// The setting's schema node, with the root's `$defs` attached
+    /// ([`Setting::node`]); built when first needed for the bundled schema.
+    node: OnceLock<Value>,
+    /// The bundled schema's text of the node, to build it from.
+    lazy: Option<LazyNode>,
     /// Whether the node has no validation keyword beyond `type` and `enum`,
     /// which [`Setting::check`] tests itself: then the JSON Schema validator
     /// could refuse nothing those tests accept, and is not run.
@@ -158,7 +163,117 @@ const PLAIN_KEYWORDS: [&str; 9] = [
     "readOnly",
 ];
 
+/// A setting's schema node in the bundled schema, as text: parsed, with
+/// the definitions it refers to, only when a value first needs it.
+#[derive(Debug)]
+struct LazyNode {
+    node: RawNode<'static>,
+    defs: Arc<LazyDefs>,
+}
+
+/// A schema node read in one pass without building its JSON: the text of
+/// each member, and the nodes of its `properties` read the same way.
+#[derive(Debug, Default)]
+struct RawNode<'a> {
+    /// Every member but `properties`.
+    members: BTreeMap<&'a str, &'a RawValue>,
+    properties: Option<BTreeMap<&'a str, RawNode<'a>>>,
+}
+
+impl<'de> serde::Deserialize<'de> for RawNode<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawNode<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a schema node")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawNode<'de>, A::Error> {
+                let mut node = RawNode::default();
+                while let Some(name) = map.next_key::<&'de str>()? {
+                    if name == "properties" {
+                        node.properties = Some(map.next_value()?);
+                    } else {
+                        node.members.insert(name, map.next_value()?);
+                    }
+                }
+                Ok(node)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+impl RawNode<'_> {
+    /// The node as JSON.
+    fn to_map(&self) -> Option<Map<String, Value>> {
+        let mut map = Map::new();
+        for (name, text) in &self.members {
+            map.insert((*name).to_owned(), serde_json::from_str(text.get()).ok()?);
+        }
+        if let Some(properties) = &self.properties {
+            let mut children = Map::new();
+            for (name, child) in properties {
+                children.insert((*name).to_owned(), Value::Object(child.to_map()?));
+            }
+            map.insert("properties".to_owned(), Value::Object(children));
+        }
+        Some(map)
+    }
+}
+
+/// The bundled schema's `$defs`, parsed when a setting's node first needs them.
+#[derive(Debug)]
+struct LazyDefs {
+    text: Option<&'static RawValue>,
+    parsed: OnceLock<Option<Map<String, Value>>>,
+}
+
+impl LazyDefs {
+    fn get(&self) -> Option<&Map<String, Value>> {
+        self.parsed
+            .get_or_init(|| match serde_json::from_str(self.text?.get()) {
+                Ok(Value::Object(defs)) => Some(defs),
+                _ => None,
+            })
+            .as_ref()
+    }
+}
+
+impl LazyNode {
+    /// The node as [`Schema::load`] builds it: its members, and the
+    /// definitions it refers to.
+    fn build(&self) -> Value {
+        let node = self.node.to_map().unwrap_or_default();
+        Value::Object(with_defs(node, self.defs.get()))
+    }
+}
+
+/// `node` with the definitions of `defs` it refers to attached as its
+/// `$defs` (when it refers to any).
+fn with_defs(node: Map<String, Value>, defs: Option<&Map<String, Value>>) -> Map<String, Value> {
+    let mut sub = node;
+    if let Some(defs) = defs {
+        let used = referenced_defs(&sub, defs);
+        if !used.is_empty() {
+            sub.insert("$defs".into(), Value::Object(used));
+        }
+    }
+    sub
+}
+
 impl Setting {
+    /// The setting's schema node, with the definitions it refers to.
+    pub(crate) fn node(&self) -> &Value {
+        self.node
+            .get_or_init(|| self.lazy.as_ref().map_or(Value::Null, LazyNode::build))
+    }
+
     /// Checks a value against the setting's type and schema; the error says
     /// what was expected.
     pub fn check(&self, value: &Value) -> Result<(), String> {
@@ -181,7 +296,7 @@ impl Setting {
         // validator. A refusal is the validator's to decide and word.
         if self
             .subset
-            .get_or_init(|| Subset::compile(&self.node))
+            .get_or_init(|| Subset::compile(self.node()))
             .as_ref()
             .is_some_and(|s| s.check(value) == Verdict::Valid)
         {
@@ -189,7 +304,7 @@ impl Setting {
         }
         let validator = self
             .validator
-            .get_or_init(|| jsonschema::validator_for(&self.node).ok());
+            .get_or_init(|| jsonschema::validator_for(self.node()).ok());
         if let Some(validator) = validator
             && let Some(error) = validator.iter_errors(value).next()
         {
@@ -247,11 +362,12 @@ impl Setting {
         if self.kind != Kind::Array {
             return false;
         }
-        let mut items = &self.node["items"];
+        let node = self.node();
+        let mut items = &node["items"];
         if let Some(target) = items.get("$ref").and_then(Value::as_str)
             && let Some(name) = target.strip_prefix("#/$defs/")
         {
-            items = &self.node["$defs"][name];
+            items = &node["$defs"][name];
         }
         items.get("type").and_then(Value::as_str) == Some("string")
     }
@@ -278,6 +394,51 @@ impl Setting {
     }
 }
 
+/// A setting's schema node as [`Schema::setting`] reads it: parsed JSON
+/// (a schema file), or the text of each member (the bundled schema).
+trait Members {
+    /// The member `name`.
+    fn member(&self, name: &str) -> Option<Cow<'_, Value>>;
+    /// The names of the members.
+    fn names(&self) -> impl Iterator<Item = &str>;
+}
+
+impl Members for Map<String, Value> {
+    fn member(&self, name: &str) -> Option<Cow<'_, Value>> {
+        self.get(name).map(Cow::Borrowed)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.keys().map(String::as_str)
+    }
+}
+
+impl Members for RawNode<'_> {
+    fn member(&self, name: &str) -> Option<Cow<'_, Value>> {
+        if name == "properties" {
+            return self.to_map()?.remove(name).map(Cow::Owned);
+        }
+        serde_json::from_str(self.members.get(name)?.get())
+            .ok()
+            .map(Cow::Owned)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        let properties = self.properties.as_ref().map(|_| "properties");
+        self.members.keys().copied().chain(properties)
+    }
+}
+
+/// A setting's schema node (with the definitions it refers to) as
+/// [`Schema::setting`] is given it.
+enum SettingNode {
+    /// Built.
+    Built(Value),
+    /// To be built from the bundled schema's text when first needed (the
+    /// caller gives the setting its [`LazyNode`]).
+    Later,
+}
+
 /// When a setting's JSON Schema validator is compiled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Compile {
@@ -296,7 +457,11 @@ pub struct Schema {
     origin: String,
     settings: BTreeMap<String, Setting>,
     groups: BTreeMap<String, ()>,
-    raw: Value,
+    /// The schema as JSON ([`Schema::raw`]); parsed when first asked for
+    /// when the schema was read from [`Schema::text`].
+    raw: OnceLock<Value>,
+    /// The bundled schema's text.
+    text: Option<&'static str>,
 }
 
 impl Schema {
@@ -306,11 +471,19 @@ impl Schema {
     /// start-up: the schema is checked in, and a test compiles every
     /// setting's validator and checks every lockdown value and default
     /// (what [`Schema::from_json`] does for a schema file at load time).
+    /// Only what resolution reads of each setting is parsed at start-up;
+    /// a setting's schema node, and the whole schema as JSON, are parsed
+    /// when first needed (a test holds this to a full load).
     pub fn bundled() -> &'static Schema {
         static BUNDLED: OnceLock<Schema> = OnceLock::new();
         BUNDLED.get_or_init(|| {
-            Schema::load(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA, Compile::OnUse)
-                .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
+            // Read without building what no value needs yet. A schema the
+            // quick reader does not take is loaded in full, which says
+            // what is wrong with it.
+            Schema::load_static(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA).unwrap_or_else(|| {
+                Schema::load(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA, Compile::OnUse)
+                    .unwrap_or_else(|e| panic!("the bundled schema is invalid: {e}"))
+            })
         })
     }
 
@@ -332,21 +505,78 @@ impl Schema {
             origin: origin.to_owned(),
             settings: BTreeMap::new(),
             groups: BTreeMap::new(),
-            raw: Value::Null,
+            raw: OnceLock::new(),
+            text: None,
         };
-        let defs = raw.get("$defs").cloned();
         let root = raw
             .as_object()
             .ok_or_else(|| schema.node_error("", "the root is not an object"))?;
-        schema.walk("", root, defs.as_ref(), compile)?;
+        let defs = root.get("$defs").and_then(Value::as_object);
+        schema.walk("", root, defs, compile)?;
         if schema.settings.is_empty() {
             return Err(schema.node_error(
                 "",
                 "the schema defines no settings (no node has x-mandate-lockdown)",
             ));
         }
-        schema.raw = raw;
+        schema.raw = OnceLock::from(raw);
         Ok(schema)
+    }
+
+    /// [`Schema::load`] of a schema built into the binary, without building
+    /// its JSON: each node is read as the text of its members, and only the
+    /// members a [`Setting`] holds are parsed. A setting's node is parsed
+    /// when a value first needs it ([`Setting::node`]), the whole schema
+    /// when [`Schema::raw`] is first asked for. `None` for anything
+    /// [`Schema::load`] would refuse (and for keys written with escapes),
+    /// so that a full load says what is wrong.
+    fn load_static(origin: &str, text: &'static str) -> Option<Schema> {
+        let root: RawNode<'static> = serde_json::from_str(text).ok()?;
+        let defs = Arc::new(LazyDefs {
+            text: root.members.get("$defs").copied(),
+            parsed: OnceLock::new(),
+        });
+        let mut schema = Schema {
+            origin: origin.to_owned(),
+            settings: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            raw: OnceLock::new(),
+            text: Some(text),
+        };
+        schema.walk_static("", root, &defs)?;
+        (!schema.settings.is_empty()).then_some(schema)
+    }
+
+    /// [`Schema::walk`] over a node read as text.
+    fn walk_static(
+        &mut self,
+        prefix: &str,
+        node: RawNode<'static>,
+        defs: &Arc<LazyDefs>,
+    ) -> Option<()> {
+        if node.members.contains_key("x-mandate-lockdown") {
+            let mut setting = self
+                .setting(prefix, &node, SettingNode::Later, Compile::OnUse)
+                .ok()?;
+            setting.lazy = Some(LazyNode {
+                node,
+                defs: Arc::clone(defs),
+            });
+            self.settings.insert(prefix.to_owned(), setting);
+            return Some(());
+        }
+        if !prefix.is_empty() {
+            self.groups.insert(prefix.to_owned(), ());
+        }
+        for (name, child) in node.properties? {
+            let key = if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            self.walk_static(&key, child, defs)?;
+        }
+        Some(())
     }
 
     fn node_error(&self, key: &str, message: &str) -> SchemaError {
@@ -365,11 +595,12 @@ impl Schema {
         &mut self,
         prefix: &str,
         node: &Map<String, Value>,
-        defs: Option<&Value>,
+        defs: Option<&Map<String, Value>>,
         compile: Compile,
     ) -> Result<(), SchemaError> {
         if node.contains_key("x-mandate-lockdown") {
-            let setting = self.setting(prefix, node, defs, compile)?;
+            let sub = Value::Object(with_defs(node.clone(), defs));
+            let setting = self.setting(prefix, node, SettingNode::Built(sub), compile)?;
             self.settings.insert(prefix.to_owned(), setting);
             return Ok(());
         }
@@ -399,15 +630,23 @@ impl Schema {
     fn setting(
         &self,
         key: &str,
-        node: &Map<String, Value>,
-        defs: Option<&Value>,
+        node: &impl Members,
+        sub: SettingNode,
         compile: Compile,
     ) -> Result<Setting, SchemaError> {
-        let kind = Kind::from_schema(node)
+        let kind = node
+            .member("type")
+            .and_then(|t| Kind::from_name(t.as_str()?))
             .ok_or_else(|| self.node_error(key, "a setting needs a single \"type\""))?;
-        let text = |name: &str| node.get(name).and_then(Value::as_str).map(str::to_owned);
-        let enum_values = node.get("enum").and_then(Value::as_array).cloned();
-        let order = match node.get("x-mandate-order") {
+        let text = |name: &str| match node.member(name)?.into_owned() {
+            Value::String(text) => Some(text),
+            _ => None,
+        };
+        let enum_values = match node.member("enum").map(Cow::into_owned) {
+            Some(Value::Array(values)) => Some(values),
+            _ => None,
+        };
+        let order = match node.member("x-mandate-order").as_deref() {
             None => None,
             Some(Value::Array(order)) => {
                 let Some(values) = &enum_values else {
@@ -429,7 +668,11 @@ impl Schema {
                 "an enum setting needs x-mandate-order (strictest first)",
             ));
         }
-        let merge = match node.get("x-mandate-merge").and_then(Value::as_str) {
+        let merge = match node
+            .member("x-mandate-merge")
+            .as_deref()
+            .and_then(Value::as_str)
+        {
             Some("replace") => ListMerge::Replace,
             Some("union") => ListMerge::Union,
             None if !matches!(kind, Kind::Array | Kind::Object) => ListMerge::Replace,
@@ -440,7 +683,7 @@ impl Schema {
                 ));
             }
         };
-        let value_kind = match node.get("x-mandate-kind") {
+        let value_kind = match node.member("x-mandate-kind").as_deref() {
             None if kind == Kind::Array => {
                 return Err(self.node_error(
                     key,
@@ -459,22 +702,18 @@ impl Schema {
             Some(_) => return Err(self.node_error(key, "x-mandate-kind must be a string")),
         };
         let plain = node
-            .keys()
-            .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k.as_str()));
-        let mut sub = node.clone();
-        if let Some(defs) = defs.and_then(Value::as_object) {
-            let used = referenced_defs(node, defs);
-            if !used.is_empty() {
-                sub.insert("$defs".into(), Value::Object(used));
-            }
-        }
-        let sub = Value::Object(sub);
+            .names()
+            .all(|k| k.starts_with("x-") || PLAIN_KEYWORDS.contains(&k));
+        let (node_value, lazy) = match sub {
+            SettingNode::Built(sub) => (OnceLock::from(sub), None),
+            SettingNode::Later => (OnceLock::new(), None),
+        };
         let validator = match compile {
             // Compiled once: to refuse a schema that does not compile, and
             // then kept for `check`.
-            Compile::Now => match jsonschema::validator_for(&sub) {
-                Ok(validator) => OnceLock::from(Some(validator)),
-                Err(_) => {
+            Compile::Now => match node_value.get().map(jsonschema::validator_for) {
+                Some(Ok(validator)) => OnceLock::from(Some(validator)),
+                _ => {
                     return Err(self.node_error(key, "the setting's schema does not compile"));
                 }
             },
@@ -490,11 +729,12 @@ impl Schema {
             merge,
             value_kind,
             lockdown: node
-                .get("x-mandate-lockdown")
+                .member("x-mandate-lockdown")
                 .filter(|v| !v.is_null())
-                .cloned(),
-            default: node.get("default").cloned(),
-            node: sub,
+                .map(Cow::into_owned),
+            default: node.member("default").map(Cow::into_owned),
+            node: node_value,
+            lazy,
             plain,
             subset: OnceLock::new(),
             validator,
@@ -521,7 +761,7 @@ impl Schema {
         node.get("$ref")
             .and_then(Value::as_str)
             .and_then(|r| r.strip_prefix("#/$defs/"))
-            .and_then(|name| self.raw.get("$defs").and_then(|d| d.get(name)))
+            .and_then(|name| self.raw().get("$defs").and_then(|d| d.get(name)))
             .unwrap_or(node)
     }
 
@@ -542,7 +782,11 @@ impl Schema {
 
     /// The schema as JSON.
     pub fn raw(&self) -> &Value {
-        &self.raw
+        self.raw.get_or_init(|| {
+            self.text
+                .and_then(|text| serde_json::from_str(text).ok())
+                .unwrap_or(Value::Null)
+        })
     }
 
     /// Every setting, sorted by key.
@@ -653,6 +897,7 @@ pub fn join_values(values: &[Value]) -> String {
 #[cfg(test)]
 mod join_tests {
     use super::*;
+    use crate::source::Location;
 
     /// The bundled schema compiles lazily; loaded as a schema file it
     /// passes every load-time check (validators, lockdown values, defaults).
@@ -676,6 +921,114 @@ mod join_tests {
         assert!(log.check(&Value::from("relative/path")).is_err());
         assert!(log.check(&Value::from("/var/log/agent.log")).is_ok());
         assert!(log.validator.get().is_some_and(Option::is_some));
+    }
+
+    /// Every value found in the schema fixtures, the profiles and the demo
+    /// machine (each table, list and element at any depth), and a few more.
+    fn fixture_values() -> Vec<Value> {
+        fn collect(value: &Value, out: &mut Vec<Value>) {
+            out.push(value.clone());
+            match value {
+                Value::Object(map) => map.values().for_each(|v| collect(v, out)),
+                Value::Array(items) => items.iter().for_each(|v| collect(v, out)),
+                _ => {}
+            }
+        }
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "toml") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut paths = Vec::new();
+        files(&root.join("tests/fixtures"), &mut paths);
+        files(&root.join("profiles"), &mut paths);
+        assert!(
+            paths.len() > 20,
+            "fixtures not found under {}",
+            root.display()
+        );
+        let mut values = vec![
+            Value::Null,
+            Value::from(1.5),
+            Value::from(-3),
+            Value::from(""),
+            Value::from("x".repeat(300)),
+            Value::from("a.b\nc"),
+            serde_json::json!({"bad header": "x"}),
+            serde_json::json!({"name": "docs", "command": "x", "url": "https://mcp.example"}),
+        ];
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if let Ok(tree) =
+                crate::document::TomlTree::parse(Location::new(path.display().to_string()), &text)
+            {
+                collect(&Value::Object(tree.tree), &mut values);
+            }
+        }
+        values
+    }
+
+    /// The bundled schema read as text, parsing only what resolution reads
+    /// of each setting, is the full load: every setting's fields and node,
+    /// the whole schema, and the verdict and message on every fixture value.
+    #[test]
+    fn the_quick_load_of_the_bundled_schema_is_the_full_load() {
+        let Some(quick) = Schema::load_static(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA) else {
+            panic!("the quick reader refuses the bundled schema")
+        };
+        let full = Schema::load(BUNDLED_ORIGIN, AGENT_POLICY_SCHEMA, Compile::OnUse)
+            .expect("the bundled schema loads");
+        // Nothing beyond what resolution reads was parsed.
+        assert!(quick.raw.get().is_none());
+        assert!(quick.settings().all(|s| s.node.get().is_none()));
+        let keys = |s: &Schema| s.settings().map(|s| s.key.clone()).collect::<Vec<_>>();
+        assert_eq!(keys(&quick), keys(&full));
+        assert_eq!(quick.groups, full.groups);
+        let values = fixture_values();
+        assert!(values.len() > 500, "{}", values.len());
+        let mut refused = 0;
+        for (q, f) in quick.settings().zip(full.settings()) {
+            let key = &q.key;
+            assert_eq!(q.kind, f.kind, "{key}");
+            assert_eq!(q.title, f.title, "{key}");
+            assert_eq!(q.description, f.description, "{key}");
+            assert_eq!(q.order, f.order, "{key}");
+            assert_eq!(q.enum_values, f.enum_values, "{key}");
+            assert_eq!(q.merge, f.merge, "{key}");
+            assert_eq!(q.value_kind, f.value_kind, "{key}");
+            assert_eq!(q.lockdown, f.lockdown, "{key}");
+            assert_eq!(q.default, f.default, "{key}");
+            assert_eq!(q.plain, f.plain, "{key}");
+            for value in &values {
+                let verdict = q.check(value);
+                refused += usize::from(verdict.is_err());
+                assert_eq!(verdict, f.check(value), "{key}: {value}");
+                assert_eq!(q.check_item(value), f.check_item(value), "{key}: {value}");
+            }
+            assert_eq!(q.node(), f.node(), "{key}");
+            assert_eq!(q.items_are_strings(), f.items_are_strings(), "{key}");
+        }
+        // The battery holds values each setting refuses, with messages.
+        assert!(refused > values.len(), "{refused}");
+        assert_eq!(quick.raw(), full.raw());
+        let rule = serde_json::json!({"$ref": "#/$defs/commandRule"});
+        assert_eq!(quick.resolve_ref(&rule), full.resolve_ref(&rule));
+        assert_ne!(quick.resolve_ref(&rule), &rule);
+    }
+
+    /// The schema every caller gets is the quick load.
+    #[test]
+    fn the_bundled_schema_is_read_quickly() {
+        assert!(Schema::bundled().text.is_some());
     }
 
     #[test]

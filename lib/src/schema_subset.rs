@@ -371,17 +371,80 @@ impl Compiler<'_> {
 #[derive(Clone, Debug)]
 enum Pattern {
     Regex(Regex),
-    /// [`HOST_PATTERN`], matched by [`is_host_pattern`].
-    Host,
+    /// One of [`KNOWN_PATTERNS`], matched by its function.
+    Known(Matcher),
 }
+
+/// A hand-written matcher for one pattern.
+type Matcher = fn(&str) -> bool;
 
 impl Pattern {
     fn is_match(&self, s: &str) -> bool {
         match self {
             Pattern::Regex(r) => r.is_match(s),
-            Pattern::Host => is_host_pattern(s),
+            Pattern::Known(matches) => matches(s),
         }
     }
+}
+
+/// The bundled schema's patterns, each with a function that matches what
+/// the expression matches. Compiling one regular expression costs about
+/// 100,000 instructions (the domain pattern a million), most of a small
+/// resolve's start-up; a test holds each function to its compiled
+/// expression, and another checks that the bundled schema uses no other
+/// pattern. A pattern not listed here is compiled as usual.
+const KNOWN_PATTERNS: [(&str, Matcher); 6] = [
+    (HOST_PATTERN, is_host_pattern),
+    (ABSOLUTE_PATH, is_absolute_path),
+    (ABSOLUTE_OR_HOME_PATH, is_absolute_or_home_path),
+    (HTTP_URL, is_http_url),
+    (HEADER_NAME, is_header_name),
+    (SERVER_NAME, is_server_name),
+];
+
+/// An absolute POSIX path, or a Windows path with a drive letter.
+const ABSOLUTE_PATH: &str = r"^(/|[A-Za-z]:[\\/])";
+/// [`ABSOLUTE_PATH`], or a path under the home directory (`~/`).
+const ABSOLUTE_OR_HOME_PATH: &str = r"^(/|~/|[A-Za-z]:[\\/])";
+/// An `http` or `https` URL.
+const HTTP_URL: &str = "^https?://";
+/// An HTTP header name (an RFC 9110 token).
+const HEADER_NAME: &str = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
+/// An MCP server name.
+const SERVER_NAME: &str = "^[A-Za-z0-9_-]+$";
+
+/// [`ABSOLUTE_PATH`]: `/`, or a letter, `:` and `\` or `/`. Bytes are
+/// compared: an ASCII byte is never part of a longer UTF-8 character.
+fn is_absolute_path(s: &str) -> bool {
+    match s.as_bytes() {
+        [b'/', ..] => true,
+        [drive, b':', b'\\' | b'/', ..] => drive.is_ascii_alphabetic(),
+        _ => false,
+    }
+}
+
+/// [`ABSOLUTE_OR_HOME_PATH`].
+fn is_absolute_or_home_path(s: &str) -> bool {
+    s.starts_with("~/") || is_absolute_path(s)
+}
+
+/// [`HTTP_URL`].
+fn is_http_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// [`HEADER_NAME`]: one or more token characters, and nothing else.
+fn is_header_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+.^_`|~-".contains(&b))
+}
+
+/// [`SERVER_NAME`]: one or more letters, digits, `_` and `-`, and nothing else.
+fn is_server_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// The bundled schema's `domainPattern`: a host name, or `*.` and one. Its
@@ -411,8 +474,8 @@ fn is_host_pattern(s: &str) -> bool {
 /// operations (`&&`, `--`, `~~`), and anything the `regex` crate refuses are
 /// left to the JSON Schema validator.
 fn pattern(source: &str) -> Option<Pattern> {
-    if source == HOST_PATTERN {
-        return Some(Pattern::Host);
+    if let Some((_, matches)) = KNOWN_PATTERNS.iter().find(|(known, _)| *known == source) {
+        return Some(Pattern::Known(*matches));
     }
     let mut chars = source.chars().peekable();
     let mut in_class = false;
@@ -515,12 +578,12 @@ mod tests {
         values.push(json!(["codex", "gemini-cli"]));
         let mut compiled = 0;
         for setting in schema.settings() {
-            let Some(subset) = Subset::compile(&setting.node) else {
+            let Some(subset) = Subset::compile(setting.node()) else {
                 panic!("{}: outside the subset", setting.key)
             };
             compiled += 1;
             for value in &values {
-                let expected = reference(&setting.node, value);
+                let expected = reference(setting.node(), value);
                 let verdict = subset.check(value);
                 assert_eq!(
                     verdict == Verdict::Valid,
@@ -556,7 +619,109 @@ mod tests {
         }
     }
 
+    /// Every pattern of the bundled schema has a hand-written matcher.
+    #[test]
+    fn every_bundled_pattern_is_known() {
+        fn patterns<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        match (key.as_str(), child) {
+                            ("pattern", Value::String(p)) => out.push(p),
+                            _ => patterns(child, out),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| patterns(v, out)),
+                _ => {}
+            }
+        }
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schema/agent-policy.schema.json"))
+                .expect("bundled schema");
+        let mut found = Vec::new();
+        patterns(&schema, &mut found);
+        assert!(found.len() >= KNOWN_PATTERNS.len(), "{found:?}");
+        for p in found {
+            assert!(
+                KNOWN_PATTERNS.iter().any(|(known, _)| *known == p),
+                "{p:?} has no hand-written matcher: add one to KNOWN_PATTERNS"
+            );
+            assert!(matches!(pattern(p), Some(Pattern::Known(_))), "{p:?}");
+        }
+    }
+
+    /// Each hand-written matcher against its compiled expression, on
+    /// strings near the edges it tests.
+    #[test]
+    fn the_known_matchers_are_their_expressions() {
+        let samples = [
+            "",
+            "/",
+            "//",
+            "/x",
+            "~",
+            "~/",
+            "~/x",
+            "~x",
+            "C:",
+            "C:/",
+            "C:\\",
+            "c:\\x",
+            "C;/",
+            "1:/",
+            "é:/",
+            "C:x",
+            " /",
+            "x/",
+            "http://",
+            "https://",
+            "http:/",
+            "https:",
+            "HTTP://x",
+            "httpx://",
+            "http://x",
+            "ftp://x",
+            "a",
+            "A-1",
+            "a_b",
+            "a b",
+            "a.b",
+            "X-Key",
+            "x!#$%&'*+.^_`|~-",
+            "a\n",
+            "a\nb",
+            "é",
+            "a,b",
+            "a:b",
+            "a/b",
+            "-",
+            "_",
+            "(x)",
+            "[x]",
+            "\"",
+            "a\u{0}",
+        ];
+        for (source, matches) in KNOWN_PATTERNS {
+            let regex = Regex::new(source).expect("compiles");
+            for s in samples {
+                assert_eq!(matches(s), regex.is_match(s), "{source}: {s:?}");
+            }
+        }
+    }
+
     proptest::proptest! {
+        /// The hand-written matchers and the compiled expressions agree.
+        #[test]
+        fn the_known_matchers_agree_with_the_expressions(
+            s in "[/~:\\\\a-zA-Z0-9 !#$%&'*+.^_`|~()-]{0,6}|(https?|HTTP|ftp)://?[a-z]{0,3}|.{0,4}"
+        ) {
+            for (source, matches) in KNOWN_PATTERNS {
+                let regex = Regex::new(source).expect("compiles");
+                proptest::prop_assert_eq!(matches(&s), regex.is_match(&s), "{}: {:?}", source, s);
+            }
+        }
+
         /// The hand-written matcher and the compiled expression agree.
         #[test]
         fn the_host_matcher_is_the_expression(

@@ -43,6 +43,13 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line as usize, column as usize)
 }
 
+/// The 1-based line of byte `offset` in `text`: [`line_col`]'s line,
+/// without indexing the whole text for a column.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before.iter().filter(|&&b| b == b'\n').count() + 1
+}
+
 /// A problem at `span` (or the start of the document).
 pub(crate) fn problem(
     text: &str,
@@ -412,6 +419,9 @@ mod tests {
         // Inside `é`: the position of `é`.
         assert_eq!(line_col(text, 8), (2, 2));
         assert_eq!(line_col(text, 100), (3, 1));
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(line_of(text, offset), line_col(text, offset).0, "{offset}");
+        }
     }
 
     #[test]

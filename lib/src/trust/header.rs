@@ -275,7 +275,7 @@ impl PolicyHeader {
         };
         let line = root
             .get("policy")
-            .map_or(1, |item| fields::line_col(text, item.span().start).0);
+            .map_or(1, |item| fields::line_of(text, item.span().start));
         Ok(PolicyHeader {
             org,
             channel,

@@ -1553,7 +1553,7 @@ fn parse_keys(text: &str, table: &Table<'_>) -> Result<Keys, TrustRootError> {
     let mut keys = BTreeMap::new();
     let mut names = BTreeMap::new();
     for (name, item) in entries {
-        let line = fields::line_col(text, name.span.as_ref().map_or(0, |s| s.start)).0;
+        let line = || fields::line_of(text, name.span.as_ref().map_or(0, |s| s.start));
         let declared = KeyId::parse(name.value)
             .map_err(|e| field(keys_table.problem(name.span.clone(), name.value, e.to_string())))?;
         let key_table = keys_table
@@ -1574,17 +1574,16 @@ fn parse_keys(text: &str, table: &Table<'_>) -> Result<Keys, TrustRootError> {
             }
             names.insert(declared.clone(), label.value.to_owned());
         }
-        let public_line = fields::line_col(text, public.span.as_ref().map_or(0, |s| s.start)).0;
         let key = PublicKey::from_base64_at(public.value, &format!("keys.{declared}.public"))
             .map_err(|e| TrustRootError::Key {
-                line: public_line,
+                line: fields::line_of(text, public.span.as_ref().map_or(0, |s| s.start)),
                 source: e.into(),
             })?;
         if key.id() != &declared {
             return Err(TrustRootError::KeyIdMismatch {
                 declared,
                 actual: key.id().clone(),
-                line,
+                line: line(),
             });
         }
         keys.insert(declared, key);
