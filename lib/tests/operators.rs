@@ -1113,7 +1113,7 @@ fn values_detail_keeps_every_value_source_and_refusal_and_nothing_that_lost() {
             (&f.value, &f.source, &f.location, f.locked, &f.constraint),
             "{key}"
         );
-        let refused = |r: &mandate::resolve::KeyReport| {
+        let refused = |r: &KeyReport| {
             r.rejected
                 .iter()
                 .map(|x| (x.value.clone(), x.source.clone(), x.reason.clone()))
