@@ -7,7 +7,8 @@
 
 use mandate::layer::{Layer, session_layer};
 use mandate::resolve::{
-    Detail, Diagnostic, Effective, Precedence, Severity, Stack, Status, digest, resolve_stack,
+    Detail, Diagnostic, Effective, KeyReport, Precedence, Severity, Stack, Status, digest,
+    resolve_stack,
 };
 use mandate::trust::root::{Merge, PrecedenceRule};
 use mandate::{ManagedSource, Schema, SourceKind, resolve};
