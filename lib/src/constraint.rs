@@ -554,9 +554,10 @@ impl Hasher for Prehashed {
 /// hash alike (unequal ones may collide, as `1` and `1.0` do).
 ///
 /// The value is first written into a reused buffer (a tag and a length
-/// before each part, so that no two values write the same bytes unless
-/// they are equal), then hashed in one call: a few small writes to the
-/// hasher cost more than the whole value at once.
+/// before each part, so that two values write the same bytes only when
+/// they are equal, or are numbers with the same `f64` image), then hashed
+/// in one call: a dozen small writes to the hasher cost more than the
+/// whole value at once.
 pub(crate) fn value_hash(value: &Value) -> u64 {
     fn feed(value: &Value, out: &mut Vec<u8>) {
         let len = |out: &mut Vec<u8>, n: usize| out.extend_from_slice(&(n as u64).to_le_bytes());

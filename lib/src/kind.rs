@@ -403,7 +403,7 @@ pub enum Reach {
 pub enum Norm {
     /// A node of the tree: its key lists its components from the root
     /// (a domain's labels right to left, a path's components), joined by
-    /// `/`; [`Norm::key`] and [`Norm::text`] read it.
+    /// `/` ([`Norm::key`] reads it).
     Node {
         /// The key, then the canonical text (for globs), in one string
         /// (one allocation per entry of a long list, not two).
