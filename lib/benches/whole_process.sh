@@ -119,7 +119,8 @@ machine "$R"
 chmod -R go-w "$R"
 RULES="$BIN --root $R --platform linux --user ana"
 FILES="$R/etc/mandate/policy.d/10-rules.toml $R/home/ana/.config/mandate/config.toml"
-bench -n version "$BIN --version" -n 'parse floor' "$FLOOR $FILES" -n '10k+10k rules' "$RULES show --json"
+bench -n version "$BIN --version" -n 'parse floor (events)' "$FLOOR --events $FILES" \
+    -n 'parse floor' "$FLOOR $FILES" -n '10k+10k rules' "$RULES show --json"
 input=$(cat $FILES | wc -c)
 if [ -x /usr/bin/time ]; then
     floor=$(/usr/bin/time -v "$BIN" --version 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')

@@ -6,18 +6,64 @@
 //!
 //! ```sh
 //! cargo build --release -p mandate --example parse_floor
-//! target/release/examples/parse_floor FILE...
+//! target/release/examples/parse_floor FILE...            # toml::de::DeTable::parse
+//! target/release/examples/parse_floor --events FILE...   # toml_parser's lexer and grammar only
 //! ```
+//!
+//! `--events` runs only `toml_parser`'s lexer and grammar, with a receiver
+//! that decodes every key and scalar and keeps nothing: the floor of any
+//! reader built on that crate's events, without `toml`'s tables
+//! (docs/benchmarks.md, "Why the remaining targets need a different
+//! reader").
 //!
 //! Each file is read, parsed and dropped before the next, as mandate does;
 //! it exits 1 on the first file it cannot read or parse.
 
 #![allow(clippy::print_stderr)]
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
+use toml_parser::decoder::Encoding;
+use toml_parser::parser::EventReceiver;
+use toml_parser::{ErrorSink, Raw, Source, Span};
+
+/// Decodes each key and scalar as a reader would, and keeps nothing.
+struct Decode<'i> {
+    text: &'i str,
+}
+
+impl<'i> Decode<'i> {
+    /// The text of `span`, with the encoding the lexer found for it.
+    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Option<Raw<'i>> {
+        self.text
+            .get(span.start()..span.end())
+            .map(|text| Raw::new_unchecked(text, encoding, span))
+    }
+}
+
+impl EventReceiver for Decode<'_> {
+    fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        if let Some(raw) = self.raw(span, encoding) {
+            let mut decoded = Cow::Borrowed("");
+            raw.decode_key(&mut decoded, error);
+            std::hint::black_box(decoded);
+        }
+    }
+
+    fn scalar(&mut self, span: Span, encoding: Option<Encoding>, error: &mut dyn ErrorSink) {
+        if let Some(raw) = self.raw(span, encoding) {
+            let mut decoded = Cow::Borrowed("");
+            std::hint::black_box(raw.decode_scalar(&mut decoded, error));
+            std::hint::black_box(decoded);
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    for path in std::env::args_os().skip(1) {
+    let mut args = std::env::args_os().skip(1).peekable();
+    let events = args.next_if(|a| a == "--events").is_some();
+    for path in args {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) => {
@@ -25,8 +71,17 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        if let Err(e) = toml::de::DeTable::parse(&text) {
-            eprintln!("{}: {e}", path.to_string_lossy());
+        let problem = if events {
+            let source = Source::new(&text);
+            let tokens = source.lex().into_vec();
+            let mut errors: Vec<toml_parser::ParseError> = Vec::new();
+            toml_parser::parser::parse_document(&tokens, &mut Decode { text: &text }, &mut errors);
+            errors.first().map(|e| format!("{e:?}"))
+        } else {
+            toml::de::DeTable::parse(&text).err().map(|e| e.to_string())
+        };
+        if let Some(problem) = problem {
+            eprintln!("{}: {problem}", path.to_string_lossy());
             return ExitCode::FAILURE;
         }
     }
