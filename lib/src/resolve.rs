@@ -872,7 +872,13 @@ fn resolve_key(
         }
         let head = &candidates[0];
         let all = unique.into_vec();
-        match req.repair_owned(all) {
+        // Without repeats and unconstrained, the union is the result as it is.
+        let repaired = if req.is_empty() {
+            Ok((all, Vec::new()))
+        } else {
+            req.repair_owned(all)
+        };
+        match repaired {
             Ok((repaired, removed)) => {
                 rejected.extend(
                     removed
