@@ -283,6 +283,38 @@ fn check_refuses_an_allowed_domain_the_deny_list_covers() {
 }
 
 #[test]
+fn show_get_and_explain_say_on_stderr_that_a_user_file_is_skipped() {
+    let (_tmp, admin) = setup(&[]);
+    let home = admin.machine.join("home/ana/.config/mandate");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = home.join("config.toml");
+    std::fs::write(&config, "[sandbox]\nmode = \n").unwrap();
+    for args in [
+        &["--user", "ana", "show", "--json"][..],
+        &["--user", "ana", "get", "sandbox.mode"],
+        &["--user", "ana", "explain", "sandbox.mode"],
+    ] {
+        let out = admin.on_machine(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let warning = format!(
+            "warning: your user file {} is skipped until it is fixed, so its settings do not apply; `mandate sources` says why",
+            config.display()
+        );
+        assert!(err.contains(&warning), "{args:?}: {err}");
+        // The result itself is unaffected: still valid JSON or a value.
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    // A readable user file is not mentioned.
+    std::fs::write(&config, "[sandbox]\nmode = \"read-only\"\n").unwrap();
+    let out = admin.on_machine(&["--user", "ana", "show"]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("is skipped"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn a_diagnostic_of_several_lines_reads_as_lines_under_its_code() {
     let (_tmp, admin) = setup(&[]);
     let home = admin.machine.join("home/ana/.config/mandate");

@@ -136,6 +136,26 @@ fn report_degraded(globals: &Globals, effective: &Effective) {
     }
 }
 
+/// Names each of the caller's own files (user, project) that was skipped:
+/// its settings do not apply, which the values alone do not show.
+fn report_skipped(effective: &Effective) {
+    for d in effective
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "skipped-file")
+    {
+        let file = d
+            .location
+            .as_ref()
+            .map_or_else(|| "file".to_owned(), |l| format!("file {l}"));
+        let source = d.source.map_or("", |s| s.name());
+        output::error(&format!(
+            "warning: your {source} {} is skipped until it is fixed, so its settings do not apply; `mandate sources` says why",
+            render::safe(&file)
+        ));
+    }
+}
+
 /// Prints the effective configuration; exit 3 when it is degraded.
 pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     // What lost is printed only on request.
@@ -154,6 +174,7 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::show_toml(&effective, args.include_overridden));
     }
+    report_skipped(&effective);
     report_degraded(globals, &effective);
     let code = status_code(&effective);
     release_at_exit((resolver, effective));
@@ -231,10 +252,12 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
         } else {
             output::out(&format!("[{}]\n{}", args.key, lines.join("\n")));
         }
+        report_skipped(&effective);
         report_degraded(globals, &effective);
         return Ok(status_code(&effective));
     }
     let Some(value) = effective.get(&args.key) else {
+        report_skipped(&effective);
         return Err(CliError::no(format!("{} is unset", args.key)));
     };
     if globals.json {
@@ -244,6 +267,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::toml_value(value));
     }
+    report_skipped(&effective);
     report_degraded(globals, &effective);
     let code = status_code(&effective);
     release_at_exit((resolver, effective));
@@ -308,6 +332,7 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
     } else {
         output::prose(&texts.join("\n\n"));
     }
+    report_skipped(&effective);
     report_degraded(globals, &effective);
     Ok(status_code(&effective))
 }
