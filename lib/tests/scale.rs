@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mandate::resolve::{Effective, Status, resolve_stack};
+use mandate::resolve::{Detail, Effective, Stack, Status, resolve_stack};
 use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
 use mandate::trust::keys::SecretKey;
 use mandate::trust::root::{TrustRoot, TrustRootBuilder};
@@ -51,6 +51,31 @@ fn resolve(what: &str, docs: Vec<cases::Doc>) -> Effective {
     })
 }
 
+/// [`resolve`], and the same documents resolved as `show` does
+/// (`Detail::Values`): the values, the digest and every refusal agree.
+fn resolve_both(what: &str, docs: Vec<cases::Doc>) -> Effective {
+    let values = {
+        let docs = docs.clone();
+        guarded(what, move || {
+            let schema = Schema::bundled();
+            let stack = Stack {
+                detail: Detail::Values,
+                ..cases::stack(cases::layers(schema, &docs))
+            };
+            resolve_stack(schema, stack)
+        })
+    };
+    let full = resolve(what, docs);
+    assert_eq!(values.digest, full.digest, "{what}");
+    for (key, report) in &full.keys {
+        let other = &values.keys[key];
+        assert_eq!(other.value, report.value, "{what}: {key}");
+        assert_eq!(other.rejected.len(), report.rejected.len(), "{what}: {key}");
+        assert!(other.merged.is_empty() && other.overridden.is_empty());
+    }
+    full
+}
+
 fn list_len(effective: &Effective, key: &str) -> usize {
     effective
         .get(key)
@@ -72,9 +97,17 @@ fn a_thousand_policy_files() {
 
 #[test]
 fn ten_thousand_command_rules() {
-    let effective = resolve("10k rules", cases::rules(10_000));
+    let effective = resolve_both("10k rules", cases::rules(10_000));
     assert_eq!(effective.status, Status::Ok, "{:?}", effective.diagnostics);
     assert_eq!(list_len(&effective, "commands.rules"), 20_000);
+    // Each layer's list, as it wrote it, in the full record.
+    let merged = &effective.keys["commands.rules"].merged;
+    assert_eq!(merged.len(), 2);
+    assert!(
+        merged
+            .iter()
+            .all(|m| m.value.as_array().map(Vec::len) == Some(10_000))
+    );
 }
 
 #[test]
@@ -103,7 +136,7 @@ fn a_megabyte_of_user_config_removed_from_a_union_list() {
     let user = &docs[1].text;
     assert!(user.len() <= 1 << 20 && user.len() > (1 << 20) - 100);
     let proposed = user.matches(".example.org").count();
-    let effective = resolve("1 MiB of removals", docs);
+    let effective = resolve_both("1 MiB of removals", docs);
     assert_eq!(effective.status, Status::Ok, "{:?}", effective.diagnostics);
     assert_eq!(
         list_len(&effective, "network.denied_domains"),
