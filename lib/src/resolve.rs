@@ -848,9 +848,11 @@ fn resolve_key(
         let mut unique = UniqueValues::default();
         let mut owner: Vec<usize> = Vec::new();
         for (n, (c, list)) in candidates.iter().zip(lists).enumerate() {
+            // Every list was taken (`resolve_stack`); a value of another
+            // type proposes no element.
             let items = match list {
                 Some(Value::Array(items)) => items,
-                _ => c.value.as_array().cloned().unwrap_or_default(),
+                _ => Vec::new(),
             };
             if detail == Detail::Full {
                 merged.push(Overridden {

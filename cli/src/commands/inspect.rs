@@ -136,6 +136,13 @@ fn report_degraded(globals: &Globals, effective: &Effective) {
     }
 }
 
+/// Says on stderr what the printed values alone do not: a skipped user or
+/// project file ([`report_skipped`]) and a degraded result.
+fn report_problems(globals: &Globals, effective: &Effective) {
+    report_skipped(effective);
+    report_degraded(globals, effective);
+}
+
 /// Names each of the caller's own files (user, project) that was skipped:
 /// its settings do not apply, which the values alone do not show.
 fn report_skipped(effective: &Effective) {
@@ -174,8 +181,7 @@ pub fn show(globals: &Globals, args: &ShowArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::show_toml(&effective, args.include_overridden));
     }
-    report_skipped(&effective);
-    report_degraded(globals, &effective);
+    report_problems(globals, &effective);
     let code = status_code(&effective);
     release_at_exit((resolver, effective));
     Ok(code)
@@ -252,8 +258,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
         } else {
             output::out(&format!("[{}]\n{}", args.key, lines.join("\n")));
         }
-        report_skipped(&effective);
-        report_degraded(globals, &effective);
+        report_problems(globals, &effective);
         return Ok(status_code(&effective));
     }
     let Some(value) = effective.get(&args.key) else {
@@ -267,8 +272,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     } else {
         output::out(&render::toml_value(value));
     }
-    report_skipped(&effective);
-    report_degraded(globals, &effective);
+    report_problems(globals, &effective);
     let code = status_code(&effective);
     release_at_exit((resolver, effective));
     Ok(code)
@@ -332,8 +336,7 @@ pub fn explain(globals: &Globals, args: &ExplainArgs) -> Result<ExitCode, CliErr
     } else {
         output::prose(&texts.join("\n\n"));
     }
-    report_skipped(&effective);
-    report_degraded(globals, &effective);
+    report_problems(globals, &effective);
     Ok(status_code(&effective))
 }
 
