@@ -419,6 +419,12 @@ pub enum Norm {
     Equal(Value),
 }
 
+/// Whether `text` holds a glob wildcard (`*` or `?`): a byte scan, as both
+/// are ASCII and never part of a longer UTF-8 character.
+fn has_wildcard(text: &str) -> bool {
+    text.bytes().any(|b| b == b'*' || b == b'?')
+}
+
 impl Norm {
     /// Places a canonical value of `kind` (see [`normalise_value`]) in its
     /// tree; `~` is expanded with the context's home.
@@ -435,19 +441,25 @@ impl Norm {
                     Some(h) => (h, Reach::Below),
                     None => (text.as_str(), Reach::Exact),
                 };
-                if host.contains(['*', '?']) {
+                if has_wildcard(host) {
                     return Norm::Glob(text.clone());
                 }
-                if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+                // A canonical IPv4 address ends in a digit; a name never does.
+                if host.starts_with('[')
+                    || (host.ends_with(|c: char| c.is_ascii_digit())
+                        && host.parse::<std::net::Ipv4Addr>().is_ok())
+                {
                     return node(format!("#{host}"), reach, text);
                 }
-                // The labels right to left: `a.example.com` is `com/example/a`.
+                // The labels right to left: `a.example.com` is `com/example/a`,
+                // in one backward pass over the bytes (a dot is never part
+                // of a longer UTF-8 character).
                 let mut key = String::with_capacity(host.len() + text.len());
                 let mut end = host.len();
-                while let Some(dot) = host[..end].rfind('.') {
-                    key.push_str(&host[dot + 1..end]);
+                for (at, _) in host.bytes().enumerate().rev().filter(|&(_, b)| b == b'.') {
+                    key.push_str(&host[at + 1..end]);
                     key.push('/');
-                    end = dot;
+                    end = at;
                 }
                 key.push_str(&host[..end]);
                 node(key, reach, text)
@@ -458,14 +470,12 @@ impl Norm {
                     Some(b) => (b, Reach::Below),
                     None => (full.as_str(), Reach::Subtree),
                 };
-                if base.contains(['*', '?']) {
+                if has_wildcard(base) {
                     return Norm::Glob(full.clone());
                 }
                 node(base.trim_start_matches('/').to_owned(), reach, &full)
             }
-            ValueKind::Name | ValueKind::Text if text.contains(['*', '?']) => {
-                Norm::Glob(text.clone())
-            }
+            ValueKind::Name | ValueKind::Text if has_wildcard(text) => Norm::Glob(text.clone()),
             ValueKind::Name => node(text.replace('/', "\u{0}"), Reach::Exact, text),
             _ => Norm::Equal(canonical.clone()),
         }
@@ -705,6 +715,11 @@ impl<T> NormSet<T> {
     }
 
     fn find(&self, item: &Norm, rel: fn(&Norm, &Norm) -> bool, below: bool) -> Option<&T> {
+        // An empty set (a requirement without `excludes`, say) answers
+        // without hashing the item's ancestors.
+        if self.items.is_empty() {
+            return None;
+        }
         let mut best: Option<usize> = None;
         let mut consider = |i: usize| best = Some(best.map_or(i, |b| b.min(i)));
         match item {
