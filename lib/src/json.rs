@@ -184,16 +184,27 @@ struct Pretty {
 }
 
 impl Pretty {
+    /// A newline and the indent of the current depth.
     #[inline]
     fn newline(&self, out: &mut Vec<u8>) {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        out.push(b'\n');
-        let mut n = 2 * self.depth;
-        while n > SPACES.len() {
-            out.extend_from_slice(SPACES);
-            n -= SPACES.len();
+        /// A newline and the indent of 63 levels.
+        const LINE: [u8; 127] = {
+            let mut line = [b' '; 127];
+            line[0] = b'\n';
+            line
+        };
+        let width = 1 + 2 * self.depth;
+        if width <= LINE.len() {
+            out.extend_from_slice(&LINE[..width]);
+        } else {
+            out.extend_from_slice(&LINE);
+            let mut rest = width - LINE.len();
+            while rest > 0 {
+                let n = rest.min(LINE.len() - 1);
+                out.extend_from_slice(&LINE[1..=n]);
+                rest -= n;
+            }
         }
-        out.extend_from_slice(&SPACES[..n]);
     }
 
     #[inline]
@@ -440,11 +451,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         };
         Ok(Compound::Map { ser: self, state })
     }
-    fn serialize_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Compound<'a, W, F>, Error> {
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'a, W, F>, Error> {
         if name == RAW_VALUE {
             return Ok(Compound::Raw { ser: self });
         }
@@ -1108,42 +1115,73 @@ static ESCAPE: [u8; 256] = {
     table
 };
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// Whether any of the eight bytes of `word` needs escaping: is below `0x20`,
-/// is `"` or is `\`. (Each test is exact for "any byte": a borrow only runs
-/// upward from a byte that itself matches.)
-#[inline]
-fn needs_escape(word: u64) -> bool {
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
-    let quote = word ^ (ONES * u64::from(b'"'));
-    let backslash = word ^ (ONES * u64::from(b'\\'));
-    let is_quote = quote.wrapping_sub(ONES) & !quote;
-    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (below_space | is_quote | is_backslash) & HIGHS != 0
+/// SWAR tests on the bytes of a word: each is exact for "any byte of the
+/// word matches" (a borrow only runs upward from a byte that itself
+/// matches), which is all they are asked.
+macro_rules! needs_escape {
+    ($name:ident, $int:ty) => {
+        /// Whether any byte of `word` needs escaping: is below `0x20`, is
+        /// `"` or is `\`.
+        #[inline]
+        fn $name(word: $int) -> bool {
+            const ONES: $int = <$int>::MAX / 0xff;
+            const HIGHS: $int = ONES * 0x80;
+            let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+            let quote = word ^ (ONES * b'"' as $int);
+            let backslash = word ^ (ONES * b'\\' as $int);
+            let is_quote = quote.wrapping_sub(ONES) & !quote;
+            let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+            (below_space | is_quote | is_backslash) & HIGHS != 0
+        }
+    };
 }
 
-/// Appends the contents of `s` escaped: runs that need no escaping are
-/// copied whole, found eight bytes at a time.
-fn write_escaped(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    // The start of the run not yet copied.
-    let mut start = 0;
-    let (words, _) = bytes.as_chunks::<8>();
-    for (i, word) in words.iter().enumerate() {
-        if needs_escape(u64::from_le_bytes(*word)) {
-            let base = i * 8;
-            for (j, &byte) in word.iter().enumerate() {
-                if ESCAPE[usize::from(byte)] != 0 {
-                    out.extend_from_slice(&bytes[start..base + j]);
-                    escape(out, byte);
-                    start = base + j + 1;
-                }
-            }
+needs_escape!(needs_escape, u64);
+needs_escape!(needs_escape_4, u32);
+
+/// Whether any byte of `bytes` needs escaping, checked a word at a time (the
+/// last word overlapping the one before it, which does no harm to "any").
+#[inline]
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let word = |at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        needs_escape(u64::from_le_bytes(w))
+    };
+    let half = |at: usize| {
+        let mut w = [0; 4];
+        w.copy_from_slice(&bytes[at..at + 4]);
+        needs_escape_4(u32::from_le_bytes(w))
+    };
+    match bytes.len() {
+        0 => false,
+        1..4 => bytes.iter().any(|&b| ESCAPE[usize::from(b)] != 0),
+        4..8 => half(0) || half(bytes.len() - 4),
+        n => {
+            let (words, _) = bytes.as_chunks::<8>();
+            words.iter().any(|w| needs_escape(u64::from_le_bytes(*w))) || word(n - 8)
         }
     }
-    for (at, &byte) in bytes.iter().enumerate().skip(words.len() * 8) {
+}
+
+/// Appends the contents of `s` escaped: copied whole when nothing in it
+/// needs escaping (the usual case), else run by run between escapes.
+#[inline]
+fn write_escaped(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if any_needs_escape(bytes) {
+        write_escaped_runs(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Appends `bytes` escaped, copying the runs between escapes whole.
+#[cold]
+fn write_escaped_runs(out: &mut Vec<u8>, bytes: &[u8]) {
+    // The start of the run not yet copied.
+    let mut start = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
         if ESCAPE[usize::from(byte)] != 0 {
             out.extend_from_slice(&bytes[start..at]);
             escape(out, byte);
@@ -1175,17 +1213,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_word_test_agrees_with_the_table_for_every_byte_at_every_place() {
-        for fill in [b'a', b' ', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff] {
+    fn the_word_tests_agree_with_the_table_for_every_byte_at_every_place() {
+        for fill in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff] {
             for byte in 0..=255u8 {
+                let expected = ESCAPE[usize::from(byte)] != 0;
                 for place in 0..8 {
                     let mut word = [fill; 8];
                     word[place] = byte;
                     assert_eq!(
                         needs_escape(u64::from_le_bytes(word)),
-                        ESCAPE[usize::from(byte)] != 0,
+                        expected,
                         "byte {byte:#04x} at {place} among {fill:#04x}"
                     );
+                }
+                for place in 0..4 {
+                    let mut word = [fill; 4];
+                    word[place] = byte;
+                    assert_eq!(
+                        needs_escape_4(u32::from_le_bytes(word)),
+                        expected,
+                        "byte {byte:#04x} at {place} of four among {fill:#04x}"
+                    );
+                }
+                for len in 1..30 {
+                    for place in 0..len {
+                        let mut bytes = vec![fill; len];
+                        bytes[place] = byte;
+                        assert_eq!(
+                            any_needs_escape(&bytes),
+                            expected,
+                            "byte {byte:#04x} at {place} of {len} among {fill:#04x}"
+                        );
+                    }
                 }
             }
         }

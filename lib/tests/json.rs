@@ -199,7 +199,13 @@ fn kind(which: usize, text: &str) -> Kind {
         3 => Kind::EmptyTuple(),
         4 => Kind::Struct { a: 7, b: None },
         5 => Kind::EmptyStruct {},
-        _ => Kind::Nested(vec![Kind::Unit, Kind::Struct { a: 1, b: Some(true) }]),
+        _ => Kind::Nested(vec![
+            Kind::Unit,
+            Kind::Struct {
+                a: 1,
+                b: Some(true),
+            },
+        ]),
     }
 }
 
@@ -263,6 +269,16 @@ fn empty_and_nested_empty_containers_are_written_as_serde_json_writes_them() {
         let v: Value = serde_json::from_str(text).unwrap();
         assert_same(&v);
     }
+    // Deeper than any one run of indent the writer keeps.
+    let mut deep = serde_json::json!({"leaf": [1, {}]});
+    for depth in 0..300 {
+        deep = if depth % 2 == 0 {
+            Value::Array(vec![deep, Value::Array(Vec::new())])
+        } else {
+            serde_json::json!({ "k": deep })
+        };
+        assert_same(&deep);
+    }
     assert_same(&Vec::<u8>::new());
     assert_same(&Bytes(Vec::new()));
     assert_same(&Kind::EmptyTuple());
@@ -273,8 +289,21 @@ fn empty_and_nested_empty_containers_are_written_as_serde_json_writes_them() {
 fn scalars_at_their_extremes_are_written_as_serde_json_writes_them() {
     assert_same(&(i64::MIN, i64::MAX, u64::MAX, 0u64, -1i8, i8::MIN, u8::MAX));
     assert_same(&(i128::MIN, i128::MAX, u128::MAX, 0u128, -1i128));
-    assert_same(&(f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0f64, 5e-324f64));
-    assert_same(&(f32::NAN, f32::MAX, f32::MIN_POSITIVE, -0.0f32, 0.1f32, 16_777_216f32));
+    assert_same(&(
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0f64,
+        5e-324f64,
+    ));
+    assert_same(&(
+        f32::NAN,
+        f32::MAX,
+        f32::MIN_POSITIVE,
+        -0.0f32,
+        0.1f32,
+        16_777_216f32,
+    ));
     assert_same(&('\u{0}', '"', '\\', '\u{7f}', 'é', '𝄞'));
     assert_same(&((), Some(()), None::<u8>, Empty, Newtype(-5)));
 }
@@ -284,7 +313,12 @@ fn map_keys_that_are_numbers_booleans_or_chars_are_quoted_as_serde_json_quotes_t
     assert_same(&Pairs(vec![(i64::MIN, 1), (u64::MAX as i64, 2)]));
     assert_same(&Pairs(vec![(u128::MAX, 1)]));
     assert_same(&Pairs(vec![(i128::MIN, 1)]));
-    assert_same(&Pairs(vec![(1.5f64, 1), (-0.0, 2), (1e300, 3), (5e-324, 4)]));
+    assert_same(&Pairs(vec![
+        (1.5f64, 1),
+        (-0.0, 2),
+        (1e300, 3),
+        (5e-324, 4),
+    ]));
     assert_same(&Pairs(vec![(0.1f32, 1)]));
     assert_same(&Pairs(vec![(true, 1), (false, 2)]));
     assert_same(&Pairs(vec![('"', 1), ('\n', 2)]));
@@ -396,7 +430,11 @@ fn a_long_value_reaches_the_writer_in_large_blocks() {
     assert_eq!(sink.written, expected.len());
     let (last, blocks) = sink.calls.split_last().unwrap();
     assert!(!blocks.is_empty());
-    assert!(blocks.iter().all(|n| *n >= mandate::json::BLOCK), "{:?}", sink.calls);
+    assert!(
+        blocks.iter().all(|n| *n >= mandate::json::BLOCK),
+        "{:?}",
+        sink.calls
+    );
     assert!(*last > 0);
     assert_same(&value);
 }
