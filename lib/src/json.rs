@@ -104,7 +104,9 @@ fn write<W: io::Write, F: Format, T: Serialize + ?Sized>(
     value: &T,
 ) -> Result<(), Error> {
     let mut ser = Serializer {
-        out: Vec::with_capacity(BLOCK + BLOCK / 4),
+        // Grows to a block and a little more for a long value; stays small
+        // for a short one.
+        out: Vec::with_capacity(4096),
         writer,
         format,
     };
@@ -194,17 +196,24 @@ impl Pretty {
             line
         };
         let width = 1 + 2 * self.depth;
-        if width <= LINE.len() {
-            out.extend_from_slice(&LINE[..width]);
-        } else {
-            out.extend_from_slice(&LINE);
-            let mut rest = width - LINE.len();
-            while rest > 0 {
-                let n = rest.min(LINE.len() - 1);
-                out.extend_from_slice(&LINE[1..=n]);
-                rest -= n;
+        let end = out.len() + width;
+        // A copy of a fixed size is a few moves, not a call: copy a little
+        // more than needed and cut back.
+        match width {
+            ..=16 => out.extend_from_slice(&LINE[..16]),
+            ..=32 => out.extend_from_slice(&LINE[..32]),
+            ..=64 => out.extend_from_slice(&LINE[..64]),
+            _ => {
+                out.extend_from_slice(&LINE[..1]);
+                let mut rest = width - 1;
+                while rest > 0 {
+                    let n = rest.min(LINE.len() - 1);
+                    out.extend_from_slice(&LINE[1..=n]);
+                    rest -= n;
+                }
             }
         }
+        out.truncate(end);
     }
 
     #[inline]
@@ -300,65 +309,81 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
     type SerializeStruct = Compound<'a, W, F>;
     type SerializeStructVariant = Compound<'a, W, F>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.out
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         write_i64(&mut self.out, i64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
         write_i64(&mut self.out, i64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
         write_i64(&mut self.out, i64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         write_i64(&mut self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         write_i128(&mut self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         write_u64(&mut self.out, u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
         write_u64(&mut self.out, u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
         write_u64(&mut self.out, u64::from(v));
         Ok(())
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         write_u64(&mut self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         write_u128(&mut self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         write_float(&mut self.out, &v)
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         write_float(&mut self.out, &v)
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
         write_str(&mut self.out, v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         write_str(&mut self.out, v);
         Ok(())
     }
+    #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         // An array of numbers, `[]` when empty.
         self.format.begin_array(&mut self.out);
@@ -370,19 +395,24 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         self.format.end_array(&mut self.out);
         Ok(())
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         self.serialize_unit()
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         self.out.extend_from_slice(b"null");
         Ok(())
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         self.serialize_unit()
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -391,6 +421,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
     ) -> Result<(), Error> {
         self.serialize_str(variant)
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -398,6 +429,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
     ) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -411,6 +443,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         self.format.end_object(&mut self.out);
         Ok(())
     }
+    #[inline]
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, W, F>, Error> {
         self.format.begin_array(&mut self.out);
         let state = if len == Some(0) {
@@ -421,9 +454,11 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         };
         Ok(Compound::Map { ser: self, state })
     }
+    #[inline]
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a, W, F>, Error> {
         self.serialize_seq(Some(len))
     }
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
@@ -431,6 +466,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
     ) -> Result<Compound<'a, W, F>, Error> {
         self.serialize_seq(Some(len))
     }
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
@@ -441,6 +477,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         self.open_variant(variant);
         self.serialize_seq(Some(len))
     }
+    #[inline]
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, W, F>, Error> {
         self.format.begin_object(&mut self.out);
         let state = if len == Some(0) {
@@ -451,12 +488,14 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         };
         Ok(Compound::Map { ser: self, state })
     }
+    #[inline]
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'a, W, F>, Error> {
         if name == RAW_VALUE {
             return Ok(Compound::Raw { ser: self });
         }
         self.serialize_map(Some(len))
     }
+    #[inline]
     fn serialize_struct_variant(
         self,
         _name: &'static str,
@@ -467,6 +506,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
         self.open_variant(variant);
         self.serialize_map(Some(len))
     }
+    #[inline]
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
         self.out.push(b'"');
         // Escaped piece by piece as it is formatted; formatting into a
@@ -510,6 +550,7 @@ enum Compound<'a, W, F> {
 }
 
 impl<W: io::Write, F: Format> Compound<'_, W, F> {
+    #[inline]
     fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let Compound::Map { ser, state } = self else {
             return Err(expected_value());
@@ -523,6 +564,7 @@ impl<W: io::Write, F: Format> Compound<'_, W, F> {
     }
 
     /// Closes an array, unless it was closed when opened (declared empty).
+    #[inline]
     fn end_array(self) -> Result<(), Error> {
         if let Compound::Map { ser, state } = self
             && state != State::Empty
@@ -533,6 +575,7 @@ impl<W: io::Write, F: Format> Compound<'_, W, F> {
     }
 
     /// Closes an object, unless it was closed when opened (declared empty).
+    #[inline]
     fn end_object(self) -> Result<(), Error> {
         match self {
             Compound::Map { ser, state } => {
@@ -563,6 +606,7 @@ impl<W: io::Write, F: Format> Compound<'_, W, F> {
         Ok(())
     }
 
+    #[inline]
     fn key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         let Compound::Map { ser, state } = self else {
             return Err(expected_value());
@@ -573,6 +617,7 @@ impl<W: io::Write, F: Format> Compound<'_, W, F> {
         key.serialize(KeySerializer(&mut ser.out))
     }
 
+    #[inline]
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let Compound::Map { ser, .. } = self else {
             return Err(expected_value());
@@ -583,6 +628,7 @@ impl<W: io::Write, F: Format> Compound<'_, W, F> {
         ser.spill()
     }
 
+    #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         match self {
             Compound::Map { ser, state } => {
@@ -617,9 +663,11 @@ fn expected_value() -> Error {
 impl<W: io::Write, F: Format> ser::SerializeSeq for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_array()
     }
@@ -628,9 +676,11 @@ impl<W: io::Write, F: Format> ser::SerializeSeq for Compound<'_, W, F> {
 impl<W: io::Write, F: Format> ser::SerializeTuple for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_array()
     }
@@ -639,9 +689,11 @@ impl<W: io::Write, F: Format> ser::SerializeTuple for Compound<'_, W, F> {
 impl<W: io::Write, F: Format> ser::SerializeTupleStruct for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_array()
     }
@@ -650,9 +702,11 @@ impl<W: io::Write, F: Format> ser::SerializeTupleStruct for Compound<'_, W, F> {
 impl<W: io::Write, F: Format> ser::SerializeTupleVariant for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.element(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_variant(Bracket::Array)
     }
@@ -661,12 +715,15 @@ impl<W: io::Write, F: Format> ser::SerializeTupleVariant for Compound<'_, W, F> 
 impl<W: io::Write, F: Format> ser::SerializeMap for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         self.key(key)
     }
+    #[inline]
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         self.value(value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_object()
     }
@@ -675,6 +732,7 @@ impl<W: io::Write, F: Format> ser::SerializeMap for Compound<'_, W, F> {
 impl<W: io::Write, F: Format> ser::SerializeStruct for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -682,6 +740,7 @@ impl<W: io::Write, F: Format> ser::SerializeStruct for Compound<'_, W, F> {
     ) -> Result<(), Error> {
         self.field(key, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_object()
     }
@@ -690,6 +749,7 @@ impl<W: io::Write, F: Format> ser::SerializeStruct for Compound<'_, W, F> {
 impl<W: io::Write, F: Format> ser::SerializeStructVariant for Compound<'_, W, F> {
     type Ok = ();
     type Error = Error;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -697,6 +757,7 @@ impl<W: io::Write, F: Format> ser::SerializeStructVariant for Compound<'_, W, F>
     ) -> Result<(), Error> {
         self.field(key, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Error> {
         self.end_variant(Bracket::Object)
     }
@@ -735,13 +796,16 @@ impl ser::Serializer for KeySerializer<'_> {
     type SerializeStruct = Impossible<(), Error>;
     type SerializeStructVariant = Impossible<(), Error>;
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         write_str(self.0, v);
         Ok(())
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -750,6 +814,7 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<(), Error> {
         self.serialize_str(variant)
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -757,45 +822,59 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
     }
+    #[inline]
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), Error> {
         self.serialize_str(&value.to_string())
     }
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.quoted(|out| out.extend_from_slice(if v { b"true" } else { b"false" }))
     }
+    #[inline]
     fn serialize_i8(self, v: i8) -> Result<(), Error> {
         self.quoted(|out| write_i64(out, i64::from(v)))
     }
+    #[inline]
     fn serialize_i16(self, v: i16) -> Result<(), Error> {
         self.quoted(|out| write_i64(out, i64::from(v)))
     }
+    #[inline]
     fn serialize_i32(self, v: i32) -> Result<(), Error> {
         self.quoted(|out| write_i64(out, i64::from(v)))
     }
+    #[inline]
     fn serialize_i64(self, v: i64) -> Result<(), Error> {
         self.quoted(|out| write_i64(out, v))
     }
+    #[inline]
     fn serialize_i128(self, v: i128) -> Result<(), Error> {
         self.quoted(|out| write_i128(out, v))
     }
+    #[inline]
     fn serialize_u8(self, v: u8) -> Result<(), Error> {
         self.quoted(|out| write_u64(out, u64::from(v)))
     }
+    #[inline]
     fn serialize_u16(self, v: u16) -> Result<(), Error> {
         self.quoted(|out| write_u64(out, u64::from(v)))
     }
+    #[inline]
     fn serialize_u32(self, v: u32) -> Result<(), Error> {
         self.quoted(|out| write_u64(out, u64::from(v)))
     }
+    #[inline]
     fn serialize_u64(self, v: u64) -> Result<(), Error> {
         self.quoted(|out| write_u64(out, v))
     }
+    #[inline]
     fn serialize_u128(self, v: u128) -> Result<(), Error> {
         self.quoted(|out| write_u128(out, v))
     }
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         if !v.is_finite() {
             return Err(float_key_must_be_finite());
@@ -805,6 +884,7 @@ impl ser::Serializer for KeySerializer<'_> {
         self.0.push(b'"');
         Ok(())
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         if !v.is_finite() {
             return Err(float_key_must_be_finite());
@@ -814,18 +894,23 @@ impl ser::Serializer for KeySerializer<'_> {
         self.0.push(b'"');
         Ok(())
     }
+    #[inline]
     fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -835,12 +920,15 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<(), Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_seq(self, _len: Option<usize>) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_tuple(self, _len: usize) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
@@ -848,6 +936,7 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
@@ -857,9 +946,11 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_map(self, _len: Option<usize>) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_struct(
         self,
         _name: &'static str,
@@ -867,6 +958,7 @@ impl ser::Serializer for KeySerializer<'_> {
     ) -> Result<Impossible<(), Error>, Error> {
         Err(key_must_be_a_string())
     }
+    #[inline]
     fn serialize_struct_variant(
         self,
         _name: &'static str,

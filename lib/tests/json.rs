@@ -453,3 +453,53 @@ fn a_closed_writer_is_an_io_error() {
     let error = mandate::json::to_vec(&Pairs(vec![((), 1)])).unwrap_err();
     assert!(!error.is_io(), "{error}");
 }
+
+/// `sha256:<hex>` of serde_json's compact form: how the digest was always
+/// defined.
+fn serde_json_digest(value: &Value) -> String {
+    use sha2::Digest as _;
+    let bytes = serde_json::to_vec(value).unwrap();
+    format!(
+        "sha256:{}",
+        mandate::resolve::hex(&sha2::Sha256::digest(&bytes))
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn the_digest_of_any_value_is_over_serde_json_compact_bytes(v in value()) {
+        prop_assert_eq!(mandate::resolve::digest(&v), serde_json_digest(&v));
+        let mut text = String::new();
+        mandate::resolve::canonical_json(&v, &mut text);
+        prop_assert_eq!(text, serde_json::to_string(&v).unwrap());
+    }
+}
+
+#[test]
+fn the_effective_digest_is_over_serde_json_compact_bytes_of_the_settings() {
+    use mandate::{Layer, Schema, SourceKind, resolve};
+    // Long enough to be hashed in several blocks, with strings to escape.
+    let mut rules = String::from("commands.rules = [\n");
+    for i in 0..3000 {
+        rules.push_str(&format!(
+            "  {{ pattern = [\"tool{i}\", \"a \\\"quoted\\\" \\\\ tab\\t é\"], decision = \"allow\" }},\n"
+        ));
+    }
+    rules.push_str("]\n[sandbox]\nmode = \"read-only\"\n");
+    let schema = Schema::bundled();
+    let user = Layer::parse_settings(
+        schema,
+        SourceKind::User,
+        "/home/ana/.config/mandate/config.toml",
+        &rules,
+    )
+    .unwrap();
+    let effective = resolve(schema, vec![user]);
+    let settings = effective.settings();
+    assert!(serde_json::to_vec(&settings).unwrap().len() > 2 * mandate::json::BLOCK);
+    assert_eq!(effective.digest, serde_json_digest(&settings));
+    // And the whole record prints as serde_json prints it.
+    assert_same(&effective);
+}
