@@ -200,9 +200,9 @@ impl Pretty {
         // A copy of a fixed size is a few moves, not a call: copy a little
         // more than needed and cut back.
         match width {
-            ..=16 => out.extend_from_slice(&LINE[..16]),
-            ..=32 => out.extend_from_slice(&LINE[..32]),
-            ..=64 => out.extend_from_slice(&LINE[..64]),
+            0..=16 => out.extend_from_slice(&LINE[..16]),
+            17..=32 => out.extend_from_slice(&LINE[..32]),
+            33..=64 => out.extend_from_slice(&LINE[..64]),
             _ => {
                 out.extend_from_slice(&LINE[..1]);
                 let mut rest = width - 1;
