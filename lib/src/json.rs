@@ -203,17 +203,21 @@ impl Pretty {
             0..=16 => out.extend_from_slice(&LINE[..16]),
             17..=32 => out.extend_from_slice(&LINE[..32]),
             33..=64 => out.extend_from_slice(&LINE[..64]),
-            _ => {
-                out.extend_from_slice(&LINE[..1]);
-                let mut rest = width - 1;
-                while rest > 0 {
-                    let n = rest.min(LINE.len() - 1);
-                    out.extend_from_slice(&LINE[1..=n]);
-                    rest -= n;
-                }
-            }
+            _ => deep(out, width),
         }
         out.truncate(end);
+
+        /// 32 levels or more: the newline, then spaces run by run.
+        #[cold]
+        fn deep(out: &mut Vec<u8>, width: usize) {
+            out.extend_from_slice(&LINE[..1]);
+            let mut rest = width - 1;
+            while rest > 0 {
+                let n = rest.min(LINE.len() - 1);
+                out.extend_from_slice(&LINE[1..=n]);
+                rest -= n;
+            }
+        }
     }
 
     #[inline]
