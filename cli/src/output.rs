@@ -33,11 +33,12 @@ pub fn error(line: &str) {
     );
 }
 
-/// Writes a value as pretty JSON to stdout.
-pub fn json<T: serde::Serialize>(value: &T) -> Result<(), crate::CliError> {
-    // Streamed through a buffer: a long result is never one string in memory.
-    let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match serde_json::to_writer_pretty(&mut stdout, value) {
+/// Writes a value as pretty JSON to stdout, and a newline.
+pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), crate::CliError> {
+    // The writer gathers the text and hands it over in large blocks: a long
+    // result is never one string in memory, and a token is not a call.
+    let mut stdout = std::io::stdout().lock();
+    match mandate::json::to_writer_pretty(&mut stdout, value) {
         Ok(()) => {
             let _ = stdout.write_all(b"\n");
             let _ = stdout.flush();

@@ -580,9 +580,7 @@ pub fn resolve_stack(schema: &Schema, mut stack: Stack) -> Effective {
         }
     }
 
-    let mut canonical = Vec::new();
-    Nested::of(&keys).write_canonical(&mut canonical);
-    let digest = format!("sha256:{}", hex(&Sha256::digest(&canonical)));
+    let digest = canonical_digest(&Nested::of(&keys));
     let status = if stack.degraded || stack.lockdown {
         Status::Degraded
     } else {
@@ -1062,25 +1060,6 @@ impl<'a> Nested<'a> {
         }
         Nested::Table(root)
     }
-
-    /// The canonical JSON [`canonical_json`] writes for the same table.
-    fn write_canonical(&self, out: &mut Vec<u8>) {
-        match self {
-            Nested::Leaf(v) => write_canonical(v, out),
-            Nested::Table(entries) => {
-                out.push(b'{');
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    let _ = serde_json::to_writer(&mut *out, k);
-                    out.push(b':');
-                    v.write_canonical(out);
-                }
-                out.push(b'}');
-            }
-        }
-    }
 }
 
 impl Serialize for Nested<'_> {
@@ -1093,55 +1072,41 @@ impl Serialize for Nested<'_> {
 }
 
 /// Writes `value` as canonical JSON: object keys sorted, no spaces.
+///
+/// That is the compact JSON of `serde_json` (`Value::to_string`), since a
+/// `Map` iterates in key order (`map_hash_ignores_insertion_order` in
+/// `constraint` holds it to that).
 pub fn canonical_json(value: &Value, out: &mut String) {
-    let mut bytes = Vec::new();
-    write_canonical(value, &mut bytes);
-    // serde_json writes UTF-8, so this never replaces anything.
+    // Writing a `Value` to a `Vec` cannot fail, and JSON is UTF-8, so this
+    // never replaces anything.
+    let bytes = crate::json::to_vec(value).unwrap_or_default();
     out.push_str(&String::from_utf8_lossy(&bytes));
-}
-
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    // Keys and scalars are written by serde_json's compact writer, exactly
-    // as `Value::to_string` writes them, without a string for each. Writing
-    // to a `Vec` cannot fail.
-    fn scalar<T: Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
-        let _ = serde_json::to_writer(out, v);
-    }
-    match value {
-        Value::Object(map) => {
-            out.push(b'{');
-            // `Map` iterates in key order (`map_hash_ignores_insertion_order`
-            // in `constraint` holds it to that): the keys come sorted.
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                scalar(k, out);
-                out.push(b':');
-                write_canonical(v, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(b']');
-        }
-        other => scalar(other, out),
-    }
 }
 
 /// `sha256:<hex>` over the canonical JSON of `settings`.
 pub fn digest(settings: &Value) -> String {
-    let mut text = String::new();
-    canonical_json(settings, &mut text);
-    let hash = Sha256::digest(text.as_bytes());
-    format!("sha256:{}", hex(&hash))
+    canonical_digest(settings)
+}
+
+/// `sha256:<hex>` over the canonical JSON of `value` (keys in order, no
+/// spaces), hashed block by block as it is written, never whole in memory.
+fn canonical_digest<T: Serialize + ?Sized>(value: &T) -> String {
+    /// A writer that hashes what it is given.
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    // Neither a hash nor the values (string keys, no custom `Serialize`)
+    // can fail.
+    let _ = crate::json::to_writer(&mut hashing, value);
+    format!("sha256:{}", hex(&hashing.0.finalize()))
 }
 
 /// Lowercase hex.

@@ -227,7 +227,7 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
 
     let path = tree.real(&state_dir).join(EFFECTIVE_FILE);
     let mut json =
-        serde_json::to_vec_pretty(&effective).map_err(|e| CliError::usage(e.to_string()))?;
+        mandate::json::to_vec_pretty(&effective).map_err(|e| CliError::usage(e.to_string()))?;
     json.push(b'\n');
     if args.dry_run {
         output::out(&String::from_utf8_lossy(&json));
