@@ -1,0 +1,769 @@
+//! A reader of TOML documents straight into JSON, for the documents it is
+//! sure of.
+//!
+//! It walks the events of `toml_parser` (the grammar `toml` and `toml_edit`
+//! run too) and builds the JSON tree as it goes, keeping only where each key
+//! and list element starts. `toml` builds a whole table of its own first,
+//! with every token and event kept, which costs several times the text in
+//! memory and most of the time of reading a large file.
+//!
+//! The reader applies TOML's rules the way `toml` does (duplicate keys,
+//! tables defined twice, dotted keys against tables, arrays of tables,
+//! closed inline tables and arrays), but it is only ever trusted with what it
+//! accepts: at the first error of the grammar, of a key or value, or of
+//! those rules, and on anything it is not sure of (a number out of range, a
+//! float that is not finite, a key path or nesting deep enough to meet
+//! `toml`'s limit), it gives up, and the caller reads the document the old
+//! way, so every message stays the one `toml` gives.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde_json::map::Entry;
+use serde_json::{Map, Number, Value};
+use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::lexer::TokenKind;
+use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
+use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
+
+/// `toml`'s and `toml_edit`'s nesting limit, which the grammar checks.
+const NESTING_LIMIT: u32 = 80;
+
+/// The longest key path (dotted key or table header) the reader takes;
+/// `toml` refuses 80 parts, and anything near that is read the old way.
+const KEY_LIMIT: usize = 64;
+
+/// How many tokens are gathered before the grammar runs over them: they are
+/// handed over at the end of a line outside brackets, so a long document is
+/// never held as tokens all at once (a single statement is, however long).
+pub(crate) const CHUNK_TOKENS: usize = 4096;
+
+/// A node that is not a table or an array.
+const LEAF: u32 = u32::MAX;
+
+/// Flags of a table or an array, as `toml` keeps them.
+mod flag {
+    /// Created by a dotted key or a header's path, not defined itself.
+    pub(super) const IMPLICIT: u8 = 1;
+    /// Created, or extended, by a dotted key.
+    pub(super) const DOTTED: u8 = 2;
+    /// Written inline (`{ … }`), or created inside one: closed.
+    pub(super) const INLINE: u8 = 4;
+    /// An array (not a table).
+    pub(super) const ARRAY: u8 = 8;
+    /// An array of tables (`[[name]]`), which headers extend.
+    pub(super) const TABLES: u8 = 16;
+}
+
+/// A step from a table or array to one of its children.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Step<'t> {
+    /// A key of a table, as decoded (borrowed from the text when it has no escapes).
+    Key(Cow<'t, str>),
+    /// An element of an array.
+    Index(u32),
+}
+
+/// Where a child is written, and what it is.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    /// Byte offset: a key's own start, or a list element's.
+    start: u32,
+    /// The child's node, or [`LEAF`].
+    node: u32,
+}
+
+/// Where every key and list element of a document read by [`read`] is
+/// written: the record [`crate::document::Locate`] answers from.
+#[derive(Debug, Default)]
+pub(crate) struct Places<'t> {
+    /// Each child, by its parent's node and the step to it; the root is node 0.
+    children: HashMap<(u32, Step<'t>), Place>,
+    /// The flags of each node (`flag::*`).
+    nodes: Vec<u8>,
+}
+
+impl<'t> Places<'t> {
+    /// A new node with `flags`.
+    fn node(&mut self, flags: u8) -> Option<u32> {
+        let id = u32::try_from(self.nodes.len()).ok().filter(|&id| id != LEAF)?;
+        self.nodes.push(flags);
+        Some(id)
+    }
+
+    fn flags(&self, node: u32) -> u8 {
+        self.nodes.get(node as usize).copied().unwrap_or(0)
+    }
+
+    fn child<'a>(&'a self, node: u32, step: Step<'a>) -> Option<Place> {
+        // `HashMap` is covariant in its key: a shorter-lived step looks it up.
+        let children: &'a HashMap<(u32, Step<'a>), Place> = &self.children;
+        children.get(&(node, step)).copied()
+    }
+
+    /// The byte offset where `path` (or its deepest written ancestor) is
+    /// written, as [`crate::document::Locate`] reports it.
+    pub(crate) fn start_of(&self, path: &[String]) -> Option<usize> {
+        let mut best = None;
+        let mut node = 0;
+        for name in path {
+            if node == LEAF {
+                break;
+            }
+            let step = if self.flags(node) & flag::ARRAY != 0 {
+                match super::list_index(name).and_then(|i| u32::try_from(i).ok()) {
+                    Some(i) => Step::Index(i),
+                    None => break,
+                }
+            } else {
+                Step::Key(Cow::Borrowed(name))
+            };
+            let Some(place) = self.child(node, step) else {
+                break;
+            };
+            best = Some(place.start as usize);
+            node = place.node;
+        }
+        best
+    }
+}
+
+/// A document [`read`] accepted.
+#[derive(Debug)]
+pub(crate) struct Read<'t> {
+    /// The document as JSON, as the `toml` conversion gives it.
+    pub(crate) tree: Map<String, Value>,
+    /// Where its keys and list elements are.
+    pub(crate) places: Places<'t>,
+    /// When the document has a top-level `policy` key: the length of the
+    /// prefix of the text that holds every line touching it (the rest of
+    /// the text does not), for the header reader.
+    pub(crate) policy_end: Option<usize>,
+}
+
+/// Reads `text`, or `None` when the reader is not sure of it (an error of
+/// any kind included): then only `toml` may read it. Tokens are handed to
+/// the grammar in chunks of at least `chunk_tokens` (ending at a line end
+/// outside brackets; [`CHUNK_TOKENS`] outside tests).
+pub(crate) fn read_in_chunks(text: &str, chunk_tokens: usize) -> Option<Read<'_>> {
+    // Offsets are kept as `u32`.
+    u32::try_from(text.len()).ok()?;
+    let source = Source::new(text);
+    let mut reader = Reader::new(text);
+    let mut error = Failed(false);
+    {
+        let mut whitespace = ValidateWhitespace::new(&mut reader, source);
+        let mut guard = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
+        let mut tokens = Vec::with_capacity(chunk_tokens.min(text.len() / 2) + 16);
+        let mut depth = 0i64;
+        for token in source.lex() {
+            match token.kind() {
+                TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
+                TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => depth -= 1,
+                _ => {}
+            }
+            let line_end = token.kind() == TokenKind::Newline && depth == 0;
+            tokens.push(token);
+            if line_end && tokens.len() >= chunk_tokens {
+                toml_parser::parser::parse_document(&tokens, &mut guard, &mut error);
+                tokens.clear();
+                if error.0 {
+                    return None;
+                }
+            }
+        }
+        toml_parser::parser::parse_document(&tokens, &mut guard, &mut error);
+    }
+    if error.0 || reader.failed {
+        return None;
+    }
+    reader.finish()
+}
+
+/// An error sink that only remembers that there was an error.
+struct Failed(bool);
+
+impl ErrorSink for Failed {
+    fn report_error(&mut self, _error: ParseError) {
+        self.0 = true;
+    }
+}
+
+/// A key part: decoded, and where it starts.
+type KeyPart<'t> = (Cow<'t, str>, u32);
+
+/// A table or array being read.
+enum Frame<'t> {
+    /// An inline array.
+    Array {
+        node: u32,
+        start: u32,
+        items: Vec<Value>,
+    },
+    /// An inline table, and the key of the value being read in it.
+    Inline {
+        node: u32,
+        start: u32,
+        map: Map<String, Value>,
+        key: Vec<KeyPart<'t>>,
+    },
+}
+
+/// A table header (`[a.b]` or `[[a.b]]`).
+struct Header<'t> {
+    /// The parent's path and the key.
+    path: Vec<KeyPart<'t>>,
+    key: KeyPart<'t>,
+    /// An array of tables.
+    array: bool,
+    /// Where the header starts (its `[`).
+    start: u32,
+}
+
+/// The receiver of the grammar's events.
+struct Reader<'t> {
+    text: &'t str,
+    /// Set on the first thing the reader is not sure of; nothing is read after.
+    failed: bool,
+    /// The parts of the key (or header) being read.
+    key: Vec<KeyPart<'t>>,
+    /// The key of the document-level key/value pair being read.
+    pending: Vec<KeyPart<'t>>,
+    /// The header being read: array of tables or not, and where it starts.
+    opening: Option<(bool, u32)>,
+    /// Inline tables and arrays being read, innermost last.
+    stack: Vec<Frame<'t>>,
+    /// The document, without the table being read.
+    root: Map<String, Value>,
+    /// The table being read (the root's own keys before the first header),
+    /// detached as `toml` keeps it, and its node.
+    current: Map<String, Value>,
+    current_node: u32,
+    /// The header of the table being read.
+    header: Option<Header<'t>>,
+    places: Places<'t>,
+    /// Whether a line touched the top-level `policy` key, and where the
+    /// first table header after the last such line starts.
+    policy_seen: bool,
+    policy_end: Option<u32>,
+}
+
+impl<'t> Reader<'t> {
+    fn new(text: &'t str) -> Reader<'t> {
+        let mut places = Places::default();
+        places.nodes.push(0);
+        Reader {
+            text,
+            failed: false,
+            key: Vec::new(),
+            pending: Vec::new(),
+            opening: None,
+            stack: Vec::new(),
+            root: Map::new(),
+            current: Map::new(),
+            current_node: 0,
+            header: None,
+            places,
+            policy_seen: false,
+            policy_end: None,
+        }
+    }
+
+    /// The document, once every event is in.
+    fn finish(mut self) -> Option<Read<'t>> {
+        if !self.stack.is_empty() || self.opening.is_some() || !self.key.is_empty() {
+            return None;
+        }
+        self.finish_table()?;
+        let policy_end = self
+            .policy_seen
+            .then(|| self.policy_end.map_or(self.text.len(), |end| end as usize));
+        Some(Read {
+            tree: self.root,
+            places: self.places,
+            policy_end,
+        })
+    }
+
+    fn raw(&self, span: Span, encoding: Option<Encoding>) -> Option<Raw<'t>> {
+        self.text
+            .get(span.start()..span.end())
+            .map(|text| Raw::new_unchecked(text, encoding, span))
+    }
+
+    /// Runs `step`, and gives up for good when it does.
+    fn attempt(&mut self, step: impl FnOnce(&mut Self) -> Option<()>) {
+        if !self.failed && step(self).is_none() {
+            self.failed = true;
+        }
+    }
+
+    /// Notes a line touching the top-level key `first` (a header's or a
+    /// document-level key's first part), for the policy header's prefix.
+    fn touch(&mut self, first: &str, header_start: Option<u32>) {
+        if first == "policy" {
+            self.policy_seen = true;
+            self.policy_end = None;
+        } else if let Some(start) = header_start
+            && self.policy_seen
+            && self.policy_end.is_none()
+        {
+            self.policy_end = Some(start);
+        }
+    }
+
+    /// A value read whole, which starts at `start` (`node` when it is a
+    /// table or array): into the inline table or array around it, or the
+    /// document's table.
+    fn value(&mut self, value: Value, start: u32, node: u32) -> Option<()> {
+        let Reader {
+            stack,
+            places,
+            pending,
+            current,
+            current_node,
+            ..
+        } = self;
+        match stack.last_mut() {
+            Some(Frame::Array {
+                node: array, items, ..
+            }) => {
+                let index = u32::try_from(items.len()).ok()?;
+                places
+                    .children
+                    .insert((*array, Step::Index(index)), Place { start, node });
+                items.push(value);
+                Some(())
+            }
+            Some(Frame::Inline {
+                node: table,
+                map,
+                key,
+                ..
+            }) => {
+                let mut path = std::mem::take(key);
+                let (key, key_start) = path.pop()?;
+                let (parent, parent_node) = descend_inline(map, *table, &path, places)?;
+                // What `toml` checks: a dotted key only in tables dotted keys made.
+                if (places.flags(parent_node) & flag::DOTTED != 0) == path.is_empty() {
+                    return None;
+                }
+                insert(parent, parent_node, key, key_start, value, node, places)
+            }
+            None => {
+                let mut path = std::mem::take(pending);
+                let (key, key_start) = path.pop()?;
+                let dotted = !path.is_empty();
+                let (parent, parent_node) =
+                    descend(current, *current_node, &path, dotted, places)?;
+                if dotted && places.flags(parent_node) & flag::IMPLICIT == 0 {
+                    return None;
+                }
+                insert(parent, parent_node, key, key_start, value, node, places)
+            }
+        }
+    }
+
+    /// Puts the table being read where its header says.
+    fn finish_table(&mut self) -> Option<()> {
+        let table = std::mem::take(&mut self.current);
+        let Some(header) = self.header.take() else {
+            // The root's own keys.
+            self.root = table;
+            return Some(());
+        };
+        let (parent, parent_node) = descend(&mut self.root, 0, &header.path, false, &mut self.places)?;
+        let (key, key_start) = header.key;
+        if !header.array {
+            // `start_table` took any implicit table of that name out.
+            if parent.contains_key(key.as_ref()) {
+                return None;
+            }
+            let place = Place {
+                start: key_start,
+                node: self.current_node,
+            };
+            parent.insert(key.to_string(), Value::Object(table));
+            self.places.children.insert((parent_node, Step::Key(key)), place);
+            return Some(());
+        }
+        let existing = self.places.child(parent_node, Step::Key(Cow::Borrowed(&key)));
+        let (array, index) = match existing {
+            None => {
+                let array = self.places.node(flag::ARRAY | flag::TABLES)?;
+                parent.insert(key.to_string(), Value::Array(vec![Value::Object(table)]));
+                self.places.children.insert(
+                    (parent_node, Step::Key(key)),
+                    Place {
+                        start: key_start,
+                        node: array,
+                    },
+                );
+                (array, 0)
+            }
+            Some(place) => {
+                if self.places.flags(place.node) & flag::TABLES == 0 {
+                    return None;
+                }
+                let Some(Value::Array(items)) = parent.get_mut(key.as_ref()) else {
+                    return None;
+                };
+                let index = u32::try_from(items.len()).ok()?;
+                items.push(Value::Object(table));
+                (place.node, index)
+            }
+        };
+        self.places.children.insert(
+            (array, Step::Index(index)),
+            Place {
+                start: header.start,
+                node: self.current_node,
+            },
+        );
+        Some(())
+    }
+
+    /// Starts the table of a header, as `toml` does: a table its path made
+    /// (not a dotted key) may be defined once; anything else is defined already.
+    fn start_table(&mut self, array: bool, start: u32) -> Option<()> {
+        let mut path = std::mem::take(&mut self.key);
+        if path.len() >= KEY_LIMIT {
+            return None;
+        }
+        let first = path.first()?.0.clone();
+        self.touch(&first, Some(start));
+        self.finish_table()?;
+        let key = path.pop()?;
+        let (parent, parent_node) = descend(&mut self.root, 0, &path, false, &mut self.places)?;
+        let mut table = Map::new();
+        let mut node = None;
+        if !array && let Some(place) = self.places.child(parent_node, Step::Key(key.0.clone())) {
+            let flags = self.places.flags(place.node);
+            if flags & (flag::ARRAY | flag::DOTTED | flag::INLINE) != 0
+                || flags & flag::IMPLICIT == 0
+            {
+                return None;
+            }
+            let Some(Value::Object(existing)) = parent.remove(key.0.as_ref()) else {
+                return None;
+            };
+            table = existing;
+            node = Some(place.node);
+        }
+        let node = match node {
+            Some(node) => node,
+            None => self.places.node(0)?,
+        };
+        *self.places.nodes.get_mut(node as usize)? = 0;
+        self.current = table;
+        self.current_node = node;
+        self.header = Some(Header {
+            path,
+            key,
+            array,
+            start,
+        });
+        Some(())
+    }
+
+    fn scalar_value(&mut self, span: Span, encoding: Option<Encoding>) -> Option<()> {
+        let raw = self.raw(span, encoding)?;
+        let mut decoded = Cow::Borrowed("");
+        let mut failed = Failed(false);
+        let kind = raw.decode_scalar(&mut decoded, &mut failed);
+        if failed.0 {
+            return None;
+        }
+        let value = match kind {
+            ScalarKind::String => Value::String(decoded.into_owned()),
+            ScalarKind::Boolean(b) => Value::Bool(b),
+            ScalarKind::DateTime => {
+                Value::String(decoded.parse::<toml_datetime::Datetime>().ok()?.to_string())
+            }
+            ScalarKind::Float => {
+                Value::Number(Number::from_f64(super::float_text(&decoded).ok()?)?)
+            }
+            ScalarKind::Integer(radix) => {
+                Value::Number(super::integer_text(&decoded, radix.value())?.into())
+            }
+        };
+        self.value(value, u32::try_from(span.start()).ok()?, LEAF)
+    }
+}
+
+/// Inserts `key = value` (`node` when a table or array) into `table`, at
+/// `key_start`, unless the key is there already.
+fn insert<'t>(
+    table: &mut Map<String, Value>,
+    table_node: u32,
+    key: Cow<'t, str>,
+    key_start: u32,
+    value: Value,
+    node: u32,
+    places: &mut Places<'t>,
+) -> Option<()> {
+    match table.entry(key.as_ref()) {
+        Entry::Occupied(_) => None,
+        Entry::Vacant(entry) => {
+            entry.insert(value);
+            places.children.insert(
+                (table_node, Step::Key(key)),
+                Place {
+                    start: key_start,
+                    node,
+                },
+            );
+            Some(())
+        }
+    }
+}
+
+/// Walks `path` down from `table` (`node`), creating implicit tables, as
+/// `toml` does for a header's path (`dotted` false) or a dotted key: an
+/// array of tables is entered at its last table; an inline table, another
+/// array or a value cannot be; a dotted key enters only implicit tables.
+fn descend<'m, 't>(
+    mut table: &'m mut Map<String, Value>,
+    mut node: u32,
+    path: &[KeyPart<'t>],
+    dotted: bool,
+    places: &mut Places<'t>,
+) -> Option<(&'m mut Map<String, Value>, u32)> {
+    for (key, start) in path {
+        match places.child(node, Step::Key(Cow::Borrowed(key))) {
+            None => {
+                let flags = flag::IMPLICIT | if dotted { flag::DOTTED } else { 0 };
+                let child = places.node(flags)?;
+                places.children.insert(
+                    (node, Step::Key(key.clone())),
+                    Place {
+                        start: *start,
+                        node: child,
+                    },
+                );
+                let Value::Object(inner) = table
+                    .entry(key.as_ref())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                else {
+                    return None;
+                };
+                table = inner;
+                node = child;
+            }
+            Some(place) => {
+                let flags = places.flags(place.node);
+                match table.get_mut(key.as_ref())? {
+                    Value::Array(items) => {
+                        if flags & flag::TABLES == 0 {
+                            return None;
+                        }
+                        let last = u32::try_from(items.len().checked_sub(1)?).ok()?;
+                        let element = places.child(place.node, Step::Index(last))?;
+                        let Value::Object(inner) = items.last_mut()? else {
+                            return None;
+                        };
+                        table = inner;
+                        node = element.node;
+                    }
+                    Value::Object(inner) => {
+                        if flags & (flag::INLINE | flag::ARRAY) != 0 {
+                            return None;
+                        }
+                        if dotted {
+                            if flags & flag::IMPLICIT == 0 {
+                                return None;
+                            }
+                            *places.nodes.get_mut(place.node as usize)? |= flag::DOTTED;
+                        }
+                        table = inner;
+                        node = place.node;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+    Some((table, node))
+}
+
+/// [`descend`] inside an inline table: only tables its own dotted keys made.
+fn descend_inline<'m, 't>(
+    mut table: &'m mut Map<String, Value>,
+    mut node: u32,
+    path: &[KeyPart<'t>],
+    places: &mut Places<'t>,
+) -> Option<(&'m mut Map<String, Value>, u32)> {
+    for (key, start) in path {
+        match places.child(node, Step::Key(Cow::Borrowed(key))) {
+            None => {
+                let child = places.node(flag::IMPLICIT | flag::DOTTED | flag::INLINE)?;
+                places.children.insert(
+                    (node, Step::Key(key.clone())),
+                    Place {
+                        start: *start,
+                        node: child,
+                    },
+                );
+                let Value::Object(inner) = table
+                    .entry(key.as_ref())
+                    .or_insert_with(|| Value::Object(Map::new()))
+                else {
+                    return None;
+                };
+                table = inner;
+                node = child;
+            }
+            Some(place) => {
+                let flags = places.flags(place.node);
+                if flags & flag::ARRAY != 0 || flags & flag::IMPLICIT == 0 {
+                    return None;
+                }
+                let Value::Object(inner) = table.get_mut(key.as_ref())? else {
+                    return None;
+                };
+                table = inner;
+                node = place.node;
+            }
+        }
+    }
+    Some((table, node))
+}
+
+impl EventReceiver for Reader<'_> {
+    fn std_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            if r.opening.is_some() || !r.stack.is_empty() || !r.key.is_empty() {
+                return None;
+            }
+            r.opening = Some((false, u32::try_from(span.start()).ok()?));
+            Some(())
+        });
+    }
+
+    fn std_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| match r.opening.take()? {
+            (false, start) => r.start_table(false, start),
+            (true, _) => None,
+        });
+    }
+
+    fn array_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            if r.opening.is_some() || !r.stack.is_empty() || !r.key.is_empty() {
+                return None;
+            }
+            r.opening = Some((true, u32::try_from(span.start()).ok()?));
+            Some(())
+        });
+    }
+
+    fn array_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| match r.opening.take()? {
+            (true, start) => r.start_table(true, start),
+            (false, _) => None,
+        });
+    }
+
+    fn inline_table_open(&mut self, span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.attempt(|r| {
+            let node = r.places.node(flag::INLINE)?;
+            r.stack.push(Frame::Inline {
+                node,
+                start: u32::try_from(span.start()).ok()?,
+                map: Map::new(),
+                key: Vec::new(),
+            });
+            Some(())
+        });
+        true
+    }
+
+    fn inline_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            let Some(Frame::Inline {
+                node,
+                start,
+                map,
+                key,
+            }) = r.stack.pop()
+            else {
+                return None;
+            };
+            if !key.is_empty() || !r.key.is_empty() {
+                return None;
+            }
+            r.value(Value::Object(map), start, node)
+        });
+    }
+
+    fn array_open(&mut self, span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.attempt(|r| {
+            let node = r.places.node(flag::ARRAY)?;
+            r.stack.push(Frame::Array {
+                node,
+                start: u32::try_from(span.start()).ok()?,
+                items: Vec::new(),
+            });
+            Some(())
+        });
+        true
+    }
+
+    fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            let Some(Frame::Array { node, start, items }) = r.stack.pop() else {
+                return None;
+            };
+            r.value(Value::Array(items), start, node)
+        });
+    }
+
+    fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            let raw = r.raw(span, encoding)?;
+            let mut decoded = Cow::Borrowed("");
+            let mut failed = Failed(false);
+            raw.decode_key(&mut decoded, &mut failed);
+            if failed.0 {
+                return None;
+            }
+            if r.key.len() >= KEY_LIMIT {
+                return None;
+            }
+            r.key.push((decoded, u32::try_from(span.start()).ok()?));
+            Some(())
+        });
+    }
+
+    fn key_val_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| {
+            if r.opening.is_some() || r.key.is_empty() {
+                return None;
+            }
+            let key = std::mem::take(&mut r.key);
+            match r.stack.last_mut() {
+                Some(Frame::Inline { key: pending, .. }) if pending.is_empty() => *pending = key,
+                Some(_) => return None,
+                None => {
+                    if !r.pending.is_empty() {
+                        return None;
+                    }
+                    if r.header.is_none() {
+                        let first = key.first()?.0.clone();
+                        r.touch(&first, None);
+                    }
+                    r.pending = key;
+                }
+            }
+            Some(())
+        });
+    }
+
+    fn scalar(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        self.attempt(|r| r.scalar_value(span, encoding));
+    }
+
+    fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.failed = true;
+    }
+}
