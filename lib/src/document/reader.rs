@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
@@ -55,15 +56,6 @@ mod flag {
     pub(super) const TABLES: u8 = 16;
 }
 
-/// A step from a table or array to one of its children.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-enum Step<'t> {
-    /// A key of a table, as decoded (borrowed from the text when it has no escapes).
-    Key(Cow<'t, str>),
-    /// An element of an array.
-    Index(u32),
-}
-
 /// Where a child is written, and what it is.
 #[derive(Clone, Copy, Debug)]
 struct Place {
@@ -73,32 +65,78 @@ struct Place {
     node: u32,
 }
 
-/// Where every key and list element of a document read by [`read`] is
-/// written: the record [`crate::document::Locate`] answers from.
+/// A table or an array of the document.
+#[derive(Clone, Copy, Debug, Default)]
+struct Node {
+    /// `flag::*`.
+    flags: u8,
+    /// An inline array's elements: `elements[first..first + len]`; an array
+    /// of tables': `tables[first]`.
+    first: u32,
+    len: u32,
+}
+
+/// Where every key and list element of a document read by
+/// [`read_in_chunks`] is written: the record
+/// [`crate::document::Locate`] answers from.
 #[derive(Debug, Default)]
 pub(crate) struct Places<'t> {
-    /// Each child, by its parent's node and the step to it; the root is node 0.
-    children: HashMap<(u32, Step<'t>), Place>,
-    /// The flags of each node (`flag::*`).
-    nodes: Vec<u8>,
+    /// Each key of each table, by the table's node (the root is node 0) and
+    /// the key as decoded (borrowed from the text when it has no escapes).
+    keys: HashMap<(u32, Cow<'t, str>), Place, BuildHasherDefault<KeyHasher>>,
+    /// Each table and array.
+    nodes: Vec<Node>,
+    /// The elements of inline arrays, each array's together.
+    elements: Vec<Place>,
+    /// The elements of each array of tables, which grows as headers come.
+    tables: Vec<Vec<Place>>,
 }
 
 impl<'t> Places<'t> {
     /// A new node with `flags`.
     fn node(&mut self, flags: u8) -> Option<u32> {
-        let id = u32::try_from(self.nodes.len()).ok().filter(|&id| id != LEAF)?;
-        self.nodes.push(flags);
+        let id = u32::try_from(self.nodes.len())
+            .ok()
+            .filter(|&id| id != LEAF)?;
+        self.nodes.push(Node {
+            flags,
+            ..Node::default()
+        });
         Some(id)
     }
 
     fn flags(&self, node: u32) -> u8 {
-        self.nodes.get(node as usize).copied().unwrap_or(0)
+        self.nodes.get(node as usize).map_or(0, |n| n.flags)
     }
 
-    fn child<'a>(&'a self, node: u32, step: Step<'a>) -> Option<Place> {
-        // `HashMap` is covariant in its key: a shorter-lived step looks it up.
-        let children: &'a HashMap<(u32, Step<'a>), Place> = &self.children;
-        children.get(&(node, step)).copied()
+    fn set_flags(&mut self, node: u32, flags: u8) -> Option<()> {
+        self.nodes.get_mut(node as usize)?.flags = flags;
+        Some(())
+    }
+
+    /// The key `key` of table `node`.
+    fn key<'a>(&'a self, node: u32, key: &'a str) -> Option<Place> {
+        // `HashMap` is covariant in its key: a shorter-lived key looks it up.
+        let keys: &'a HashMap<(u32, Cow<'a, str>), Place, _> = &self.keys;
+        keys.get(&(node, Cow::Borrowed(key))).copied()
+    }
+
+    /// Records `key` of table `node`, replacing what was there.
+    fn set_key(&mut self, node: u32, key: Cow<'t, str>, place: Place) {
+        self.keys.insert((node, key), place);
+    }
+
+    /// The elements of array `node`.
+    fn elements(&self, node: u32) -> &[Place] {
+        let Some(n) = self.nodes.get(node as usize) else {
+            return &[];
+        };
+        if n.flags & flag::TABLES != 0 {
+            self.tables.get(n.first as usize).map_or(&[], Vec::as_slice)
+        } else {
+            let (first, len) = (n.first as usize, n.len as usize);
+            self.elements.get(first..first + len).unwrap_or(&[])
+        }
     }
 
     /// The byte offset where `path` (or its deepest written ancestor) is
@@ -110,21 +148,64 @@ impl<'t> Places<'t> {
             if node == LEAF {
                 break;
             }
-            let step = if self.flags(node) & flag::ARRAY != 0 {
-                match super::list_index(name).and_then(|i| u32::try_from(i).ok()) {
-                    Some(i) => Step::Index(i),
-                    None => break,
-                }
+            let place = if self.flags(node) & flag::ARRAY != 0 {
+                super::list_index(name).and_then(|i| self.elements(node).get(i).copied())
             } else {
-                Step::Key(Cow::Borrowed(name))
+                self.key(node, name)
             };
-            let Some(place) = self.child(node, step) else {
+            let Some(place) = place else {
                 break;
             };
             best = Some(place.start as usize);
             node = place.node;
         }
         best
+    }
+}
+
+/// FxHash (as in `rustc`): keys are short and hashed once each, where
+/// SipHash costs more than the rest of reading them.
+#[derive(Clone, Copy, Default)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -194,11 +275,13 @@ type KeyPart<'t> = (Cow<'t, str>, u32);
 
 /// A table or array being read.
 enum Frame<'t> {
-    /// An inline array.
+    /// An inline array; where its elements are is in `Reader::open`
+    /// from `base` on.
     Array {
         node: u32,
         start: u32,
         items: Vec<Value>,
+        base: usize,
     },
     /// An inline table, and the key of the value being read in it.
     Inline {
@@ -233,6 +316,8 @@ struct Reader<'t> {
     opening: Option<(bool, u32)>,
     /// Inline tables and arrays being read, innermost last.
     stack: Vec<Frame<'t>>,
+    /// Where the elements of the arrays being read are, innermost last.
+    open: Vec<Place>,
     /// The document, without the table being read.
     root: Map<String, Value>,
     /// The table being read (the root's own keys before the first header),
@@ -251,7 +336,7 @@ struct Reader<'t> {
 impl<'t> Reader<'t> {
     fn new(text: &'t str) -> Reader<'t> {
         let mut places = Places::default();
-        places.nodes.push(0);
+        places.nodes.push(Node::default());
         Reader {
             text,
             failed: false,
@@ -259,6 +344,7 @@ impl<'t> Reader<'t> {
             pending: Vec::new(),
             opening: None,
             stack: Vec::new(),
+            open: Vec::new(),
             root: Map::new(),
             current: Map::new(),
             current_node: 0,
@@ -271,7 +357,11 @@ impl<'t> Reader<'t> {
 
     /// The document, once every event is in.
     fn finish(mut self) -> Option<Read<'t>> {
-        if !self.stack.is_empty() || self.opening.is_some() || !self.key.is_empty() {
+        if !self.stack.is_empty()
+            || !self.open.is_empty()
+            || self.opening.is_some()
+            || !self.key.is_empty()
+        {
             return None;
         }
         self.finish_table()?;
@@ -319,19 +409,15 @@ impl<'t> Reader<'t> {
         let Reader {
             stack,
             places,
+            open,
             pending,
             current,
             current_node,
             ..
         } = self;
         match stack.last_mut() {
-            Some(Frame::Array {
-                node: array, items, ..
-            }) => {
-                let index = u32::try_from(items.len()).ok()?;
-                places
-                    .children
-                    .insert((*array, Step::Index(index)), Place { start, node });
+            Some(Frame::Array { items, .. }) => {
+                open.push(Place { start, node });
                 items.push(value);
                 Some(())
             }
@@ -384,42 +470,41 @@ impl<'t> Reader<'t> {
                 node: self.current_node,
             };
             parent.insert(key.to_string(), Value::Object(table));
-            self.places.children.insert((parent_node, Step::Key(key)), place);
+            self.places.set_key(parent_node, key, place);
             return Some(());
         }
-        let existing = self.places.child(parent_node, Step::Key(Cow::Borrowed(&key)));
-        let (array, index) = match existing {
+        let element = Place {
+            start: header.start,
+            node: self.current_node,
+        };
+        match self.places.key(parent_node, &key) {
             None => {
                 let array = self.places.node(flag::ARRAY | flag::TABLES)?;
+                let list = u32::try_from(self.places.tables.len()).ok()?;
+                self.places.nodes.get_mut(array as usize)?.first = list;
+                self.places.tables.push(vec![element]);
                 parent.insert(key.to_string(), Value::Array(vec![Value::Object(table)]));
-                self.places.children.insert(
-                    (parent_node, Step::Key(key)),
+                self.places.set_key(
+                    parent_node,
+                    key,
                     Place {
                         start: key_start,
                         node: array,
                     },
                 );
-                (array, 0)
             }
             Some(place) => {
-                if self.places.flags(place.node) & flag::TABLES == 0 {
+                let node = self.places.nodes.get(place.node as usize).copied()?;
+                if node.flags & flag::TABLES == 0 {
                     return None;
                 }
                 let Some(Value::Array(items)) = parent.get_mut(key.as_ref()) else {
                     return None;
                 };
-                let index = u32::try_from(items.len()).ok()?;
                 items.push(Value::Object(table));
-                (place.node, index)
+                self.places.tables.get_mut(node.first as usize)?.push(element);
             }
-        };
-        self.places.children.insert(
-            (array, Step::Index(index)),
-            Place {
-                start: header.start,
-                node: self.current_node,
-            },
-        );
+        }
         Some(())
     }
 
@@ -437,7 +522,7 @@ impl<'t> Reader<'t> {
         let (parent, parent_node) = descend(&mut self.root, 0, &path, false, &mut self.places)?;
         let mut table = Map::new();
         let mut node = None;
-        if !array && let Some(place) = self.places.child(parent_node, Step::Key(key.0.clone())) {
+        if !array && let Some(place) = self.places.key(parent_node, &key.0) {
             let flags = self.places.flags(place.node);
             if flags & (flag::ARRAY | flag::DOTTED | flag::INLINE) != 0
                 || flags & flag::IMPLICIT == 0
@@ -454,7 +539,7 @@ impl<'t> Reader<'t> {
             Some(node) => node,
             None => self.places.node(0)?,
         };
-        *self.places.nodes.get_mut(node as usize)? = 0;
+        self.places.set_flags(node, 0)?;
         self.current = table;
         self.current_node = node;
         self.header = Some(Header {
@@ -506,8 +591,9 @@ fn insert<'t>(
         Entry::Occupied(_) => None,
         Entry::Vacant(entry) => {
             entry.insert(value);
-            places.children.insert(
-                (table_node, Step::Key(key)),
+            places.set_key(
+                table_node,
+                key,
                 Place {
                     start: key_start,
                     node,
@@ -530,12 +616,13 @@ fn descend<'m, 't>(
     places: &mut Places<'t>,
 ) -> Option<(&'m mut Map<String, Value>, u32)> {
     for (key, start) in path {
-        match places.child(node, Step::Key(Cow::Borrowed(key))) {
+        match places.key(node, key) {
             None => {
                 let flags = flag::IMPLICIT | if dotted { flag::DOTTED } else { 0 };
                 let child = places.node(flags)?;
-                places.children.insert(
-                    (node, Step::Key(key.clone())),
+                places.set_key(
+                    node,
+                    key.clone(),
                     Place {
                         start: *start,
                         node: child,
@@ -557,8 +644,7 @@ fn descend<'m, 't>(
                         if flags & flag::TABLES == 0 {
                             return None;
                         }
-                        let last = u32::try_from(items.len().checked_sub(1)?).ok()?;
-                        let element = places.child(place.node, Step::Index(last))?;
+                        let element = *places.elements(place.node).last()?;
                         let Value::Object(inner) = items.last_mut()? else {
                             return None;
                         };
@@ -573,7 +659,7 @@ fn descend<'m, 't>(
                             if flags & flag::IMPLICIT == 0 {
                                 return None;
                             }
-                            *places.nodes.get_mut(place.node as usize)? |= flag::DOTTED;
+                            places.set_flags(place.node, flags | flag::DOTTED)?;
                         }
                         table = inner;
                         node = place.node;
@@ -594,11 +680,12 @@ fn descend_inline<'m, 't>(
     places: &mut Places<'t>,
 ) -> Option<(&'m mut Map<String, Value>, u32)> {
     for (key, start) in path {
-        match places.child(node, Step::Key(Cow::Borrowed(key))) {
+        match places.key(node, key) {
             None => {
                 let child = places.node(flag::IMPLICIT | flag::DOTTED | flag::INLINE)?;
-                places.children.insert(
-                    (node, Step::Key(key.clone())),
+                places.set_key(
+                    node,
+                    key.clone(),
                     Place {
                         start: *start,
                         node: child,
@@ -703,6 +790,7 @@ impl EventReceiver for Reader<'_> {
                 node,
                 start: u32::try_from(span.start()).ok()?,
                 items: Vec::new(),
+                base: r.open.len(),
             });
             Some(())
         });
@@ -711,9 +799,21 @@ impl EventReceiver for Reader<'_> {
 
     fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.attempt(|r| {
-            let Some(Frame::Array { node, start, items }) = r.stack.pop() else {
+            let Some(Frame::Array {
+                node,
+                start,
+                items,
+                base,
+            }) = r.stack.pop()
+            else {
                 return None;
             };
+            let places = &mut r.places;
+            let first = u32::try_from(places.elements.len()).ok()?;
+            let len = u32::try_from(r.open.len().checked_sub(base)?).ok()?;
+            places.elements.extend(r.open.drain(base..));
+            let entry = places.nodes.get_mut(node as usize)?;
+            (entry.first, entry.len) = (first, len);
             r.value(Value::Array(items), start, node)
         });
     }
