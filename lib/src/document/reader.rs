@@ -39,6 +39,9 @@ const KEY_LIMIT: usize = 64;
 /// never held as tokens all at once (a single statement is, however long).
 pub(crate) const CHUNK_TOKENS: usize = 4096;
 
+/// The most tokens reserved up front.
+const MAX_RESERVED: usize = 1 << 20;
+
 /// A node that is not a table or an array.
 const LEAF: u32 = u32::MAX;
 
@@ -235,7 +238,9 @@ pub(crate) fn read_in_chunks(text: &str, chunk_tokens: usize) -> Option<Read<'_>
     {
         let mut whitespace = ValidateWhitespace::new(&mut reader, source);
         let mut guard = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
-        let mut tokens = Vec::with_capacity(chunk_tokens.min(text.len() / 2) + 16);
+        // A token has at least a byte: the vector never grows, and what is
+        // reserved but not written costs address space, not memory.
+        let mut tokens = Vec::with_capacity(text.len().min(MAX_RESERVED) + 1);
         let mut depth = 0i64;
         for token in source.lex() {
             match token.kind() {
@@ -274,21 +279,18 @@ impl ErrorSink for Failed {
 type KeyPart<'t> = (Cow<'t, str>, u32);
 
 /// A table or array being read.
-enum Frame<'t> {
-    /// An inline array; where its elements are is in `Reader::open`
-    /// from `base` on.
-    Array {
-        node: u32,
-        start: u32,
-        items: Vec<Value>,
-        base: usize,
-    },
+enum Frame {
+    /// An inline array; its elements, and where they are, are in
+    /// `Reader::values` and `Reader::open` from `base` on.
+    Array { node: u32, start: u32, base: usize },
     /// An inline table, and the key of the value being read in it.
     Inline {
         node: u32,
         start: u32,
         map: Map<String, Value>,
-        key: Vec<KeyPart<'t>>,
+        /// How many parts at the end of `Reader::pending` are the key of the
+        /// value being read in it (0 before its `=`).
+        key: usize,
     },
 }
 
@@ -310,13 +312,18 @@ struct Reader<'t> {
     failed: bool,
     /// The parts of the key (or header) being read.
     key: Vec<KeyPart<'t>>,
-    /// The key of the document-level key/value pair being read.
+    /// The keys whose values are being read, innermost last.
     pending: Vec<KeyPart<'t>>,
+    /// How many parts at the start of `pending` are the key of the
+    /// document-level key/value pair being read.
+    pending_here: usize,
     /// The header being read: array of tables or not, and where it starts.
     opening: Option<(bool, u32)>,
     /// Inline tables and arrays being read, innermost last.
-    stack: Vec<Frame<'t>>,
-    /// Where the elements of the arrays being read are, innermost last.
+    stack: Vec<Frame>,
+    /// The elements of the arrays being read, innermost last, and where
+    /// each is.
+    values: Vec<Value>,
     open: Vec<Place>,
     /// The document, without the table being read.
     root: Map<String, Value>,
@@ -342,8 +349,10 @@ impl<'t> Reader<'t> {
             failed: false,
             key: Vec::new(),
             pending: Vec::new(),
+            pending_here: 0,
             opening: None,
             stack: Vec::new(),
+            values: Vec::new(),
             open: Vec::new(),
             root: Map::new(),
             current: Map::new(),
@@ -359,6 +368,7 @@ impl<'t> Reader<'t> {
     fn finish(mut self) -> Option<Read<'t>> {
         if !self.stack.is_empty()
             || !self.open.is_empty()
+            || !self.pending.is_empty()
             || self.opening.is_some()
             || !self.key.is_empty()
         {
@@ -409,43 +419,56 @@ impl<'t> Reader<'t> {
         let Reader {
             stack,
             places,
+            values,
             open,
             pending,
+            pending_here,
             current,
             current_node,
             ..
         } = self;
         match stack.last_mut() {
-            Some(Frame::Array { items, .. }) => {
+            Some(Frame::Array { .. }) => {
                 open.push(Place { start, node });
-                items.push(value);
+                values.push(value);
                 Some(())
             }
             Some(Frame::Inline {
                 node: table,
                 map,
-                key,
+                key: parts,
                 ..
             }) => {
-                let mut path = std::mem::take(key);
-                let (key, key_start) = path.pop()?;
-                let (parent, parent_node) = descend_inline(map, *table, &path, places)?;
+                let parts = std::mem::take(parts);
+                if parts == 0 {
+                    return None;
+                }
+                let from = pending.len().checked_sub(parts)?;
+                let (key, key_start) = pending.pop()?;
+                let path = pending.get(from..)?;
+                let (parent, parent_node) = descend_inline(map, *table, path, places)?;
                 // What `toml` checks: a dotted key only in tables dotted keys made.
                 if (places.flags(parent_node) & flag::DOTTED != 0) == path.is_empty() {
                     return None;
                 }
-                insert(parent, parent_node, key, key_start, value, node, places)
+                insert(parent, parent_node, key, key_start, value, node, places)?;
+                pending.truncate(from);
+                Some(())
             }
             None => {
-                let mut path = std::mem::take(pending);
-                let (key, key_start) = path.pop()?;
-                let dotted = !path.is_empty();
+                if std::mem::take(pending_here) != pending.len() {
+                    return None;
+                }
+                let (key, key_start) = pending.pop()?;
+                let dotted = !pending.is_empty();
                 let (parent, parent_node) =
-                    descend(current, *current_node, &path, dotted, places)?;
+                    descend(current, *current_node, pending, dotted, places)?;
                 if dotted && places.flags(parent_node) & flag::IMPLICIT == 0 {
                     return None;
                 }
-                insert(parent, parent_node, key, key_start, value, node, places)
+                insert(parent, parent_node, key, key_start, value, node, places)?;
+                pending.clear();
+                Some(())
             }
         }
     }
@@ -511,7 +534,7 @@ impl<'t> Reader<'t> {
     /// Starts the table of a header, as `toml` does: a table its path made
     /// (not a dotted key) may be defined once; anything else is defined already.
     fn start_table(&mut self, array: bool, start: u32) -> Option<()> {
-        let mut path = std::mem::take(&mut self.key);
+        let mut path: Vec<KeyPart<'t>> = self.key.drain(..).collect();
         if path.len() >= KEY_LIMIT {
             return None;
         }
@@ -758,7 +781,7 @@ impl EventReceiver for Reader<'_> {
                 node,
                 start: u32::try_from(span.start()).ok()?,
                 map: Map::new(),
-                key: Vec::new(),
+                key: 0,
             });
             Some(())
         });
@@ -776,7 +799,7 @@ impl EventReceiver for Reader<'_> {
             else {
                 return None;
             };
-            if !key.is_empty() || !r.key.is_empty() {
+            if key != 0 || !r.key.is_empty() {
                 return None;
             }
             r.value(Value::Object(map), start, node)
@@ -789,7 +812,6 @@ impl EventReceiver for Reader<'_> {
             r.stack.push(Frame::Array {
                 node,
                 start: u32::try_from(span.start()).ok()?,
-                items: Vec::new(),
                 base: r.open.len(),
             });
             Some(())
@@ -799,15 +821,13 @@ impl EventReceiver for Reader<'_> {
 
     fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.attempt(|r| {
-            let Some(Frame::Array {
-                node,
-                start,
-                items,
-                base,
-            }) = r.stack.pop()
-            else {
+            let Some(Frame::Array { node, start, base }) = r.stack.pop() else {
                 return None;
             };
+            if r.values.len() != r.open.len() {
+                return None;
+            }
+            let items: Vec<Value> = r.values.drain(base..).collect();
             let places = &mut r.places;
             let first = u32::try_from(places.elements.len()).ok()?;
             let len = u32::try_from(r.open.len().checked_sub(base)?).ok()?;
@@ -840,21 +860,22 @@ impl EventReceiver for Reader<'_> {
             if r.opening.is_some() || r.key.is_empty() {
                 return None;
             }
-            let key = std::mem::take(&mut r.key);
+            let parts = r.key.len();
             match r.stack.last_mut() {
-                Some(Frame::Inline { key: pending, .. }) if pending.is_empty() => *pending = key,
+                Some(Frame::Inline { key, .. }) if *key == 0 => *key = parts,
                 Some(_) => return None,
                 None => {
-                    if !r.pending.is_empty() {
+                    if !r.pending.is_empty() || r.pending_here != 0 {
                         return None;
                     }
                     if r.header.is_none() {
-                        let first = key.first()?.0.clone();
+                        let first = r.key.first()?.0.clone();
                         r.touch(&first, None);
                     }
-                    r.pending = key;
+                    r.pending_here = parts;
                 }
             }
+            r.pending.extend(r.key.drain(..));
             Some(())
         });
     }
