@@ -279,5 +279,8 @@ fn generated_documents_are_often_accepted() {
         }
     }
     eprintln!("generated: {accepted} accepted, {refused} left to toml");
-    assert!(accepted >= 400 && refused >= 400, "{accepted} accepted, {refused} refused");
+    assert!(
+        accepted >= 400 && refused >= 400,
+        "{accepted} accepted, {refused} refused"
+    );
 }

@@ -591,7 +591,9 @@ pub fn compare_readers(text: &str, chunk_tokens: usize) -> Result<bool, String> 
     };
     let (a, b) = (header(&fast), header(&slow));
     if a != b {
-        return Err(format!("policy headers differ:\n reader: {a}\n   toml: {b}"));
+        return Err(format!(
+            "policy headers differ:\n reader: {a}\n   toml: {b}"
+        ));
     }
     Ok(true)
 }

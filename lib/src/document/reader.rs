@@ -238,8 +238,9 @@ pub(crate) fn read_in_chunks(text: &str, chunk_tokens: usize) -> Option<Read<'_>
     {
         let mut whitespace = ValidateWhitespace::new(&mut reader, source);
         let mut guard = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
-        // A token has at least a byte: the vector never grows, and what is
-        // reserved but not written costs address space, not memory.
+        // A token has at least a byte (but the last): up to `MAX_RESERVED`
+        // the vector never grows, and what is reserved but not written
+        // costs address space, not memory.
         let mut tokens = Vec::with_capacity(text.len().min(MAX_RESERVED) + 1);
         let mut depth = 0i64;
         for token in source.lex() {
@@ -481,7 +482,8 @@ impl<'t> Reader<'t> {
             self.root = table;
             return Some(());
         };
-        let (parent, parent_node) = descend(&mut self.root, 0, &header.path, false, &mut self.places)?;
+        let (parent, parent_node) =
+            descend(&mut self.root, 0, &header.path, false, &mut self.places)?;
         let (key, key_start) = header.key;
         if !header.array {
             // `start_table` took any implicit table of that name out.
@@ -525,7 +527,10 @@ impl<'t> Reader<'t> {
                     return None;
                 };
                 items.push(Value::Object(table));
-                self.places.tables.get_mut(node.first as usize)?.push(element);
+                self.places
+                    .tables
+                    .get_mut(node.first as usize)?
+                    .push(element);
             }
         }
         Some(())
