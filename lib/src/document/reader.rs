@@ -880,7 +880,7 @@ impl EventReceiver for Reader<'_> {
                     r.pending_here = parts;
                 }
             }
-            r.pending.extend(r.key.drain(..));
+            r.pending.append(&mut r.key);
             Some(())
         });
     }
