@@ -11,8 +11,9 @@ use super::compare_readers;
 use super::reader::CHUNK_TOKENS;
 
 /// Chunk sizes the reader is run with: a chunk at every line end outside
-/// brackets, and the one used outside tests.
-const CHUNKS: [usize; 2] = [0, CHUNK_TOKENS];
+/// brackets (and a part at every comma of a `key = [ … ]` statement), a
+/// few tokens, and the size used outside tests.
+const CHUNKS: [usize; 3] = [0, 7, CHUNK_TOKENS];
 
 /// The toml-test cases of TOML 1.1 that are UTF-8 (the others never reach a
 /// TOML reader: files are checked as UTF-8 first), by kind.
@@ -139,6 +140,50 @@ fn documents_shaped_like_policies_are_read_and_located() {
     for text in docs {
         for chunk in CHUNKS {
             assert_eq!(compare_readers(text, chunk), Ok(true), "{text}");
+        }
+    }
+}
+
+/// Long statements are read in parts, with the size used outside tests:
+/// a long list of rules, with comments, blank lines, nested lists and a
+/// trailing comma, in a table after other tables; and the same list broken
+/// where a part would end.
+#[test]
+fn long_lists_are_read_in_parts_as_toml_reads_them() {
+    let mut text =
+        String::from("[policy]\nid = \"rules\"\nversion = 1\n\n[settings]\ncommands.rules = [\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "  {{ pattern = [\"tool{i}\", [\"sub{i}\", 1.5]], decision = \"allow\" }}, # rule {i}\n"
+        ));
+        if i % 700 == 0 {
+            text.push_str("\n  # a comment between rules\n");
+        }
+    }
+    text.push_str("]\nother = [ 1, 2,\n 3 ]\n[more]\nlist = [\n");
+    text.push_str(&"  \"x\",\n".repeat(5000));
+    text.push_str("]\n");
+    for chunk in CHUNKS {
+        assert_eq!(compare_readers(&text, chunk), Ok(true), "chunks of {chunk}");
+    }
+    // Broken after a comma where a part ends: a second comma, a missing
+    // bracket, a key where a value goes.
+    for (from, to) in [
+        (
+            "decision = \"allow\" }, # rule 2000",
+            "decision = \"allow\" },, # rule 2000",
+        ),
+        ("\"x\",\n]\n", "\"x\",\n"),
+        ("# rule 2500\n", "# rule 2500\n  a = 1,\n"),
+    ] {
+        let broken = text.replacen(from, to, 1);
+        assert_ne!(broken, text);
+        for chunk in CHUNKS {
+            assert_eq!(
+                compare_readers(&broken, chunk),
+                Ok(false),
+                "{to:?}, chunks of {chunk}"
+            );
         }
     }
 }

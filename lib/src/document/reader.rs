@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 use toml_parser::decoder::{Encoding, ScalarKind};
-use toml_parser::lexer::TokenKind;
+use toml_parser::lexer::{Token, TokenKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
@@ -38,9 +38,6 @@ const KEY_LIMIT: usize = 64;
 /// handed over at the end of a line outside brackets, so a long document is
 /// never held as tokens all at once (a single statement is, however long).
 pub(crate) const CHUNK_TOKENS: usize = 4096;
-
-/// The most tokens reserved up front.
-const MAX_RESERVED: usize = 1 << 20;
 
 /// A node that is not a table or an array.
 const LEAF: u32 = u32::MAX;
@@ -235,36 +232,99 @@ pub(crate) fn read_in_chunks(text: &str, chunk_tokens: usize) -> Option<Read<'_>
     let source = Source::new(text);
     let mut reader = Reader::new(text);
     let mut error = Failed(false);
+    // A part's own `k = [` and `]` (see `Split`).
+    let frame: Vec<Token> = Source::new("k=[]").lex().collect();
+    let [key, equals, open, close, ..] = frame.as_slice() else {
+        return None;
+    };
+    let frame = [*key, *equals, *open];
     {
-        let mut whitespace = ValidateWhitespace::new(&mut reader, source);
-        let mut guard = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
-        // A token has at least a byte (but the last): up to `MAX_RESERVED`
-        // the vector never grows, and what is reserved but not written
-        // costs address space, not memory.
-        let mut tokens = Vec::with_capacity(text.len().min(MAX_RESERVED) + 1);
+        let mut tokens: Vec<Token> =
+            Vec::with_capacity(chunk_tokens.saturating_mul(2).min(text.len()) + frame.len() + 2);
         let mut depth = 0i64;
+        // The current statement: where its tokens start, whether it is
+        // `key = [ … ]` (its value an array), and whether the buffer starts
+        // with a part's `k = [`.
+        let mut statement = 0;
+        let (mut after_equals, mut array_statement, mut framed) = (false, false, false);
         for token in source.lex() {
-            match token.kind() {
+            let kind = token.kind();
+            if depth == 0 {
+                array_statement |= after_equals && kind == TokenKind::LeftSquareBracket;
+                after_equals = match kind {
+                    TokenKind::Equals => true,
+                    TokenKind::Whitespace => after_equals,
+                    _ => false,
+                };
+            }
+            match kind {
                 TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
                 TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => depth -= 1,
                 _ => {}
             }
-            let line_end = token.kind() == TokenKind::Newline && depth == 0;
             tokens.push(token);
-            if line_end && tokens.len() >= chunk_tokens {
-                toml_parser::parser::parse_document(&tokens, &mut guard, &mut error);
-                tokens.clear();
-                if error.0 {
-                    return None;
+            if kind == TokenKind::Newline && depth == 0 {
+                (after_equals, array_statement) = (false, false);
+                statement = tokens.len();
+                if tokens.len() >= chunk_tokens {
+                    parse_part(&tokens, source, &mut reader, framed, false, &mut error)?;
+                    framed = false;
+                    tokens.clear();
+                    statement = 0;
                 }
+            } else if kind == TokenKind::Comma
+                && depth == 1
+                && array_statement
+                && tokens.len() - statement >= chunk_tokens
+            {
+                // The lines before the statement, then the statement so
+                // far, closed after this comma.
+                if statement > 0 {
+                    let before = &tokens[..statement];
+                    parse_part(before, source, &mut reader, framed, false, &mut error)?;
+                    framed = false;
+                }
+                tokens.drain(..statement);
+                tokens.push(*close);
+                parse_part(&tokens, source, &mut reader, framed, true, &mut error)?;
+                tokens.clear();
+                tokens.extend_from_slice(&frame);
+                (statement, framed) = (0, true);
             }
         }
-        toml_parser::parser::parse_document(&tokens, &mut guard, &mut error);
+        parse_part(&tokens, source, &mut reader, framed, false, &mut error)?;
     }
     if error.0 || reader.failed {
         return None;
     }
     reader.finish()
+}
+
+/// Runs the grammar over `tokens`, one part of the document (`framed` when
+/// it starts with a `k = [` of its own, `closed` when it ends with a `]` of
+/// its own); `None` on the first error.
+fn parse_part(
+    tokens: &[Token],
+    source: Source<'_>,
+    reader: &mut Reader<'_>,
+    framed: bool,
+    closed: bool,
+    error: &mut Failed,
+) -> Option<()> {
+    reader.split = Split {
+        suspend: closed,
+        resume: framed,
+    };
+    {
+        // Neither keeps anything between parts: each part starts and ends
+        // outside brackets.
+        let mut whitespace = ValidateWhitespace::new(reader, source);
+        let mut guard = RecursionGuard::new(&mut whitespace, NESTING_LIMIT);
+        toml_parser::parser::parse_document(tokens, &mut guard, error);
+    }
+    // A part's own `k = [` and `]` are seen where they are.
+    let framing = std::mem::take(&mut reader.split);
+    (!error.0 && !reader.failed && !framing.suspend && !framing.resume).then_some(())
 }
 
 /// An error sink that only remembers that there was an error.
@@ -306,6 +366,19 @@ struct Header<'t> {
     start: u32,
 }
 
+/// How the grammar sees a long `key = [ … ]` statement in parts: the first
+/// part closed by a `]` of its own after one of the array's commas, each
+/// next part opened by `k = [` of its own, so that only a part's tokens are
+/// held at a time. The reader is told which `]` and which `k = [` are not
+/// the document's.
+#[derive(Debug, Default)]
+struct Split {
+    /// The part being read ends with a `]` that is not the document's.
+    suspend: bool,
+    /// The part being read starts with a `k = [` that is not the document's.
+    resume: bool,
+}
+
 /// The receiver of the grammar's events.
 struct Reader<'t> {
     text: &'t str,
@@ -334,6 +407,8 @@ struct Reader<'t> {
     current_node: u32,
     /// The header of the table being read.
     header: Option<Header<'t>>,
+    /// Where a long statement is split.
+    split: Split,
     places: Places<'t>,
     /// Whether a line touched the top-level `policy` key, and where the
     /// first table header after the last such line starts.
@@ -359,6 +434,7 @@ impl<'t> Reader<'t> {
             current: Map::new(),
             current_node: 0,
             header: None,
+            split: Split::default(),
             places,
             policy_seen: false,
             policy_end: None,
@@ -813,6 +889,10 @@ impl EventReceiver for Reader<'_> {
 
     fn array_open(&mut self, span: Span, _error: &mut dyn ErrorSink) -> bool {
         self.attempt(|r| {
+            if std::mem::take(&mut r.split.resume) {
+                // The array a split statement goes on with.
+                return matches!(r.stack.as_slice(), [Frame::Array { .. }]).then_some(());
+            }
             let node = r.places.node(flag::ARRAY)?;
             r.stack.push(Frame::Array {
                 node,
@@ -826,6 +906,11 @@ impl EventReceiver for Reader<'_> {
 
     fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.attempt(|r| {
+            if r.split.suspend && r.stack.len() == 1 {
+                // The end of a part of a split statement: the array goes on.
+                r.split.suspend = false;
+                return matches!(r.stack.as_slice(), [Frame::Array { .. }]).then_some(());
+            }
             let Some(Frame::Array { node, start, base }) = r.stack.pop() else {
                 return None;
             };
@@ -845,6 +930,9 @@ impl EventReceiver for Reader<'_> {
 
     fn simple_key(&mut self, span: Span, encoding: Option<Encoding>, _error: &mut dyn ErrorSink) {
         self.attempt(|r| {
+            if r.split.resume {
+                return Some(());
+            }
             let raw = r.raw(span, encoding)?;
             let mut decoded = Cow::Borrowed("");
             let mut failed = Failed(false);
@@ -862,6 +950,9 @@ impl EventReceiver for Reader<'_> {
 
     fn key_val_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.attempt(|r| {
+            if r.split.resume {
+                return Some(());
+            }
             if r.opening.is_some() || r.key.is_empty() {
                 return None;
             }
