@@ -15,6 +15,10 @@
 //! float that is not finite, a key path or nesting deep enough to meet
 //! `toml`'s limit), it gives up, and the caller reads the document the old
 //! way, so every message stays the one `toml` gives.
+//!
+//! Tokens are handed to the grammar a part at a time ([`CHUNK_TOKENS`]),
+//! not all at once as `toml` does; `differential.rs` and the `toml_reader`
+//! fuzz target check that reading in parts reads the same.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -35,8 +39,10 @@ const NESTING_LIMIT: u32 = 80;
 const KEY_LIMIT: usize = 64;
 
 /// How many tokens are gathered before the grammar runs over them: they are
-/// handed over at the end of a line outside brackets, so a long document is
-/// never held as tokens all at once (a single statement is, however long).
+/// handed over at the end of a line outside brackets, or after a comma of a
+/// long `key = [ … ]` statement (see [`Split`]), so a long document, or a
+/// long list, is never held as tokens all at once (another statement is,
+/// however long: a long inline table, string or table header).
 pub(crate) const CHUNK_TOKENS: usize = 4096;
 
 /// A node that is not a table or an array.
