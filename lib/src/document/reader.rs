@@ -215,7 +215,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// A document [`read`] accepted.
+/// A document [`read_in_chunks`] accepted.
 #[derive(Debug)]
 pub(crate) struct Read<'t> {
     /// The document as JSON, as the `toml` conversion gives it.
