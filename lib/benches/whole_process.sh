@@ -9,8 +9,8 @@
 #   3. policy.d with 1, 10, 100 and 1,000 small files;
 #   4. 10,000 command rules (managed) plus 10,000 from the user, and its
 #      peak RSS (/usr/bin/time -v) beside the size of the input, with the
-#      floor of merely parsing the same two files (`parse_floor`, the TOML
-#      parser mandate reads with, nothing else) in the same run;
+#      floor of merely parsing the same two files (`parse_floor`: the
+#      grammar alone, mandate's reader, and `toml`'s table) in the same run;
 #   5. `codex execpolicy check` over 10,000 prefix rules, when `codex` is
 #      installed (skipped with a message otherwise).
 #
@@ -120,13 +120,15 @@ chmod -R go-w "$R"
 RULES="$BIN --root $R --platform linux --user ana"
 FILES="$R/etc/mandate/policy.d/10-rules.toml $R/home/ana/.config/mandate/config.toml"
 bench -n version "$BIN --version" -n 'parse floor (events)' "$FLOOR --events $FILES" \
+    -n 'parse floor (reader)' "$FLOOR --reader $FILES" \
     -n 'parse floor' "$FLOOR $FILES" -n '10k+10k rules' "$RULES show --json"
 input=$(cat $FILES | wc -c)
 if [ -x /usr/bin/time ]; then
     floor=$(/usr/bin/time -v "$BIN" --version 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
     parse=$(/usr/bin/time -v $FLOOR $FILES 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
+    reader=$(/usr/bin/time -v $FLOOR --reader $FILES 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
     peak=$(/usr/bin/time -v $RULES show --json 2>&1 >/dev/null | awk '/Maximum resident/ { print $6 }')
-    echo "input: $input bytes; peak RSS: $peak kB (--version: $floor kB; parse floor: $parse kB)"
+    echo "input: $input bytes; peak RSS: $peak kB (--version: $floor kB; parse floor: $parse kB; reader: $reader kB)"
 else
     echo "skipped: peak RSS needs /usr/bin/time (apt-get install -y time)"
 fi

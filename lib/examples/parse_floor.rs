@@ -8,6 +8,7 @@
 //! cargo build --release -p mandate --example parse_floor
 //! target/release/examples/parse_floor FILE...            # toml::de::DeTable::parse
 //! target/release/examples/parse_floor --events FILE...   # toml_parser's lexer and grammar only
+//! target/release/examples/parse_floor --reader FILE...   # mandate's reader (TomlTree::parse)
 //! ```
 //!
 //! `--events` runs only `toml_parser`'s lexer and grammar, with a receiver
@@ -15,6 +16,10 @@
 //! reader built on that crate's events, without `toml`'s tables
 //! (docs/benchmarks.md, "Why the remaining targets need a different
 //! reader").
+//!
+//! `--reader` reads each file as mandate does, into its JSON tree and the
+//! positions of its keys (`TomlTree::parse`: the fast reader, or `toml`
+//! for a document that reader leaves to it).
 //!
 //! Each file is read, parsed and dropped before the next, as mandate does;
 //! it exits 1 on the first file it cannot read or parse.
@@ -62,7 +67,9 @@ impl EventReceiver for Decode<'_> {
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1).peekable();
-    let events = args.next_if(|a| a == "--events").is_some();
+    let mode = args
+        .next_if(|a| a == "--events" || a == "--reader")
+        .map(|a| a.to_string_lossy().into_owned());
     for path in args {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -71,7 +78,12 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let problem = if events {
+        let problem = if mode.as_deref() == Some("--reader") {
+            let origin = path.to_string_lossy().into_owned();
+            mandate::document::TomlTree::parse(origin, &text)
+                .err()
+                .map(|p| p.to_string())
+        } else if mode.as_deref() == Some("--events") {
             let source = Source::new(&text);
             let tokens = source.lex().into_vec();
             let mut errors: Vec<toml_parser::ParseError> = Vec::new();

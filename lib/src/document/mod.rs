@@ -15,6 +15,11 @@ use toml::de::{DeFloat, DeInteger, DeTable, DeValue};
 use crate::error::Problem;
 use crate::source::Location;
 
+mod reader;
+
+#[cfg(test)]
+mod differential;
+
 /// Maps a key path inside a document to where it is written.
 pub trait Locate {
     /// The location of `path` (top-level table first, e.g. `["settings", "sandbox", "mode"]`).
@@ -246,13 +251,22 @@ fn bad_number_in(value: &Spanned<DeValue<'_>>, first: &mut Option<SyntaxError>) 
 /// A TOML integer's value, as TOML reads it (`0x`, `0o`, `0b`, `_`
 /// already taken apart by the parser); `None` when out of range.
 pub(crate) fn integer(i: &DeInteger<'_>) -> Option<i64> {
-    i64::from_str_radix(i.as_str(), i.radix()).ok()
+    integer_text(i.as_str(), i.radix())
+}
+
+/// [`integer`] of a decoded integer's digits in `radix`.
+fn integer_text(digits: &str, radix: u32) -> Option<i64> {
+    i64::from_str_radix(digits, radix).ok()
 }
 
 /// A TOML float's value; `inf` and `nan` are values here (the caller
 /// decides what to do with them), a finite number too large for `f64` is not.
 pub(crate) fn float(f: &DeFloat<'_>) -> Result<f64, &'static str> {
-    let text = f.as_str();
+    float_text(f.as_str())
+}
+
+/// [`float`] of a decoded float's text.
+fn float_text(text: &str) -> Result<f64, &'static str> {
     match text.parse::<f64>() {
         Ok(value)
             if value.is_infinite()
@@ -298,26 +312,45 @@ pub struct TomlTree<'t> {
     pub tree: Map<String, Value>,
     origin: Location,
     index: LineIndex,
-    /// The parsed document, kept for its spans: a key is located by walking
-    /// it when asked, instead of recording every key's position up front.
-    /// Borrowed from whoever parsed it (a bundle being verified), never copied.
-    root: Cow<'t, DeTable<'t>>,
+    /// Where its keys are written.
+    places: Places<'t>,
+}
+
+/// Where the keys of a [`TomlTree`] are written, and its policy header's table.
+#[derive(Debug)]
+enum Places<'t> {
+    /// The document as `toml` parsed it, kept for its spans: a key is
+    /// located by walking it when asked. Borrowed from whoever parsed it (a
+    /// bundle being verified), never copied.
+    Parsed(Cow<'t, DeTable<'t>>),
+    /// The document as [`reader`] read it: where each key and list element
+    /// starts, and the part of the document that holds its `policy` table
+    /// as `toml` parsed it (empty when there is none).
+    Read {
+        places: reader::Places<'t>,
+        head: DeTable<'t>,
+    },
 }
 
 impl Locate for TomlTree<'_> {
     fn locate(&self, path: &[String]) -> Location {
         // The deepest known ancestor: an inline table's inner keys have spans
         // too, but a path built by the walker may go deeper than the text.
-        let mut best = None;
-        let mut node = Node::Table(&self.root);
-        for name in path {
-            let Some((start, next)) = node.child(name) else {
-                break;
-            };
-            best = Some(start);
-            node = next;
+        match &self.places {
+            Places::Parsed(root) => {
+                let mut best = None;
+                let mut node = Node::Table(root);
+                for name in path {
+                    let Some((start, next)) = node.child(name) else {
+                        break;
+                    };
+                    best = Some(start);
+                    node = next;
+                }
+                self.at(best)
+            }
+            Places::Read { places, .. } => self.at(places.start_of(path)),
         }
-        self.at(best)
     }
 }
 
@@ -365,6 +398,9 @@ impl<'t> TomlTree<'t> {
     /// Parses `text`; `origin` names the file (and plist key or bundle) in locations.
     pub fn parse(origin: impl Into<Location>, text: &'t str) -> Result<TomlTree<'t>, Problem> {
         let origin = origin.into();
+        if let Some(tree) = TomlTree::read(&origin, text) {
+            return Ok(tree);
+        }
         let root = parse_toml_unchecked(text).map_err(|e| syntax_problem(&origin, text, e))?;
         TomlTree::convert(origin, text, Cow::Owned(root))
     }
@@ -379,6 +415,38 @@ impl<'t> TomlTree<'t> {
         TomlTree::convert(origin.into(), text, Cow::Borrowed(root))
     }
 
+    /// The document read by [`reader`], when it is sure of it: the same
+    /// tree and locations as [`TomlTree::convert`] gives, without `toml`'s
+    /// table of the whole document. A `policy` table is parsed by `toml` as
+    /// before, from the start of the text to the end of the lines that
+    /// touch it, for the header reader.
+    fn read(origin: &Location, text: &'t str) -> Option<TomlTree<'t>> {
+        TomlTree::read_in_chunks(origin, text, reader::CHUNK_TOKENS)
+    }
+
+    /// [`TomlTree::read`], with the reader's tokens handed over in chunks
+    /// of at least `chunk_tokens`.
+    fn read_in_chunks(
+        origin: &Location,
+        text: &'t str,
+        chunk_tokens: usize,
+    ) -> Option<TomlTree<'t>> {
+        let read = reader::read_in_chunks(text, chunk_tokens)?;
+        let head = match read.policy_end {
+            None => DeTable::default(),
+            Some(end) => parse_toml_unchecked(text.get(..end)?).ok()?,
+        };
+        Some(TomlTree {
+            tree: read.tree,
+            origin: origin.clone(),
+            index: LineIndex::new(text),
+            places: Places::Read {
+                places: read.places,
+                head,
+            },
+        })
+    }
+
     fn convert(
         origin: Location,
         text: &str,
@@ -388,14 +456,14 @@ impl<'t> TomlTree<'t> {
             tree: Map::new(),
             origin,
             index: LineIndex::new(text),
-            root,
+            places: Places::Parsed(root),
         };
-        match tree.table(&tree.root) {
+        match tree.table(tree.root()) {
             Ok(map) => tree.tree = map,
             // A bad number is a syntax error, reported before anything
             // converting finds (a number not finite).
             Err(problem) => {
-                return Err(match first_bad_number(&tree.root) {
+                return Err(match first_bad_number(tree.root()) {
                     Some(bad) => syntax_problem(&tree.origin, text, bad),
                     None => problem,
                 });
@@ -405,8 +473,13 @@ impl<'t> TomlTree<'t> {
     }
 
     /// The parsed document's root table.
+    /// (For a document [`reader`] read, the part of it that holds the
+    /// `policy` table, which is all the header reader looks at.)
     pub(crate) fn root(&self) -> &DeTable<'t> {
-        &self.root
+        match &self.places {
+            Places::Parsed(root) => root,
+            Places::Read { head, .. } => head,
+        }
     }
 
     /// The location of a byte offset, or the start of the document.
@@ -474,6 +547,91 @@ impl<'t> TomlTree<'t> {
             }
             DeValue::Table(t) => Value::Object(self.table(t)?),
         })
+    }
+}
+
+/// Reads `text` with the fast reader (tokens in chunks of at least
+/// `chunk_tokens`) and with `toml`, and says how they disagree: `Ok(true)`
+/// when the reader accepted `text` and gave the same tree, the same
+/// location for every key and list element (and paths beside them) and the
+/// same policy header as `toml`; `Ok(false)` when it left `text` to `toml`.
+/// For the differential tests and the fuzz target.
+#[doc(hidden)]
+pub fn compare_readers(text: &str, chunk_tokens: usize) -> Result<bool, String> {
+    let origin = Location::new("t.toml");
+    let Some(fast) = TomlTree::read_in_chunks(&origin, text, chunk_tokens) else {
+        return Ok(false);
+    };
+    let slow = parse_toml_unchecked(text)
+        .map_err(|e| format!("the reader accepts what toml refuses: {}", e.message))
+        .and_then(|root| {
+            TomlTree::convert(origin, text, Cow::Owned(root))
+                .map_err(|p| format!("the reader accepts what toml refuses: {p}"))
+        })?;
+    let (a, b) = (
+        serde_json::to_string(&fast.tree).unwrap_or_default(),
+        serde_json::to_string(&slow.tree).unwrap_or_default(),
+    );
+    if a != b {
+        return Err(format!("trees differ:\n reader: {a}\n   toml: {b}"));
+    }
+    let mut paths = Vec::new();
+    every_path(&slow.tree, &mut Vec::new(), &mut paths);
+    for path in &paths {
+        let (a, b) = (fast.locate(path).to_string(), slow.locate(path).to_string());
+        if a != b {
+            return Err(format!("{path:?} is at {a} for the reader, {b} for toml"));
+        }
+    }
+    let header = |tree: &TomlTree<'_>| {
+        format!(
+            "{:?}",
+            crate::trust::header::PolicyHeader::of_document(text, tree.root())
+        )
+    };
+    let (a, b) = (header(&fast), header(&slow));
+    if a != b {
+        return Err(format!(
+            "policy headers differ:\n reader: {a}\n   toml: {b}"
+        ));
+    }
+    Ok(true)
+}
+
+/// Every key path of `map` (list indices included), and a few paths beside
+/// them that are not in it.
+fn every_path(map: &Map<String, Value>, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let mut missing = prefix.clone();
+    missing.push("not.there".to_owned());
+    out.push(missing);
+    for (key, value) in map {
+        prefix.push(key.clone());
+        every_path_in(value, prefix, out);
+        prefix.pop();
+    }
+}
+
+fn every_path_in(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    out.push(prefix.clone());
+    match value {
+        Value::Object(map) => every_path(map, prefix, out),
+        Value::Array(items) => {
+            for extra in [items.len().to_string(), "00".to_owned(), "x".to_owned()] {
+                let mut beside = prefix.clone();
+                beside.push(extra);
+                out.push(beside);
+            }
+            for (i, item) in items.iter().enumerate() {
+                prefix.push(i.to_string());
+                every_path_in(item, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {
+            let mut deeper = prefix.clone();
+            deeper.push("0".to_owned());
+            out.push(deeper);
+        }
     }
 }
 
