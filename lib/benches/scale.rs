@@ -18,7 +18,10 @@
 //! In each group, `parse_only/N` is `toml_edit::Document::parse` of every
 //! document (the floor as first measured), `parse_only_de/N`
 //! `toml::de::DeTable::parse` of every document (the parser documents are
-//! now read with: the floor of reading them), `resolve/N` the whole job:
+//! the policy header is read with), `read_only/N` [`TomlTree::parse`] of
+//! every document (the reader documents are read with, into the JSON tree
+//! and key locations resolution starts from: the floor of reading them),
+//! `resolve/N` the whole job:
 //! parse into layers
 //! (schema checks, constraints, locations) and `resolve_stack`, and
 //! `resolve_values/N` the same job as `show` and `get` do it
@@ -44,6 +47,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
+use mandate::document::TomlTree;
 use mandate::resolve::{Detail, Effective, Stack, Status, resolve_stack};
 use mandate::trust::envelope::{Envelope, POLICY_PAYLOAD_TYPE};
 use mandate::trust::keys::SecretKey;
@@ -79,6 +83,12 @@ fn parse_only(docs: &[cases::Doc]) {
 fn parse_only_de(docs: &[cases::Doc]) {
     for d in docs {
         black_box(toml::de::DeTable::parse(black_box(d.text.as_str())).unwrap());
+    }
+}
+
+fn read_only(docs: &[cases::Doc]) {
+    for d in docs {
+        black_box(TomlTree::parse("bench.toml", black_box(d.text.as_str())).unwrap());
     }
 }
 
@@ -129,6 +139,9 @@ fn grow(c: &mut Criterion, name: &str, sizes: &[usize], make: fn(usize) -> Vec<c
         });
         g.bench_with_input(BenchmarkId::new("parse_only_de", n), &docs, |b, docs| {
             b.iter(|| parse_only_de(docs))
+        });
+        g.bench_with_input(BenchmarkId::new("read_only", n), &docs, |b, docs| {
+            b.iter(|| read_only(docs))
         });
         g.bench_with_input(BenchmarkId::new("resolve", n), &docs, |b, docs| {
             b.iter(|| resolve(schema, black_box(docs)))
