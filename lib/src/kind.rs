@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::hash::{BuildHasherDefault, DefaultHasher, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -598,11 +598,10 @@ impl<T> Default for NormSet<T> {
     }
 }
 
-/// The hash a node key is indexed by.
+/// The hash a node key is indexed by. The keys inserted are a managed
+/// requirement's entries; a user's elements are only looked up.
 fn key_hash(key: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    h.write(key.as_bytes());
-    h.finish()
+    crate::hash::FastHasher::hash_bytes(key.as_bytes())
 }
 
 impl<T> NormSet<T> {
@@ -730,26 +729,21 @@ impl<T> NormSet<T> {
             } => {
                 let key = &parts[..*split];
                 // The key and every ancestor (each prefix that ends before
-                // a `/`, and the root), hashed in one pass over the key.
-                let mut visit = |k: &str, hash: u64| {
-                    for i in self.entries_hashed(k, hash) {
+                // a `/`, and the root).
+                let mut visit = |k: &str| {
+                    for i in self.entries_hashed(k, key_hash(k)) {
                         if rel(&self.items[i].0, item) {
                             consider(i);
                         }
                     }
                 };
-                let mut h = DefaultHasher::new();
                 if !key.is_empty() {
-                    visit("", h.clone().finish());
+                    visit("");
                 }
-                let mut done = 0;
-                for (at, _) in key.match_indices('/') {
-                    h.write(&key.as_bytes()[done..at]);
-                    visit(&key[..at], h.clone().finish());
-                    done = at;
+                for (at, _) in key.bytes().enumerate().filter(|&(_, b)| b == b'/') {
+                    visit(&key[..at]);
                 }
-                h.write(&key.as_bytes()[done..]);
-                visit(key, h.finish());
+                visit(key);
                 // Entries strictly below the item meet it when it reaches below.
                 if below && *reach != Reach::Exact {
                     let prefix = if key.is_empty() {

@@ -71,6 +71,7 @@ pub mod env;
 pub mod error;
 pub mod fsafe;
 pub mod glob;
+mod hash;
 pub mod json;
 pub mod kind;
 pub mod layer;

@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
@@ -30,6 +30,8 @@ use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::{Token, TokenKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
+
+use crate::hash::FastHasher;
 
 /// `toml`'s and `toml_edit`'s nesting limit, which the grammar checks.
 const NESTING_LIMIT: u32 = 80;
@@ -89,7 +91,7 @@ struct Node {
 pub(crate) struct Places<'t> {
     /// Each key of each table, by the table's node (the root is node 0) and
     /// the key as decoded (borrowed from the text when it has no escapes).
-    keys: HashMap<(u32, Cow<'t, str>), Place, BuildHasherDefault<KeyHasher>>,
+    keys: HashMap<(u32, Cow<'t, str>), Place, BuildHasherDefault<FastHasher>>,
     /// Each table and array.
     nodes: Vec<Node>,
     /// The elements of inline arrays, each array's together.
@@ -166,52 +168,6 @@ impl<'t> Places<'t> {
             node = place.node;
         }
         best
-    }
-}
-
-/// FxHash (as in `rustc`): keys are short and hashed once each, where
-/// SipHash costs more than the rest of reading them.
-#[derive(Clone, Copy, Default)]
-struct KeyHasher(u64);
-
-impl KeyHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
