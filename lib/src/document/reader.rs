@@ -681,27 +681,11 @@ fn descend<'m, 't>(
     dotted: bool,
     places: &mut Places<'t>,
 ) -> Option<(&'m mut Map<String, Value>, u32)> {
-    for (key, start) in path {
+    for part @ (key, _) in path {
         match places.key(node, key) {
             None => {
                 let flags = flag::IMPLICIT | if dotted { flag::DOTTED } else { 0 };
-                let child = places.node(flags)?;
-                places.set_key(
-                    node,
-                    key.clone(),
-                    Place {
-                        start: *start,
-                        node: child,
-                    },
-                );
-                let Value::Object(inner) = table
-                    .entry(key.as_ref())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                else {
-                    return None;
-                };
-                table = inner;
-                node = child;
+                (table, node) = implicit_table(table, node, part, flags, places)?;
             }
             Some(place) => {
                 let flags = places.flags(place.node);
@@ -738,6 +722,35 @@ fn descend<'m, 't>(
     Some((table, node))
 }
 
+/// A new table of `table` (node `node`) at `part`, made by a key path that
+/// goes through it: its node with `flags`, its place, and the empty JSON
+/// table, which is returned with its node.
+fn implicit_table<'m, 't>(
+    table: &'m mut Map<String, Value>,
+    node: u32,
+    part: &KeyPart<'t>,
+    flags: u8,
+    places: &mut Places<'t>,
+) -> Option<(&'m mut Map<String, Value>, u32)> {
+    let (key, start) = part;
+    let child = places.node(flags)?;
+    places.set_key(
+        node,
+        key.clone(),
+        Place {
+            start: *start,
+            node: child,
+        },
+    );
+    match table
+        .entry(key.as_ref())
+        .or_insert_with(|| Value::Object(Map::new()))
+    {
+        Value::Object(inner) => Some((inner, child)),
+        _ => None,
+    }
+}
+
 /// [`descend`] inside an inline table: only tables its own dotted keys made.
 fn descend_inline<'m, 't>(
     mut table: &'m mut Map<String, Value>,
@@ -745,26 +758,11 @@ fn descend_inline<'m, 't>(
     path: &[KeyPart<'t>],
     places: &mut Places<'t>,
 ) -> Option<(&'m mut Map<String, Value>, u32)> {
-    for (key, start) in path {
+    for part @ (key, _) in path {
         match places.key(node, key) {
             None => {
-                let child = places.node(flag::IMPLICIT | flag::DOTTED | flag::INLINE)?;
-                places.set_key(
-                    node,
-                    key.clone(),
-                    Place {
-                        start: *start,
-                        node: child,
-                    },
-                );
-                let Value::Object(inner) = table
-                    .entry(key.as_ref())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                else {
-                    return None;
-                };
-                table = inner;
-                node = child;
+                let flags = flag::IMPLICIT | flag::DOTTED | flag::INLINE;
+                (table, node) = implicit_table(table, node, part, flags, places)?;
             }
             Some(place) => {
                 let flags = places.flags(place.node);
