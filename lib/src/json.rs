@@ -664,44 +664,29 @@ fn expected_value() -> Error {
     Error::Message("expected value".into())
 }
 
-impl<W: io::Write, F: Format> ser::SerializeSeq for Compound<'_, W, F> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        self.end_array()
-    }
+/// Sequences, tuples and tuple structs are all written as a JSON array.
+macro_rules! array_compound {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl<W: io::Write, F: Format> ser::$trait for Compound<'_, W, F> {
+            type Ok = ();
+            type Error = Error;
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+            #[inline]
+            fn end(self) -> Result<(), Error> {
+                self.end_array()
+            }
+        }
+    )*};
 }
 
-impl<W: io::Write, F: Format> ser::SerializeTuple for Compound<'_, W, F> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        self.end_array()
-    }
-}
-
-impl<W: io::Write, F: Format> ser::SerializeTupleStruct for Compound<'_, W, F> {
-    type Ok = ();
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    #[inline]
-    fn end(self) -> Result<(), Error> {
-        self.end_array()
-    }
-}
+array_compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl<W: io::Write, F: Format> ser::SerializeTupleVariant for Compound<'_, W, F> {
     type Ok = ();
@@ -784,6 +769,17 @@ impl KeySerializer<'_> {
     fn quoted(self, write: impl FnOnce(&mut Vec<u8>)) -> Result<(), Error> {
         self.0.push(b'"');
         write(self.0);
+        self.0.push(b'"');
+        Ok(())
+    }
+
+    /// A float key, quoted; one that is not finite is refused.
+    fn float<T: Serialize>(self, finite: bool, v: &T) -> Result<(), Error> {
+        if !finite {
+            return Err(float_key_must_be_finite());
+        }
+        self.0.push(b'"');
+        write_float(self.0, v)?;
         self.0.push(b'"');
         Ok(())
     }
@@ -880,23 +876,11 @@ impl ser::Serializer for KeySerializer<'_> {
     }
     #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
-        if !v.is_finite() {
-            return Err(float_key_must_be_finite());
-        }
-        self.0.push(b'"');
-        write_float(self.0, &v)?;
-        self.0.push(b'"');
-        Ok(())
+        self.float(v.is_finite(), &v)
     }
     #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        if !v.is_finite() {
-            return Err(float_key_must_be_finite());
-        }
-        self.0.push(b'"');
-        write_float(self.0, &v)?;
-        self.0.push(b'"');
-        Ok(())
+        self.float(v.is_finite(), &v)
     }
     #[inline]
     fn serialize_bytes(self, _v: &[u8]) -> Result<(), Error> {

@@ -195,7 +195,7 @@ pub mod domain {
         }
         let is_url = text.contains("://");
         if let Some(rest) = text.strip_prefix("*.")
-            && !rest.contains(['*', '?'])
+            && !super::has_wildcard(rest)
         {
             let h = host(rest).map_err(|e| error(raw, e.why))?;
             if h.starts_with('[') || h.parse::<std::net::Ipv4Addr>().is_ok() {
@@ -206,7 +206,7 @@ pub mod domain {
             }
             return Ok(format!("*.{h}"));
         }
-        if !is_url && text.contains(['*', '?']) {
+        if !is_url && super::has_wildcard(text) {
             // A glob other than `*.` (only `within` entries may be one):
             // lower case, compared as text.
             return Ok(text.trim_end_matches('.').to_ascii_lowercase());
