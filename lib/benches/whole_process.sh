@@ -17,7 +17,7 @@
 # Usage (from anywhere in the repository):
 #
 #   apt-get install -y hyperfine time
-#   cargo build --release -p mandate-cli -p mandate --example parse_floor
+#   cargo build --release -p mandate-cli && cargo build --release -p mandate --example parse_floor
 #   sh lib/benches/whole_process.sh            # RUNS=50 by default
 #   RUNS=200 sh lib/benches/whole_process.sh
 #
@@ -37,7 +37,7 @@ if ! command -v hyperfine >/dev/null; then
     exit 1
 fi
 if [ ! -x "$BIN" ] || [ ! -x "$FLOOR" ]; then
-    echo "$BIN or $FLOOR is missing: cargo build --release -p mandate-cli -p mandate --example parse_floor" >&2
+    echo "$BIN or $FLOOR is missing: cargo build --release -p mandate-cli && cargo build --release -p mandate --example parse_floor" >&2
     exit 1
 fi
 
