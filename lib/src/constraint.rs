@@ -382,25 +382,40 @@ enum Why<'a> {
 impl Found<'_> {
     /// The refusal with its message: `not in allowed set ["read-only"] required by mdm`.
     fn refusal(self) -> Refusal {
-        let reason = match self.why {
-            Why::NotPinned(pinned) => format!("not the pinned value {pinned}"),
-            Why::NotAllowed(allowed) => {
-                format!("not in allowed set [{}]", join_values_short(allowed))
-            }
-            Why::Denied => "denied".into(),
-            Why::BelowMin(min) => format!("below the minimum {min}"),
-            Why::AboveMax(max) => format!("above the maximum {max}"),
-            Why::NoMatch(p) => format!("does not match pattern {:?}", p.source),
-            Why::Missing(element) => format!("does not include {element}"),
-            Why::Excluded(item, entry) if item == entry => format!("{item} is excluded"),
-            Why::Excluded(item, entry) => format!("{item} is excluded (it covers {entry})"),
-            Why::NotWithin(item, within) => format!("{item} is not within [{}]", within.joined()),
-            Why::ItemNoMatch(item, p) => format!("{item} does not match pattern {:?}", p.source),
-        };
+        use fmt::Write as _;
         let setter = self.setter.cloned().unwrap_or_else(unreachable_setter);
+        // One string, written in place: a long list can have thousands of
+        // removals, each with its message.
+        let mut reason = String::new();
+        let _ = match self.why {
+            Why::NotPinned(pinned) => write!(reason, "not the pinned value {pinned}"),
+            Why::NotAllowed(allowed) => {
+                write!(
+                    reason,
+                    "not in allowed set [{}]",
+                    join_values_short(allowed)
+                )
+            }
+            Why::Denied => reason.write_str("denied"),
+            Why::BelowMin(min) => write!(reason, "below the minimum {min}"),
+            Why::AboveMax(max) => write!(reason, "above the maximum {max}"),
+            Why::NoMatch(p) => write!(reason, "does not match pattern {:?}", p.source),
+            Why::Missing(element) => write!(reason, "does not include {element}"),
+            Why::Excluded(item, entry) if item == entry => write!(reason, "{item} is excluded"),
+            Why::Excluded(item, entry) => {
+                write!(reason, "{item} is excluded (it covers {entry})")
+            }
+            Why::NotWithin(item, within) => {
+                write!(reason, "{item} is not within [{}]", within.joined())
+            }
+            Why::ItemNoMatch(item, p) => {
+                write!(reason, "{item} does not match pattern {:?}", p.source)
+            }
+        };
+        let _ = write!(reason, " required by {}", setter.source);
         Refusal {
             op: self.op,
-            reason: format!("{reason} required by {}", setter.source),
+            reason,
             setter,
         }
     }

@@ -153,9 +153,7 @@ impl Subset {
         }
         match value {
             Value::String(s) => {
-                let length = s.chars().count() as u64;
-                if node.min_length.is_some_and(|min| length < min)
-                    || node.max_length.is_some_and(|max| length > max)
+                if !length_within(s, node.min_length, node.max_length)
                     || node.pattern.as_ref().is_some_and(|p| !p.is_match(s))
                 {
                     return Some(false);
@@ -240,6 +238,19 @@ impl Subset {
         }
         Some(true)
     }
+}
+
+/// Whether the length of `s` in characters (code points, as JSON Schema
+/// counts) is within `min..=max`. A character takes one to four bytes, so
+/// the byte length alone settles most strings; the characters are counted
+/// only when it cannot.
+fn length_within(s: &str, min: Option<u64>, max: Option<u64>) -> bool {
+    let bytes = s.len() as u64;
+    if max.is_none_or(|max| bytes <= max) && min.is_none_or(|min| bytes.div_ceil(4) >= min) {
+        return true;
+    }
+    let chars = s.chars().count() as u64;
+    min.is_none_or(|min| chars >= min) && max.is_none_or(|max| chars <= max)
 }
 
 impl Type {
@@ -458,14 +469,27 @@ const HOST_PATTERN: &str = r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 /// start and end with a letter or digit.
 fn is_host_pattern(s: &str) -> bool {
     let host = s.strip_prefix("*.").unwrap_or(s);
-    !host.is_empty()
-        && host.split('.').all(|label| {
-            let b = label.as_bytes();
-            (1..=63).contains(&b.len())
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        })
+    // One pass: `label` is the length of the label so far, `last` its last
+    // byte (a dot before the first).
+    let mut label = 0;
+    let mut last = b'.';
+    for &b in host.as_bytes() {
+        if b == b'.' {
+            if label == 0 || last == b'-' {
+                return false;
+            }
+            label = 0;
+        } else if b.is_ascii_alphanumeric() || (b == b'-' && label > 0) {
+            label += 1;
+            if label > 63 {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        last = b;
+    }
+    label > 0 && last != b'-'
 }
 
 /// A `pattern` whose matches are the same in ECMA-262 (what JSON Schema
@@ -720,6 +744,19 @@ mod tests {
                 let regex = Regex::new(source).expect("compiles");
                 proptest::prop_assert_eq!(matches(&s), regex.is_match(&s), "{}: {:?}", source, s);
             }
+        }
+
+        /// The length bounds settled from the byte length agree with
+        /// counting the characters.
+        #[test]
+        fn length_bounds_agree_with_counting_characters(
+            s in "[aé\u{10348}\u{20ac}]{0,12}",
+            min in proptest::option::of(0u64..14),
+            max in proptest::option::of(0u64..14),
+        ) {
+            let chars = s.chars().count() as u64;
+            let counted = min.is_none_or(|m| chars >= m) && max.is_none_or(|m| chars <= m);
+            proptest::prop_assert_eq!(length_within(&s, min, max), counted);
         }
 
         /// The hand-written matcher and the compiled expression agree.

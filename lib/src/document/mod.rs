@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Number, Value};
 use toml::Spanned;
@@ -56,12 +57,7 @@ impl LineIndex {
     /// Indexes `text`.
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         let wide = if text.is_ascii() {
             Vec::new()
         } else {
@@ -311,7 +307,10 @@ pub struct TomlTree<'t> {
     /// The document as JSON (datetimes become RFC 3339 strings).
     pub tree: Map<String, Value>,
     origin: Location,
-    index: LineIndex,
+    text: &'t str,
+    /// Built when a position is first asked for (a problem to report):
+    /// a document without one is never indexed.
+    index: OnceLock<LineIndex>,
     /// Where its keys are written.
     places: Places<'t>,
 }
@@ -409,7 +408,7 @@ impl<'t> TomlTree<'t> {
     /// such as a bundle's payload being verified: converted, not parsed again.
     pub(crate) fn from_parsed(
         origin: impl Into<Location>,
-        text: &str,
+        text: &'t str,
         root: &'t DeTable<'t>,
     ) -> Result<TomlTree<'t>, Problem> {
         TomlTree::convert(origin.into(), text, Cow::Borrowed(root))
@@ -439,7 +438,8 @@ impl<'t> TomlTree<'t> {
         Some(TomlTree {
             tree: read.tree,
             origin: origin.clone(),
-            index: LineIndex::new(text),
+            text,
+            index: OnceLock::new(),
             places: Places::Read {
                 places: read.places,
                 head,
@@ -449,13 +449,14 @@ impl<'t> TomlTree<'t> {
 
     fn convert(
         origin: Location,
-        text: &str,
+        text: &'t str,
         root: Cow<'t, DeTable<'t>>,
     ) -> Result<TomlTree<'t>, Problem> {
         let mut tree = TomlTree {
             tree: Map::new(),
             origin,
-            index: LineIndex::new(text),
+            text,
+            index: OnceLock::new(),
             places: Places::Parsed(root),
         };
         match tree.table(tree.root()) {
@@ -486,7 +487,8 @@ impl<'t> TomlTree<'t> {
     fn at(&self, offset: Option<usize>) -> Location {
         match offset {
             Some(offset) => {
-                let (line, column) = self.index.position(offset);
+                let index = self.index.get_or_init(|| LineIndex::new(self.text));
+                let (line, column) = index.position(offset);
                 self.origin.at(line, column)
             }
             None => self.origin.at(1, 1),
