@@ -912,6 +912,61 @@ mod tests {
         }
     }
 
+    /// A domain or path entry of one to four parts from a small alphabet,
+    /// with or without the kind's "below" pattern, or the kind's root.
+    fn node_entry(kind: ValueKind) -> impl Strategy<Value = String> {
+        let parts = proptest::collection::vec(prop_oneof![Just("a"), Just("b"), Just("c")], 1..5);
+        (parts, 0u8..5).prop_map(move |(parts, shape)| match (kind, shape) {
+            (ValueKind::Domain, 0) => "*".to_owned(),
+            (ValueKind::Domain, 1 | 2) => format!("*.{}", parts.join(".")),
+            (ValueKind::Domain, _) => parts.join("."),
+            (_, 0) => "/*".to_owned(),
+            (_, 1 | 2) => format!("/{}/*", parts.join("/")),
+            (_, _) => format!("/{}", parts.join("/")),
+        })
+    }
+
+    fn entries_and_items() -> impl Strategy<Value = (ValueKind, Vec<String>, Vec<String>, usize)> {
+        prop_oneof![Just(ValueKind::Domain), Just(ValueKind::Path)].prop_flat_map(|kind| {
+            (
+                Just(kind),
+                proptest::collection::vec(node_entry(kind), 0..8),
+                proptest::collection::vec(node_entry(kind), 1..6),
+                0usize..4,
+            )
+        })
+    }
+
+    proptest! {
+        /// The index answers as trying every entry in order would, for
+        /// entries and elements of every depth, and after entries are
+        /// taken back.
+        #[test]
+        fn norm_set_answers_as_a_scan((kind, entries, items, popped) in entries_and_items()) {
+            let cx = KindContext::default();
+            let norm = |s: &str| {
+                let canonical = Value::String(normalise(kind, s).expect("a valid entry"));
+                Norm::of(kind, &canonical, &cx)
+            };
+            let mut set = NormSet::new();
+            for (i, e) in entries.iter().enumerate() {
+                set.insert(norm(e), i);
+            }
+            let kept = entries.len().saturating_sub(popped);
+            for _ in kept..entries.len() {
+                set.pop();
+            }
+            for item in &items {
+                let item = norm(item);
+                let first = |rel: fn(&Norm, &Norm) -> bool| {
+                    entries[..kept].iter().position(|e| rel(&norm(e), &item))
+                };
+                prop_assert_eq!(set.covering(&item).copied(), first(Norm::covers));
+                prop_assert_eq!(set.meeting(&item).copied(), first(Norm::intersects));
+            }
+        }
+    }
+
     proptest! {
         /// Taking a value gives what copying it gives, for every kind.
         #[test]
