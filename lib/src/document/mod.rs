@@ -308,8 +308,9 @@ pub struct TomlTree<'t> {
     pub tree: Map<String, Value>,
     origin: Location,
     text: &'t str,
-    /// Built when a position is first asked for (a problem to report):
-    /// a document without one is never indexed.
+    /// The line index, built when a position is first asked for (an
+    /// entry's location, a problem): a document nothing is located in is
+    /// never indexed.
     index: OnceLock<LineIndex>,
     /// Where its keys are written.
     places: Places<'t>,
