@@ -302,6 +302,26 @@ impl<W: io::Write, F> Serializer<W, F> {
 /// field, both by this name).
 const RAW_VALUE: &str = "$serde_json::private::RawValue";
 
+/// `ser::Serializer`'s ten integer methods, each handing its value to the
+/// serializer's own `$integer` (every serializer here treats all integers
+/// alike).
+macro_rules! integer_methods {
+    ($integer:ident) => {
+        integer_methods!(@ $integer
+            serialize_i8 i8, serialize_i16 i16, serialize_i32 i32, serialize_i64 i64,
+            serialize_i128 i128, serialize_u8 u8, serialize_u16 u16, serialize_u32 u32,
+            serialize_u64 u64, serialize_u128 u128);
+    };
+    (@ $integer:ident $($name:ident $t:ty),*) => {
+        $(
+            #[inline]
+            fn $name(self, v: $t) -> Result<(), Error> {
+                self.$integer(v)
+            }
+        )*
+    };
+}
+
 impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
     type Ok = ();
     type Error = Error;
@@ -319,56 +339,7 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    #[inline]
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        write_i64(&mut self.out, i64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        write_i64(&mut self.out, i64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        write_i64(&mut self.out, i64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        write_i64(&mut self.out, v);
-        Ok(())
-    }
-    #[inline]
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        write_i128(&mut self.out, v);
-        Ok(())
-    }
-    #[inline]
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        write_u64(&mut self.out, u64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        write_u64(&mut self.out, u64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        write_u64(&mut self.out, u64::from(v));
-        Ok(())
-    }
-    #[inline]
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        write_u64(&mut self.out, v);
-        Ok(())
-    }
-    #[inline]
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        write_u128(&mut self.out, v);
-        Ok(())
-    }
+    integer_methods!(integer);
     #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         write_float(&mut self.out, &v)
@@ -523,6 +494,13 @@ impl<'a, W: io::Write, F: Format> ser::Serializer for &'a mut Serializer<W, F> {
 }
 
 impl<W: io::Write, F: Format> Serializer<W, F> {
+    /// An integer, in decimal.
+    #[inline]
+    fn integer(&mut self, v: impl Integer) -> Result<(), Error> {
+        v.write(&mut self.out);
+        Ok(())
+    }
+
     /// `{"variant": ` (with its whitespace): the start of an enum variant
     /// that holds data.
     fn open_variant(&mut self, variant: &str) {
@@ -773,6 +751,12 @@ impl KeySerializer<'_> {
         Ok(())
     }
 
+    /// An integer key, quoted.
+    #[inline]
+    fn integer(self, v: impl Integer) -> Result<(), Error> {
+        self.quoted(|out| v.write(out))
+    }
+
     /// A float key, quoted; one that is not finite is refused.
     fn float<T: Serialize>(self, finite: bool, v: &T) -> Result<(), Error> {
         if !finite {
@@ -834,46 +818,7 @@ impl ser::Serializer for KeySerializer<'_> {
     fn serialize_bool(self, v: bool) -> Result<(), Error> {
         self.quoted(|out| out.extend_from_slice(if v { b"true" } else { b"false" }))
     }
-    #[inline]
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.quoted(|out| write_i64(out, i64::from(v)))
-    }
-    #[inline]
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.quoted(|out| write_i64(out, i64::from(v)))
-    }
-    #[inline]
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.quoted(|out| write_i64(out, i64::from(v)))
-    }
-    #[inline]
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.quoted(|out| write_i64(out, v))
-    }
-    #[inline]
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.quoted(|out| write_i128(out, v))
-    }
-    #[inline]
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.quoted(|out| write_u64(out, u64::from(v)))
-    }
-    #[inline]
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.quoted(|out| write_u64(out, u64::from(v)))
-    }
-    #[inline]
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.quoted(|out| write_u64(out, u64::from(v)))
-    }
-    #[inline]
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.quoted(|out| write_u64(out, v))
-    }
-    #[inline]
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.quoted(|out| write_u128(out, v))
-    }
+    integer_methods!(integer);
     #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.float(v.is_finite(), &v)
@@ -965,6 +910,13 @@ fn expected_raw_value() -> Error {
 /// Writes the text of a `RawValue` verbatim; it has nothing else to write.
 struct RawSerializer<'a>(&'a mut Vec<u8>);
 
+impl RawSerializer<'_> {
+    /// An integer is not a `RawValue`'s text.
+    fn integer(self, _v: impl Integer) -> Result<(), Error> {
+        Err(expected_raw_value())
+    }
+}
+
 impl ser::Serializer for RawSerializer<'_> {
     type Ok = ();
     type Error = Error;
@@ -983,36 +935,7 @@ impl ser::Serializer for RawSerializer<'_> {
     fn serialize_bool(self, _v: bool) -> Result<(), Error> {
         Err(expected_raw_value())
     }
-    fn serialize_i8(self, _v: i8) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_i16(self, _v: i16) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_i32(self, _v: i32) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_i64(self, _v: i64) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_i128(self, _v: i128) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_u8(self, _v: u8) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_u16(self, _v: u16) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_u32(self, _v: u32) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_u64(self, _v: u64) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
-    fn serialize_u128(self, _v: u128) -> Result<(), Error> {
-        Err(expected_raw_value())
-    }
+    integer_methods!(integer);
     fn serialize_f32(self, _v: f32) -> Result<(), Error> {
         Err(expected_raw_value())
     }
@@ -1108,6 +1031,30 @@ impl ser::Serializer for RawSerializer<'_> {
 /// when not finite).
 fn write_float<T: Serialize>(out: &mut Vec<u8>, v: &T) -> Result<(), Error> {
     serde_json::to_writer(out, v).map_err(|e| Error::Message(e.to_string()))
+}
+
+/// An integer serde hands a serializer, written in decimal as
+/// `serde_json` writes it (widened to the writer of its sign and size).
+trait Integer: Copy {
+    fn write(self, out: &mut Vec<u8>);
+}
+
+macro_rules! integers {
+    ($($t:ty => $wide:ty, $write:ident;)*) => {
+        $(impl Integer for $t {
+            #[inline]
+            fn write(self, out: &mut Vec<u8>) {
+                $write(out, <$wide>::from(self))
+            }
+        })*
+    };
+}
+
+integers! {
+    i8 => i64, write_i64; i16 => i64, write_i64; i32 => i64, write_i64; i64 => i64, write_i64;
+    i128 => i128, write_i128;
+    u8 => u64, write_u64; u16 => u64, write_u64; u32 => u64, write_u64; u64 => u64, write_u64;
+    u128 => u128, write_u128;
 }
 
 /// `n` in decimal.
