@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use mandate::resolve::{Effective, KeyReport, SourceReport};
-use serde_json::Value;
+use mandate::value::Value;
 
 use crate::style::{self, Stream};
 

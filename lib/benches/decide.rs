@@ -35,8 +35,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mandate::decide::{Action, Verdict};
 use mandate::kind::{KindContext, Norm, ValueKind};
+use mandate::value::Value;
 use mandate::{Layer, Schema, SourceKind, resolve};
-use serde_json::Value;
 
 const TOOLS: usize = 1_000;
 const SUBS: usize = 10;

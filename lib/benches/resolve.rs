@@ -36,10 +36,11 @@ use criterion::measurement::WallTime;
 use criterion::{
     BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main,
 };
+use mandate::json;
 use mandate::resolve::{Stack, Status, resolve_stack};
 use mandate::schema::AGENT_POLICY_SCHEMA;
+use mandate::value::{Map, Value};
 use mandate::{Layer, Schema, SourceKind};
-use serde_json::{Map, Value, json};
 
 /// Generated settings.
 const SETTINGS: usize = 1_000;
@@ -131,7 +132,9 @@ fn schema_json() -> String {
         let group = groups
             .entry(format!("g{:02}", i / PER_GROUP))
             .or_insert_with(|| json!({ "type": "object", "properties": {} }));
-        group["properties"][format!("s{i:04}")] = node;
+        if let Some(properties) = group.get_mut("properties").and_then(Value::as_object_mut) {
+            properties.insert(format!("s{i:04}"), node);
+        }
     }
     for name in ["commands", "network"] {
         groups.insert(name.into(), bundled["properties"][name].clone());

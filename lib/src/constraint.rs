@@ -23,9 +23,9 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::value::{Map, Value};
 use regex::Regex;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::kind::{KindContext, Norm, NormSet, ValueKind};
 use crate::schema::{Kind, Setting, join_values, join_values_short};
@@ -123,19 +123,13 @@ impl fmt::Display for ConstraintError {
 
 impl Constraint {
     /// Parses a constraint table (`{ allowed = [...], default = ... }`) for `setting`.
-    pub fn from_table(
-        setting: &Setting,
-        table: &Map<String, Value>,
-    ) -> Result<Constraint, ConstraintError> {
+    pub fn from_table(setting: &Setting, table: &Map) -> Result<Constraint, ConstraintError> {
         Constraint::from_owned_table(setting, table.clone())
     }
 
     /// [`Constraint::from_table`] of a table it may take apart: the entries
     /// of a long `within` list are moved, not copied.
-    pub fn from_owned_table(
-        setting: &Setting,
-        table: Map<String, Value>,
-    ) -> Result<Constraint, ConstraintError> {
+    pub fn from_owned_table(setting: &Setting, table: Map) -> Result<Constraint, ConstraintError> {
         let mut c = Constraint::default();
         if table.is_empty() {
             return Err(ConstraintError {
@@ -1331,7 +1325,7 @@ impl<'s> Requirement<'s> {
 
     /// The combined requirement as data: one entry per operator in use, plus
     /// `sources`, the names of the sources that set it.
-    pub fn to_json(&self) -> Map<String, Value> {
+    pub fn to_json(&self) -> Map {
         let mut m = Map::new();
         let values =
             |bs: &[Bound<Value>]| Value::Array(bs.iter().map(|b| b.value.clone()).collect());
@@ -1447,8 +1441,8 @@ fn unreachable_refusal() -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     /// What `within` meant before it was indexed: try every entry.
     fn admits_by_scan(entries: &[Value], item: &Value) -> bool {

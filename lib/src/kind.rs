@@ -26,7 +26,7 @@ use std::fmt;
 use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use crate::value::Value;
 
 use crate::constraint::{Prehashed, value_hash};
 use crate::glob;
@@ -792,8 +792,8 @@ impl<T> NormSet<T> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     fn d(s: &str) -> Norm {
         Norm::of(

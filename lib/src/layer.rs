@@ -1,6 +1,6 @@
 //! A layer: what one file (or plist, or flag set) says, before any merging.
 
-use serde_json::{Map, Value};
+use crate::value::{Map, Value};
 
 use crate::constraint::Constraint;
 use crate::document::{Locate, TomlTree};
@@ -204,7 +204,7 @@ impl Layer {
         schema: &Schema,
         source: SourceKind,
         location: Location,
-        tree: &Map<String, Value>,
+        tree: &Map,
         locate: &dyn Locate,
     ) -> Result<Layer, DocumentErrors> {
         Layer::from_owned_policy_tree(schema, source, location, tree.clone(), locate, None)
@@ -216,7 +216,7 @@ impl Layer {
         schema: &Schema,
         source: SourceKind,
         location: Location,
-        tree: Map<String, Value>,
+        tree: Map,
         locate: &dyn Locate,
         header: Option<Result<Option<PolicyInfo>, Problem>>,
     ) -> Result<Layer, DocumentErrors> {
@@ -336,7 +336,7 @@ type Leaf<'a> = dyn FnMut(&Setting, String, Value, &[String], &mut Vec<Problem>)
 fn walk(
     schema: &Schema,
     table: &str,
-    map: Map<String, Value>,
+    map: Map,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     problems: &mut Vec<Problem>,
@@ -375,7 +375,7 @@ fn walk(
 /// Walks a settings tree into proposed values.
 fn walk_settings(
     schema: &Schema,
-    map: Map<String, Value>,
+    map: Map,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Value>>,
@@ -402,7 +402,7 @@ fn walk_settings(
 /// Walks a requirements tree (`"dotted.key" = { op = … }` or nested tables) into constraints.
 fn walk_requirements(
     schema: &Schema,
-    map: Map<String, Value>,
+    map: Map,
     path: &mut Vec<String>,
     locate: &dyn Locate,
     out: &mut Vec<Entry<Constraint>>,

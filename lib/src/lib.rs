@@ -83,6 +83,7 @@ pub mod schema;
 mod schema_subset;
 pub mod source;
 pub mod trust;
+pub mod value;
 
 /// Runs a third-party parser so that a panic inside it (a bug on some input)
 /// becomes an error naming what happened instead of ending the process:

@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::value::{Map, Value};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::constraint::{Conflict, Refusal, Requirement, Setter, UniqueValues};
@@ -103,7 +103,7 @@ pub struct SourceReport {
     pub signers: Vec<String>,
     /// Anything else worth showing (fetched-at, grace left, the trust root version).
     #[serde(skip_serializing_if = "Map::is_empty")]
-    pub details: Map<String, Value>,
+    pub details: Map,
 }
 
 /// The status of one source location.
@@ -327,7 +327,7 @@ pub struct KeyReport {
     pub locked: bool,
     /// The combined requirement, with `sources`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub constraint: Option<Map<String, Value>>,
+    pub constraint: Option<Map>,
     /// Candidates (or list elements) that were refused.
     pub rejected: Vec<Rejected>,
     /// Compliant candidates that lost.
@@ -1008,7 +1008,7 @@ impl Effective {
     /// value, by its dotted key (`sandbox.mode` is `{"sandbox": {"mode": …}}`).
     pub fn settings(&self) -> Value {
         // The table serialization writes, as a value: one way to nest.
-        serde_json::to_value(Nested::of(&self.keys)).unwrap_or_default()
+        Value::from(serde_json::to_value(Nested::of(&self.keys)).unwrap_or_default())
     }
 }
 

@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
+use crate::value::{Map, Value};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::kind::{KindError, ValueKind, normalise_value};
 use crate::schema_subset::{Subset, Verdict};
@@ -211,7 +211,7 @@ impl<'de> serde::Deserialize<'de> for RawNode<'de> {
 
 impl RawNode<'_> {
     /// The node as JSON.
-    fn to_map(&self) -> Option<Map<String, Value>> {
+    fn to_map(&self) -> Option<Map> {
         let mut map = Map::new();
         for (name, text) in &self.members {
             map.insert((*name).to_owned(), serde_json::from_str(text.get()).ok()?);
@@ -231,11 +231,11 @@ impl RawNode<'_> {
 #[derive(Debug)]
 struct LazyDefs {
     text: Option<&'static RawValue>,
-    parsed: OnceLock<Option<Map<String, Value>>>,
+    parsed: OnceLock<Option<Map>>,
 }
 
 impl LazyDefs {
-    fn get(&self) -> Option<&Map<String, Value>> {
+    fn get(&self) -> Option<&Map> {
         self.parsed
             .get_or_init(|| match serde_json::from_str(self.text?.get()) {
                 Ok(Value::Object(defs)) => Some(defs),
@@ -256,7 +256,7 @@ impl LazyNode {
 
 /// `node` with the definitions of `defs` it refers to attached as its
 /// `$defs` (when it refers to any).
-fn with_defs(node: Map<String, Value>, defs: Option<&Map<String, Value>>) -> Map<String, Value> {
+fn with_defs(node: Map, defs: Option<&Map>) -> Map {
     let mut sub = node;
     if let Some(defs) = defs {
         let used = referenced_defs(&sub, defs);
@@ -304,9 +304,9 @@ impl Setting {
         }
         let validator = self
             .validator
-            .get_or_init(|| jsonschema::validator_for(self.node()).ok());
+            .get_or_init(|| jsonschema::validator_for(&self.node().into()).ok());
         if let Some(validator) = validator
-            && let Some(error) = validator.iter_errors(value).next()
+            && let Some(error) = validator.iter_errors(&value.into()).next()
         {
             let path = error.instance_path().to_string();
             return Err(if path.is_empty() {
@@ -403,7 +403,7 @@ trait Members {
     fn names(&self) -> impl Iterator<Item = &str>;
 }
 
-impl Members for Map<String, Value> {
+impl Members for Map {
     fn member(&self, name: &str) -> Option<Cow<'_, Value>> {
         self.get(name).map(Cow::Borrowed)
     }
@@ -594,8 +594,8 @@ impl Schema {
     fn walk(
         &mut self,
         prefix: &str,
-        node: &Map<String, Value>,
-        defs: Option<&Map<String, Value>>,
+        node: &Map,
+        defs: Option<&Map>,
         compile: Compile,
     ) -> Result<(), SchemaError> {
         if node.contains_key("x-mandate-lockdown") {
@@ -711,7 +711,10 @@ impl Schema {
         let validator = match compile {
             // Compiled once: to refuse a schema that does not compile, and
             // then kept for `check`.
-            Compile::Now => match node_value.get().map(jsonschema::validator_for) {
+            Compile::Now => match node_value
+                .get()
+                .map(|n| jsonschema::validator_for(&n.into()))
+            {
                 Some(Ok(validator)) => OnceLock::from(Some(validator)),
                 _ => {
                     return Err(self.node_error(key, "the setting's schema does not compile"));
@@ -818,7 +821,7 @@ impl Schema {
 /// The definitions of `defs` that `node` refers to (`#/$defs/NAME`), with
 /// those they refer to in turn: what a setting's validator needs, and no
 /// more (each one would be checked and compiled with every setting).
-fn referenced_defs(node: &Map<String, Value>, defs: &Map<String, Value>) -> Map<String, Value> {
+fn referenced_defs(node: &Map, defs: &Map) -> Map {
     fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
         match value {
             Value::Object(map) => {
@@ -963,8 +966,8 @@ mod join_tests {
             Value::from(""),
             Value::from("x".repeat(300)),
             Value::from("a.b\nc"),
-            serde_json::json!({"bad header": "x"}),
-            serde_json::json!({"name": "docs", "command": "x", "url": "https://mcp.example"}),
+            crate::json!({"bad header": "x"}),
+            crate::json!({"name": "docs", "command": "x", "url": "https://mcp.example"}),
         ];
         for path in paths {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -1020,7 +1023,7 @@ mod join_tests {
         // The battery holds values each setting refuses, with messages.
         assert!(refused > values.len(), "{refused}");
         assert_eq!(quick.raw(), full.raw());
-        let rule = serde_json::json!({"$ref": "#/$defs/commandRule"});
+        let rule = crate::json!({"$ref": "#/$defs/commandRule"});
         assert_eq!(quick.resolve_ref(&rule), full.resolve_ref(&rule));
         assert_ne!(quick.resolve_ref(&rule), &rule);
     }

@@ -22,8 +22,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use crate::value::{Map, Value};
 use regex::Regex;
-use serde_json::{Map, Value};
 
 /// What the subset says of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ const ANNOTATIONS: [&str; 9] = [
 ];
 
 struct Compiler<'a> {
-    defs: Option<&'a Map<String, Value>>,
+    defs: Option<&'a Map>,
     nodes: Vec<Node>,
     by_name: HashMap<String, NodeId>,
 }
@@ -538,14 +538,14 @@ fn pattern(source: &str) -> Option<Pattern> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use crate::json;
 
     use super::*;
 
     /// What the JSON Schema validator says.
     fn reference(schema: &Value, value: &Value) -> bool {
-        jsonschema::validator_for(schema)
-            .map(|v| v.is_valid(value))
+        jsonschema::validator_for(&schema.into())
+            .map(|v| v.is_valid(&value.into()))
             .unwrap_or(false)
     }
 

@@ -86,11 +86,11 @@ fn codex_puts_the_effective_approval_first_and_always_allows_read_only() {
     let req = validate::parse(validate::FileSchema::CodexRequirements, files[0].text()).unwrap();
     assert_eq!(
         req["allowed_approval_policies"],
-        serde_json::json!(["untrusted", "on-request"])
+        mandate::json!(["untrusted", "on-request"])
     );
     assert_eq!(
         req["allowed_sandbox_modes"],
-        serde_json::json!(["read-only", "workspace-write"])
+        mandate::json!(["read-only", "workspace-write"])
     );
     // `untrusted` is fatal in config.toml for Codex 0.171: never written there.
     assert!(
@@ -115,10 +115,7 @@ fn claude_writes_companion_keys() {
     assert_eq!(s["allowManagedMcpServersOnly"], true);
     assert!(s["allowedMcpServers"].is_array());
     assert_eq!(s["enforceAvailableModels"], true);
-    assert_eq!(
-        s["availableModels"],
-        serde_json::json!(["claude-sonnet-4-5"])
-    );
+    assert_eq!(s["availableModels"], mandate::json!(["claude-sonnet-4-5"]));
     assert_eq!(s["sandbox"]["enabled"], true);
     assert_eq!(s["sandbox"]["failIfUnavailable"], true);
     assert_eq!(s["allowManagedHooksOnly"], true);
@@ -137,13 +134,13 @@ fn gemini_never_writes_an_empty_allowlist() {
     // strictest admissible list is empty, which Gemini would read as "no allowlist".
     assert_eq!(
         effective.get("mcp.allowed_servers"),
-        Some(&serde_json::json!([]))
+        Some(&mandate::json!([]))
     );
     let files = render(AgentKind::GeminiCli, &effective);
     let s: Value = serde_json::from_slice(&files[0].bytes).unwrap();
     assert_eq!(
         s["mcp"]["allowed"],
-        serde_json::json!([agents::gemini::NO_SERVER])
+        mandate::json!([agents::gemini::NO_SERVER])
     );
 }
 
@@ -505,7 +502,7 @@ fn domains_and_paths_reach_the_agents_in_canonical_form() {
     let s: Value = serde_json::from_slice(&claude[0].bytes).unwrap();
     assert_eq!(
         s["sandbox"]["network"]["deniedDomains"],
-        serde_json::json!(["pastebin.com"])
+        mandate::json!(["pastebin.com"])
     );
     assert!(
         strings_at(&s["permissions"]["deny"]).contains(&"Read(//etc/secrets/**)".to_owned()),

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use mandate::json;
 use mandate::resolve::{Severity, SourceReport, SourceStatus, Stack};
 use mandate::{Effective, Environment, Options, Platform, Resolver, Schema, SourceKind, Status};
-use serde_json::json;
 use tempfile::TempDir;
 use time::macros::datetime;
 

@@ -22,8 +22,9 @@ use mandate::mdm::{
 use mandate::{Layer, Schema, SourceKind};
 
 mod common;
+use mandate::json;
+use mandate::value::Value as Json;
 use plist::Value;
-use serde_json::{Value as Json, json};
 
 fn corpus_dir() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/mobileconfig");
@@ -745,7 +746,7 @@ fn normalise(value: &mut Json) {
 
 /// What a built profile should contain, as plistlib sees it.
 fn meant(input: &PolicyInput, opts: &ProfileOptions) -> Json {
-    let mut prefs = serde_json::Map::new();
+    let mut prefs = mandate::value::Map::new();
     match input {
         PolicyInput::Document(text) => {
             prefs.insert("Policy".into(), json!(text));
@@ -808,7 +809,7 @@ fn meant(input: &PolicyInput, opts: &ProfileOptions) -> Json {
 /// The policy documents' [settings] and [requirements] as JSON, read with
 /// the library's own TOML reader (what `NativeFrom` converts).
 mod toml_like {
-    use serde_json::Value as Json;
+    use mandate::value::Value as Json;
 
     pub struct Doc {
         pub settings: Json,
@@ -867,7 +868,7 @@ fn python_plistlib_reads_what_we_meant() {
         "plistlib failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut read: serde_json::Map<String, Json> = serde_json::from_slice(&output.stdout).unwrap();
+    let mut read: mandate::value::Map = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(read.len(), expected.len());
     for (path, meant) in expected {
         let mut got = read.remove(&path).unwrap();
@@ -883,18 +884,18 @@ fn python_plistlib_reads_what_we_meant() {
 fn jamf_schema_accepts_native_policies() {
     let jamf = jamf_schema(Schema::bundled(), "dev.mandate");
     let validator =
-        jsonschema::validator_for(&jamf).expect("the Jamf schema is a valid JSON Schema");
+        jsonschema::validator_for(&(&jamf).into()).expect("the Jamf schema is a valid JSON Schema");
     for (name, text) in policies() {
         let doc = toml_like::parse(&text);
         let instance = json!({ "Settings": doc.settings, "Requirements": doc.requirements });
         let errors: Vec<String> = validator
-            .iter_errors(&instance)
+            .iter_errors(&(&instance).into())
             .map(|e| format!("{}: {e}", e.instance_path()))
             .collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
     }
     let wrong = json!({ "Settings": { "sandbox": { "mode": "chaos" } } });
-    assert!(!validator.is_valid(&wrong));
+    assert!(!validator.is_valid(&(&wrong).into()));
 }
 
 // ---------------------------------------------------------------------------

@@ -5,14 +5,15 @@
 //! reordered source order), lockdown, locks, defaults, refusal reasons and
 //! command-rule decisions.
 
+use mandate::json;
 use mandate::layer::{Layer, session_layer};
 use mandate::resolve::{
     Detail, Diagnostic, Effective, KeyReport, Precedence, Severity, Stack, Status, digest,
     resolve_stack,
 };
 use mandate::trust::root::{Merge, PrecedenceRule};
+use mandate::value::Value;
 use mandate::{ManagedSource, Schema, SourceKind, resolve};
-use serde_json::{Value, json};
 
 const MDM: &str = "/Library/Managed Preferences/dev.mandate.plist";
 const SYSTEM: &str = "/etc/mandate/policy.d/50-team.toml";

@@ -15,13 +15,14 @@
 
 use std::collections::BTreeSet;
 
+use mandate::json;
 use mandate::layer::Layer;
 use mandate::resolve::{Effective, Stack, digest, resolve_stack};
+use mandate::value::{Map, Value};
 use mandate::{Schema, SourceKind, resolve};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
-use serde_json::{Map, Value, json};
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use mandate::constraint::OPERATORS;
 use mandate::resolve::Status;
 use mandate::schema::AGENT_POLICY_SCHEMA;
+use mandate::value::{Map, Value};
 use mandate::{Layer, Schema, SourceKind, resolve};
-use serde_json::{Map, Value};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -142,7 +142,7 @@ fn invalid_fixtures_fail_with_the_expected_message_at_the_expected_place() {
 /// Every setting of a schema, found by walking the raw JSON: a node with
 /// `x-mandate-lockdown` is a setting; any other node must be a group with
 /// `properties`.
-fn walk(prefix: &str, node: &Map<String, Value>, out: &mut Vec<(String, Map<String, Value>)>) {
+fn walk(prefix: &str, node: &Map, out: &mut Vec<(String, Map)>) {
     if node.contains_key("x-mandate-lockdown") || !node.contains_key("properties") {
         out.push((prefix.to_owned(), node.clone()));
         return;
@@ -291,7 +291,7 @@ fn a_schema_missing_an_annotation_is_refused_naming_the_key() {
     // An order that is not a permutation of the enum, and a lockdown value the setting refuses.
     let mut raw = bundled_raw();
     raw["properties"]["sandbox"]["properties"]["mode"]["x-mandate-order"] =
-        serde_json::json!(["read-only", "full-access"]);
+        mandate::json!(["read-only", "full-access"]);
     let message = Schema::from_json("s.json", &raw.to_string())
         .unwrap_err()
         .to_string();
@@ -301,7 +301,7 @@ fn a_schema_missing_an_annotation_is_refused_naming_the_key() {
     );
     let mut raw = bundled_raw();
     raw["properties"]["sandbox"]["properties"]["network"]["x-mandate-lockdown"] =
-        serde_json::json!("off");
+        mandate::json!("off");
     let message = Schema::from_json("s.json", &raw.to_string())
         .unwrap_err()
         .to_string();
@@ -351,9 +351,6 @@ fn the_strict_profile_is_stricter_than_the_permissive_one() {
         let rank = |e: &mandate::Effective| setting.rank(e.get(key).unwrap()).unwrap();
         assert!(rank(&strict) <= rank(&permissive), "{key}");
     }
-    assert_eq!(
-        strict.get("sandbox.network"),
-        Some(&serde_json::json!(false))
-    );
+    assert_eq!(strict.get("sandbox.network"), Some(&mandate::json!(false)));
     assert!(strict.keys["sandbox.network"].locked);
 }

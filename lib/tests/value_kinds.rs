@@ -4,11 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+use mandate::json;
 use mandate::kind::{KindContext, ValueKind, normalise};
 use mandate::resolve::{Effective, Stack, resolve_stack};
+use mandate::value::Value;
 use mandate::{Layer, Schema, SourceKind, resolve};
 use proptest::prelude::*;
-use serde_json::{Value, json};
 
 const SYSTEM: &str = "/etc/mandate/policy.d/10-base.toml";
 const TEAM: &str = "/etc/mandate/policy.d/50-team.toml";

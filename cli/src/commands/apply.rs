@@ -273,7 +273,7 @@ pub fn run(globals: &Globals, args: &ApplyArgs) -> Result<ExitCode, CliError> {
         &resolver,
         "apply",
         Some(&effective),
-        serde_json::json!({ "wrote": wrote }),
+        mandate::json!({ "wrote": wrote }),
     );
     if globals.json {
         output::json(&serde_json::json!({

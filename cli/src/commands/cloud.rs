@@ -8,11 +8,12 @@ use clap::Args;
 use mandate::cloud::{
     self, Previous, PublishCheck, PublishOptions, Standing, SyncChange, SyncError, SyncOptions,
 };
+use mandate::json;
 use mandate::resolve::Effective;
 use mandate::trust::Expiry;
 use mandate::trust::root::TrustRoot;
+use mandate::value::Value;
 use mandate::{Environment, Resolver};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

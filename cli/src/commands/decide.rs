@@ -224,7 +224,7 @@ pub fn after_operation(
     resolver: &Resolver,
     event: &str,
     effective: Option<&Effective>,
-    details: serde_json::Value,
+    details: mandate::value::Value,
 ) {
     let env = Environment::capture();
     let snapshot_path = write_snapshot(resolver, &env);

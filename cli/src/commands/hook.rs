@@ -17,7 +17,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use mandate::decide::{Action, Decision, McpServer, Verdict};
-use serde_json::{Value, json};
+use mandate::json;
+use mandate::value::Value;
 
 use crate::commands::decide::Engine;
 use crate::{Globals, output};

@@ -6,9 +6,9 @@ use clap::Args;
 use mandate::resolve::{
     Detail, Diagnostic, Effective, KeyReport, Rejected, SourceReport, Status, TrustSummary,
 };
+use mandate::value::Value;
 use mandate::{Environment, Resolver};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::{EXIT_DEGRADED, EXIT_NO};
 use crate::{CliError, Globals, output, render};
@@ -204,7 +204,7 @@ fn group(resolver: &Resolver, key: &str) -> Result<Vec<String>, CliError> {
     Ok(keys)
 }
 
-fn insert_nested(map: &mut serde_json::Map<String, Value>, key: &str, value: Value) {
+fn insert_nested(map: &mut mandate::value::Map, key: &str, value: Value) {
     match key.split_once('.') {
         None => {
             map.insert(key.to_owned(), value);
@@ -212,7 +212,7 @@ fn insert_nested(map: &mut serde_json::Map<String, Value>, key: &str, value: Val
         Some((head, rest)) => {
             let entry = map
                 .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+                .or_insert_with(|| Value::Object(mandate::value::Map::new()));
             if let Value::Object(inner) = entry {
                 insert_nested(inner, rest, value);
             }
@@ -237,7 +237,7 @@ pub fn get(globals: &Globals, args: &GetArgs) -> Result<ExitCode, CliError> {
     let keys = group(&resolver, &args.key)?;
     if resolver.schema().get(&args.key).is_none() {
         // A group: its settings as a TOML table (or a JSON object).
-        let mut table = serde_json::Map::new();
+        let mut table = mandate::value::Map::new();
         let mut lines = Vec::new();
         let prefix = format!("{}.", args.key);
         for key in &keys {

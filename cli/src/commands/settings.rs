@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use mandate::resolve::{Effective, KeyReport};
 use mandate::schema::{Kind, Setting};
+use mandate::value::Value;
 use mandate::{Resolver, SourceKind};
-use serde_json::Value;
 
 use crate::{CliError, Globals, output, render};
 
@@ -60,7 +60,7 @@ pub fn run(globals: &Globals) -> Result<ExitCode, CliError> {
         let rows: Vec<Value> = schema
             .settings()
             .map(|s| {
-                serde_json::json!({
+                mandate::json!({
                     "key": s.key,
                     "type": kind_word(s),
                     "values": s.order.as_ref().or(s.enum_values.as_ref()),

@@ -13,7 +13,8 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value, json};
+use crate::json;
+use crate::value::{Map, Value};
 
 use super::{
     Agent, AgentKind, Coverage, Mapping, RenderContext, RenderError, RenderedFile, Version,
@@ -217,7 +218,7 @@ fn push_unique(list: &mut Vec<Value>, v: String) {
     }
 }
 
-fn permissions(effective: &Effective) -> Map<String, Value> {
+fn permissions(effective: &Effective) -> Map {
     let mut deny = Vec::new();
     let mut ask = Vec::new();
     let mut allow = Vec::new();
@@ -304,7 +305,7 @@ fn sandbox(effective: &Effective) -> Option<Value> {
     Some(Value::Object(s))
 }
 
-fn telemetry_env(effective: &Effective) -> Map<String, Value> {
+fn telemetry_env(effective: &Effective) -> Map {
     let mut env = Map::new();
     let Some(kind) = effective.get_str("telemetry.otel.exporter") else {
         return env;

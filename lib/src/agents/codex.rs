@@ -20,7 +20,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
 
 use super::{
@@ -602,7 +601,7 @@ pub fn allowed_approval_policies(requirements: &str) -> Option<Vec<String>> {
     let value = super::validate::toml_to_json(doc.get("allowed_approval_policies")?);
     value.as_array().map(|a| {
         a.iter()
-            .filter_map(Value::as_str)
+            .filter_map(serde_json::Value::as_str)
             .map(str::to_owned)
             .collect()
     })

@@ -10,7 +10,8 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value, json};
+use crate::json;
+use crate::value::{Map, Value};
 use toml_edit::{ArrayOfTables, DocumentMut, Table};
 
 use super::{

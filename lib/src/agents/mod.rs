@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::value::Value;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::paths::Platform;
 use crate::resolve::Effective;

@@ -52,8 +52,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::value::{Map, Value};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 

@@ -541,7 +541,7 @@ mod tests {
             }
         ));
         assert_eq!(published.indexed, 1);
-        let index: serde_json::Value =
+        let index: crate::value::Value =
             serde_json::from_slice(&std::fs::read(&published.index).unwrap()).unwrap();
         assert_eq!(index["bundles"][0]["version"], 3);
         assert_eq!(index["bundles"][0]["path"], "Acme-Corp/cloud/base.bundle");

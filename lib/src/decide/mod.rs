@@ -40,8 +40,8 @@ mod trie;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::value::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::constraint::UniqueValues;
 use crate::kind::{self, KindContext, Norm, NormSet, ValueKind};

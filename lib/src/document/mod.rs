@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use serde_json::{Map, Number, Value};
+use crate::value::{Map, Number, Value};
 use toml::Spanned;
 use toml::de::{DeFloat, DeInteger, DeTable, DeValue};
 
@@ -305,7 +305,7 @@ fn syntax_problem(origin: &Location, text: &str, error: SyntaxError) -> Problem 
 #[derive(Debug)]
 pub struct TomlTree<'t> {
     /// The document as JSON (datetimes become RFC 3339 strings).
-    pub tree: Map<String, Value>,
+    pub tree: Map,
     origin: Location,
     text: &'t str,
     /// The line index, built when a position is first asked for (an
@@ -506,7 +506,7 @@ impl<'t> TomlTree<'t> {
     }
 
     /// Converts a table; each value is located at its key.
-    fn table(&self, table: &DeTable<'_>) -> Result<Map<String, Value>, Problem> {
+    fn table(&self, table: &DeTable<'_>) -> Result<Map, Problem> {
         let mut out = Map::new();
         for (key, value) in table.iter() {
             let value = self.value(value.get_ref(), key.span().start)?;
@@ -603,7 +603,7 @@ pub fn compare_readers(text: &str, chunk_tokens: usize) -> Result<bool, String> 
 
 /// Every key path of `map` (list indices included), and a few paths beside
 /// them that are not in it.
-fn every_path(map: &Map<String, Value>, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+fn every_path(map: &Map, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
     let mut missing = prefix.clone();
     missing.push("not.there".to_owned());
     out.push(missing);

@@ -24,8 +24,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use serde_json::map::Entry;
-use serde_json::{Map, Number, Value};
+use crate::value::Entry;
+use crate::value::{Map, Number, Value};
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::{Token, TokenKind};
 use toml_parser::parser::{EventReceiver, RecursionGuard, ValidateWhitespace};
@@ -175,7 +175,7 @@ impl<'t> Places<'t> {
 #[derive(Debug)]
 pub(crate) struct Read<'t> {
     /// The document as JSON, as the `toml` conversion gives it.
-    pub(crate) tree: Map<String, Value>,
+    pub(crate) tree: Map,
     /// Where its keys and list elements are.
     pub(crate) places: Places<'t>,
     /// When the document has a top-level `policy` key: the length of the
@@ -310,7 +310,7 @@ enum Frame {
     Inline {
         node: u32,
         start: u32,
-        map: Map<String, Value>,
+        map: Map,
         /// How many parts at the end of `Reader::pending` are the key of the
         /// value being read in it (0 before its `=`).
         key: usize,
@@ -362,10 +362,10 @@ struct Reader<'t> {
     values: Vec<Value>,
     open: Vec<Place>,
     /// The document, without the table being read.
-    root: Map<String, Value>,
+    root: Map,
     /// The table being read (the root's own keys before the first header),
     /// detached as `toml` keeps it, and its node.
-    current: Map<String, Value>,
+    current: Map,
     current_node: u32,
     /// The header of the table being read.
     header: Option<Header<'t>>,
@@ -645,7 +645,7 @@ impl<'t> Reader<'t> {
 /// Inserts `key = value` (`node` when a table or array) into `table`, at
 /// `key_start`, unless the key is there already.
 fn insert<'t>(
-    table: &mut Map<String, Value>,
+    table: &mut Map,
     table_node: u32,
     key: Cow<'t, str>,
     key_start: u32,
@@ -675,12 +675,12 @@ fn insert<'t>(
 /// array of tables is entered at its last table; an inline table, another
 /// array or a value cannot be; a dotted key enters only implicit tables.
 fn descend<'m, 't>(
-    mut table: &'m mut Map<String, Value>,
+    mut table: &'m mut Map,
     mut node: u32,
     path: &[KeyPart<'t>],
     dotted: bool,
     places: &mut Places<'t>,
-) -> Option<(&'m mut Map<String, Value>, u32)> {
+) -> Option<(&'m mut Map, u32)> {
     for part @ (key, _) in path {
         match places.key(node, key) {
             None => {
@@ -726,12 +726,12 @@ fn descend<'m, 't>(
 /// goes through it: its node with `flags`, its place, and the empty JSON
 /// table, which is returned with its node.
 fn implicit_table<'m, 't>(
-    table: &'m mut Map<String, Value>,
+    table: &'m mut Map,
     node: u32,
     part: &KeyPart<'t>,
     flags: u8,
     places: &mut Places<'t>,
-) -> Option<(&'m mut Map<String, Value>, u32)> {
+) -> Option<(&'m mut Map, u32)> {
     let (key, start) = part;
     let child = places.node(flags)?;
     places.set_key(
@@ -753,11 +753,11 @@ fn implicit_table<'m, 't>(
 
 /// [`descend`] inside an inline table: only tables its own dotted keys made.
 fn descend_inline<'m, 't>(
-    mut table: &'m mut Map<String, Value>,
+    mut table: &'m mut Map,
     mut node: u32,
     path: &[KeyPart<'t>],
     places: &mut Places<'t>,
-) -> Option<(&'m mut Map<String, Value>, u32)> {
+) -> Option<(&'m mut Map, u32)> {
     for part @ (key, _) in path {
         match places.key(node, key) {
             None => {

@@ -23,7 +23,8 @@
 //! (`null`) and *Configured*, the convention Jamf Pro's own manifests use,
 //! and `options.remove_empty_properties` drops what was left unset.
 
-use serde_json::{Map, Value as Json, json};
+use crate::json;
+use crate::value::{Map, Value as Json};
 
 use super::read::setting_node;
 use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_KEY};
@@ -543,6 +544,6 @@ mod tests {
     #[test]
     fn the_schema_compiles() {
         let jamf = jamf_schema(Schema::bundled(), "dev.mandate");
-        assert!(jsonschema::validator_for(&jamf).is_ok());
+        assert!(jsonschema::validator_for(&(&jamf).into()).is_ok());
     }
 }

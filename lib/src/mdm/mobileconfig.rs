@@ -961,11 +961,11 @@ fn preferences(input: &PolicyInput, opts: &ProfileOptions) -> Result<Dictionary,
     let mut prefs = Dictionary::new();
     match input {
         PolicyInput::Bundle(bytes) => {
-            let json: serde_json::Value = serde_json::from_slice(bytes)
+            let json: crate::value::Value = serde_json::from_slice(bytes)
                 .map_err(|e| BuildError::NotABundle(format!("not JSON ({e})")))?;
             if !json
                 .get("payloadType")
-                .is_some_and(serde_json::Value::is_string)
+                .is_some_and(crate::value::Value::is_string)
             {
                 return Err(BuildError::NotABundle("no `payloadType`".into()));
             }

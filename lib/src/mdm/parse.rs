@@ -4,13 +4,13 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use crate::value::{Map, Number, Value as Json};
 use base64::Engine as _;
 use plist::{Dictionary, Value};
 use serde::de::{
     self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess,
     VariantAccess, Visitor,
 };
-use serde_json::{Map, Number, Value as Json};
 
 use super::{MAX_DECODED_BYTES, MAX_DEPTH, MAX_ELEMENTS, MAX_VALUES};
 
@@ -811,10 +811,10 @@ mod tests {
         let json = to_json(&Value::Dictionary(dict)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"d": "2013-12-06T18:58:51Z", "b": "aGk=", "n": u64::MAX})
+            crate::json!({"d": "2013-12-06T18:58:51Z", "b": "aGk=", "n": u64::MAX})
         );
         assert!(to_json(&Value::Real(f64::NAN)).is_err());
-        let back = from_json(&serde_json::json!({"a": [1, 1.5, "x", true]})).unwrap();
+        let back = from_json(&crate::json!({"a": [1, 1.5, "x", true]})).unwrap();
         assert_eq!(describe(&back), "a <dict>");
         assert!(from_json(&Json::Null).is_err());
     }

@@ -21,8 +21,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::value::{Map, Value as Json};
 use plist::{Dictionary, Value};
-use serde_json::{Map, Value as Json};
 
 use super::parse::{decode_base64_text, describe, integer_json, parse_plist, to_json};
 use super::{POLICY_KEY, REQUIREMENTS_KEY, SETTINGS_KEY, TRUST_ROOT_CHAIN_KEY, TRUST_ROOT_KEY};
@@ -600,7 +600,7 @@ fn settings_tree(
     path: &mut Vec<String>,
     locator: &PlistLocator,
     problems: &mut Vec<Problem>,
-) -> Map<String, Json> {
+) -> Map {
     let mut out = Map::new();
     for (name, value) in dict {
         let key = join_key(prefix, name);
@@ -643,7 +643,7 @@ fn requirements_tree(
     path: &mut Vec<String>,
     locator: &PlistLocator,
     problems: &mut Vec<Problem>,
-) -> Map<String, Json> {
+) -> Map {
     let mut out = Map::new();
     for (name, value) in dict {
         let key = join_key(prefix, name);
@@ -703,8 +703,8 @@ fn requirements_tree(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
+    use crate::json;
     use base64::Engine as _;
-    use serde_json::json;
 
     use super::*;
 
@@ -905,7 +905,7 @@ mod tests {
             .unwrap()
             .native
             .unwrap();
-        let values: Map<String, Json> = layer
+        let values: Map = layer
             .settings
             .iter()
             .map(|e| (e.key.clone(), e.value.clone()))
