@@ -431,7 +431,7 @@ struct Within {
 
 impl Within {
     fn new(values: Arc<[Value]>, kind: ValueKind, cx: &KindContext) -> Within {
-        let mut set = NormSet::new();
+        let mut set = NormSet::with_capacity(values.len());
         for v in values.iter() {
             set.insert(Norm::of(kind, v, cx), ());
         }
@@ -467,10 +467,18 @@ pub(crate) struct UniqueValues<V = Value> {
 
 impl<V> Default for UniqueValues<V> {
     fn default() -> UniqueValues<V> {
+        UniqueValues::with_capacity(0)
+    }
+}
+
+impl<V> UniqueValues<V> {
+    /// An empty list with room for `n` values: a list whose length is known
+    /// is not grown (and copied) step by step.
+    pub(crate) fn with_capacity(n: usize) -> UniqueValues<V> {
         UniqueValues {
-            items: Vec::new(),
-            heads: HashMap::default(),
-            chain: Vec::new(),
+            items: Vec::with_capacity(n),
+            heads: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+            chain: Vec::with_capacity(n),
         }
     }
 }
@@ -1198,8 +1206,8 @@ impl<'s> Requirement<'s> {
     /// a whole comes back with the refusal (without its repeats).
     pub fn repair_owned(&self, list: Vec<Value>) -> Result<Repaired, Box<(Refusal, Vec<Value>)>> {
         let mut removed = Vec::new();
-        let mut kept = UniqueValues::default();
-        let mut kept_at = Vec::new();
+        let mut kept = UniqueValues::with_capacity(list.len() + self.includes.len());
+        let mut kept_at = Vec::with_capacity(list.len());
         for (i, item) in list.into_iter().enumerate() {
             match self.item_refusal(&item) {
                 Some(r) => removed.push((i, item, r)),

@@ -607,13 +607,18 @@ fn key_hash(key: &str) -> u64 {
 impl<T> NormSet<T> {
     /// An empty set.
     pub fn new() -> NormSet<T> {
+        NormSet::with_capacity(0)
+    }
+
+    /// An empty set with room for `n` entries, for a list of known length.
+    pub fn with_capacity(n: usize) -> NormSet<T> {
         NormSet {
-            nodes: HashMap::default(),
-            same_key: Vec::new(),
+            nodes: HashMap::with_capacity_and_hasher(n, BuildHasherDefault::default()),
+            same_key: Vec::with_capacity(n),
             keys: OnceLock::new(),
             globs: Vec::new(),
             equal: HashMap::default(),
-            items: Vec::new(),
+            items: Vec::with_capacity(n),
         }
     }
 

@@ -52,7 +52,7 @@
 //! )?;
 //! let effective = resolve(&schema, vec![baseline, user]);
 //! let key = &effective.keys["sandbox.mode"];
-//! assert_eq!(key.value, serde_json::json!("workspace-write"));
+//! assert_eq!(key.value, mandate::json!("workspace-write"));
 //! assert_eq!(key.rejected[0].source, "user");
 //! # Ok::<(), mandate::Error>(())
 //! ```

@@ -843,8 +843,12 @@ fn resolve_key(
         // Every layer's elements apply; the highest contributor is named as
         // the source, and each element is attributed to the first layer
         // that proposed it (kept beside the de-duplicated list, not rescanned).
-        let mut unique = UniqueValues::default();
-        let mut owner: Vec<usize> = Vec::new();
+        let total = lists
+            .iter()
+            .map(|l| l.as_ref().and_then(Value::as_array).map_or(0, Vec::len))
+            .sum();
+        let mut unique = UniqueValues::with_capacity(total);
+        let mut owner: Vec<usize> = Vec::with_capacity(total);
         for (n, (c, list)) in candidates.iter().zip(lists).enumerate() {
             // Every list was taken (`resolve_stack`); a value of another
             // type proposes no element.
