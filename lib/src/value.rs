@@ -1154,6 +1154,88 @@ mod tests {
         }
     }
 
+    /// One operation on a table, applied to a [`Map`] and to serde_json's.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(String, i64),
+        Remove(String),
+        Entry(String, i64),
+        Retain(u8),
+        Append(Vec<(String, i64)>),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Few enough keys that they repeat; enough to cross `SMALL`.
+        let key = "[a-p]{1,2}";
+        prop_oneof![
+            4 => (key, any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            2 => key.prop_map(Op::Remove),
+            2 => (key, any::<i64>()).prop_map(|(k, v)| Op::Entry(k, v)),
+            1 => any::<u8>().prop_map(Op::Retain),
+            1 => proptest::collection::vec((key, any::<i64>()), 0..12).prop_map(Op::Append),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Any sequence of changes leaves a [`Map`] equal to a
+        /// `serde_json::Map` given the same changes: the same answers, the
+        /// same entries in the same order, the same bytes, whether it is
+        /// still a vector or has become a `BTreeMap`.
+        #[test]
+        fn a_table_answers_as_serde_jsons(ops in proptest::collection::vec(op(), 0..80)) {
+            let mut ours = Map::new();
+            let mut theirs = serde_json::Map::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        let a = ours.insert(k.clone(), Value::from(v));
+                        let b = theirs.insert(k, serde_json::Value::from(v));
+                        proptest::prop_assert_eq!(a.map(serde_json::Value::from), b);
+                    }
+                    Op::Remove(k) => {
+                        let a = ours.remove(&k);
+                        let b = theirs.remove(&k);
+                        proptest::prop_assert_eq!(a.map(serde_json::Value::from), b);
+                    }
+                    Op::Entry(k, v) => {
+                        let a = ours.entry(k.clone()).or_insert(Value::from(v)).clone();
+                        let b = theirs.entry(k).or_insert(serde_json::Value::from(v)).clone();
+                        proptest::prop_assert_eq!(serde_json::Value::from(a), b);
+                    }
+                    Op::Retain(m) => {
+                        let keep = |v: i64| v.rem_euclid(i64::from(m).max(1)) != 0;
+                        ours.retain(|_, v| v.as_i64().is_some_and(keep));
+                        theirs.retain(|_, v| v.as_i64().is_some_and(keep));
+                    }
+                    Op::Append(entries) => {
+                        let mut more: Map = entries
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Value::from(*v)))
+                            .collect();
+                        ours.append(&mut more);
+                        proptest::prop_assert!(more.is_empty());
+                        let mut more: serde_json::Map<String, serde_json::Value> = entries
+                            .into_iter()
+                            .map(|(k, v)| (k, serde_json::Value::from(v)))
+                            .collect();
+                        theirs.append(&mut more);
+                    }
+                }
+                proptest::prop_assert_eq!(ours.len(), theirs.len());
+                proptest::prop_assert!(ours.keys().eq(theirs.keys()));
+                proptest::prop_assert!(ours.keys().rev().eq(theirs.keys().rev()));
+                for (k, v) in &theirs {
+                    proptest::prop_assert_eq!(ours.get(k).map(serde_json::Value::from), Some(v.clone()));
+                }
+            }
+            let text = serde_json::to_string(&theirs).unwrap_or_default();
+            proptest::prop_assert_eq!(serde_json::to_string(&ours).unwrap_or_default(), text.clone());
+            let back: Value = serde_json::from_str(&text).unwrap_or_default();
+            proptest::prop_assert_eq!(back, Value::Object(ours));
+        }
+    }
+
     #[test]
     fn from_iter_keeps_the_last_of_equal_keys() {
         let m: Map = [("b", 1), ("a", 2), ("b", 3)]
