@@ -11,8 +11,9 @@
 //!
 //! Arguments: the group (`files`, `rules`, `domains`, `globs`), the size,
 //! and `full`, `values` (the whole job, as `resolve` and `resolve_values`
-//! in `lib/benches/scale.rs`) or `read` (every document through
-//! `TomlTree::parse` only). The documents are generated before anything
+//! in `lib/benches/scale.rs`), `read` (every document through
+//! `TomlTree::parse` only) or `floor` (every document through
+//! `toml_edit::Document::parse`, the benchmark's `parse_only`). The documents are generated before anything
 //! is measured; callgrind's count includes generating them, so run
 //! `gen` (generation only) too and subtract.
 
@@ -30,7 +31,7 @@ mod cases;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [group, n, what] = args.as_slice() else {
-        eprintln!("usage: scale_count files|rules|domains|globs N full|values|read|gen");
+        eprintln!("usage: scale_count files|rules|domains|globs N full|values|read|floor|gen");
         return ExitCode::FAILURE;
     };
     let Ok(n) = n.parse::<usize>() else {
@@ -51,6 +52,11 @@ fn main() -> ExitCode {
     let schema = Schema::bundled();
     match what.as_str() {
         "gen" => {}
+        "floor" => {
+            for d in &docs {
+                std::hint::black_box(toml_edit::Document::parse(d.text.as_str()).ok());
+            }
+        }
         "read" => {
             for d in &docs {
                 std::hint::black_box(TomlTree::parse("count.toml", &d.text).ok());
