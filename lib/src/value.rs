@@ -1079,8 +1079,8 @@ impl fmt::Debug for Map {
 impl std::ops::Index<&str> for Map {
     type Output = Value;
 
-    /// The value of `key`, or `null` (as serde_json's `Map` panics; this
-    /// does not).
+    /// The value of `key`, or `null` when there is none (where
+    /// serde_json's `Map` panics).
     fn index(&self, key: &str) -> &Value {
         self.get(key).unwrap_or(&NULL)
     }
