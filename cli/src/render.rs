@@ -23,9 +23,7 @@ pub fn toml_value(value: &Value) -> String {
 /// a long list is never built as a `toml_edit` tree, which for 20,000
 /// command rules took 60 MB. `None` when the value holds `null`.
 fn write_inline(value: &Value, out: &mut String) -> Option<()> {
-    let scalar = |v: toml_edit::Value, out: &mut String| {
-        let _ = write!(out, "{}", v.to_string().trim());
-    };
+    let scalar = |v: toml_edit::Value, out: &mut String| out.push_str(v.to_string().trim());
     match value {
         Value::Null => return None,
         Value::Bool(b) => scalar((*b).into(), out),

@@ -425,21 +425,10 @@ impl From<Value> for serde_json::Value {
 }
 
 impl From<&Value> for serde_json::Value {
+    /// A copy in serde_json's type (for a JSON Schema validator: rare, and
+    /// never on the path of a valid value).
     fn from(v: &Value) -> serde_json::Value {
-        match v {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => serde_json::Value::Number(n.clone()),
-            Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::Array(a) => {
-                serde_json::Value::Array(a.iter().map(serde_json::Value::from).collect())
-            }
-            Value::Object(m) => serde_json::Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), serde_json::Value::from(v)))
-                    .collect(),
-            ),
-        }
+        serde_json::Value::from(v.clone())
     }
 }
 
@@ -489,7 +478,7 @@ impl PartialEq<String> for Value {
 }
 
 /// A boolean or a number equals the same `bool` or number (as serde_json's).
-macro_rules! eq_number {
+macro_rules! eq_scalar {
     ($($t:ty => $as:ident as $wide:ty)*) => {$(
         impl PartialEq<$t> for Value {
             fn eq(&self, other: &$t) -> bool {
@@ -505,7 +494,7 @@ macro_rules! eq_number {
     )*};
 }
 
-eq_number!(
+eq_scalar!(
     bool => as_bool as bool
     i8 => as_i64 as i64
     i16 => as_i64 as i64
@@ -879,35 +868,6 @@ enum IterInner<'m> {
     Large(btree_map::Iter<'m, String, Value>),
 }
 
-impl<'m> Iterator for Iter<'m> {
-    type Item = (&'m String, &'m Value);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            IterInner::Small(i) => i.next().map(|(k, v)| (k, v)),
-            IterInner::Large(i) => i.next(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.inner {
-            IterInner::Small(i) => i.size_hint(),
-            IterInner::Large(i) => i.size_hint(),
-        }
-    }
-}
-
-impl DoubleEndedIterator for Iter<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            IterInner::Small(i) => i.next_back().map(|(k, v)| (k, v)),
-            IterInner::Large(i) => i.next_back(),
-        }
-    }
-}
-
-impl ExactSizeIterator for Iter<'_> {}
-
 /// The entries of a [`Map`], by key, their values to change.
 pub struct IterMut<'m> {
     inner: IterMutInner<'m>,
@@ -917,35 +877,6 @@ enum IterMutInner<'m> {
     Small(std::slice::IterMut<'m, (String, Value)>),
     Large(btree_map::IterMut<'m, String, Value>),
 }
-
-impl<'m> Iterator for IterMut<'m> {
-    type Item = (&'m String, &'m mut Value);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            IterMutInner::Small(i) => i.next().map(|(k, v)| (&*k, v)),
-            IterMutInner::Large(i) => i.next(),
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.inner {
-            IterMutInner::Small(i) => i.size_hint(),
-            IterMutInner::Large(i) => i.size_hint(),
-        }
-    }
-}
-
-impl DoubleEndedIterator for IterMut<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            IterMutInner::Small(i) => i.next_back().map(|(k, v)| (&*k, v)),
-            IterMutInner::Large(i) => i.next_back(),
-        }
-    }
-}
-
-impl ExactSizeIterator for IterMut<'_> {}
 
 /// The entries of a [`Map`], by key, taken out of it.
 pub struct IntoIter {
@@ -957,34 +888,45 @@ enum IntoIterInner {
     Large(btree_map::IntoIter<String, Value>),
 }
 
-impl Iterator for IntoIter {
-    type Item = (String, Value);
+/// `Iterator`, `DoubleEndedIterator` and `ExactSizeIterator` for one of
+/// [`Map`]'s iterators: its `inner` is the vector's iterator (`Small`, its
+/// items made into the `BTreeMap`'s shape by `$small`) or the `BTreeMap`'s.
+macro_rules! entries_iterator {
+    ([$($lt:lifetime)?] $name:ty, $inner:ident, $item:ty, $small:expr) => {
+        impl<$($lt)?> Iterator for $name {
+            type Item = $item;
 
-    fn next(&mut self) -> Option<(String, Value)> {
-        match &mut self.inner {
-            IntoIterInner::Small(i) => i.next(),
-            IntoIterInner::Large(i) => i.next(),
-        }
-    }
+            fn next(&mut self) -> Option<$item> {
+                match &mut self.inner {
+                    $inner::Small(i) => i.next().map($small),
+                    $inner::Large(i) => i.next(),
+                }
+            }
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match &self.inner {
-            IntoIterInner::Small(i) => i.size_hint(),
-            IntoIterInner::Large(i) => i.size_hint(),
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                match &self.inner {
+                    $inner::Small(i) => i.size_hint(),
+                    $inner::Large(i) => i.size_hint(),
+                }
+            }
         }
-    }
+
+        impl<$($lt)?> DoubleEndedIterator for $name {
+            fn next_back(&mut self) -> Option<$item> {
+                match &mut self.inner {
+                    $inner::Small(i) => i.next_back().map($small),
+                    $inner::Large(i) => i.next_back(),
+                }
+            }
+        }
+
+        impl<$($lt)?> ExactSizeIterator for $name {}
+    };
 }
 
-impl DoubleEndedIterator for IntoIter {
-    fn next_back(&mut self) -> Option<(String, Value)> {
-        match &mut self.inner {
-            IntoIterInner::Small(i) => i.next_back(),
-            IntoIterInner::Large(i) => i.next_back(),
-        }
-    }
-}
-
-impl ExactSizeIterator for IntoIter {}
+entries_iterator!(['m] Iter<'m>, IterInner, (&'m String, &'m Value), |(k, v)| (k, v));
+entries_iterator!(['m] IterMut<'m>, IterMutInner, (&'m String, &'m mut Value), |(k, v)| (&*k, v));
+entries_iterator!([] IntoIter, IntoIterInner, (String, Value), |entry| entry);
 
 impl IntoIterator for Map {
     type Item = (String, Value);
